@@ -1,0 +1,40 @@
+# brindle: see README.md. Everything here runs as root on Debian 12 (tests create namespaces).
+GO      ?= go
+PKG     := github.com/brindle-net/brindle
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X $(PKG)/cli.Version=$(VERSION) -X $(PKG)/cli.Commit=$(COMMIT)
+# Test timeout per package; the e2e and VM suites set their own inside.
+TESTFLAGS ?= -timeout 20m
+
+.PHONY: all build setup test test-unit test-vm lint fuzz bench demo clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/brindle .
+
+# Installs what building and testing need on a fresh Debian machine (idempotent).
+setup:
+	bash scripts/setup.sh
+
+# The whole suite: unit, root-level namespace tests, e2e test bed, VM suite.
+test: build lint
+	$(GO) test $(TESTFLAGS) -p 1 ./...
+	$(MAKE) test-vm
+
+test-unit:
+	$(GO) test $(TESTFLAGS) ./api/... ./calc/...
+
+test-vm: build
+	@if [ -f test/vm/Makefile.inc ]; then $(MAKE) -f test/vm/Makefile.inc vm-test; else echo "test-vm: no VM suite yet"; fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench: build
+	$(GO) test -run XXX -bench . -benchtime 1x ./bench/... 
+
+clean:
+	rm -rf bin

@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/brindle-net/brindle/logging"
+	"github.com/brindle-net/brindle/store"
+	ucli "github.com/urfave/cli/v2"
+	"go.uber.org/zap"
+)
+
+// globalFlags are the connection and logging settings every verb shares.
+// Precedence: flag, then environment (Calico's names), then the calicoctl config file.
+func globalFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringFlag{Name: "etcd-endpoints", EnvVars: []string{"ETCD_ENDPOINTS"}, Usage: "comma-separated etcd URLs"},
+		&ucli.StringFlag{Name: "etcd-ca-cert-file", EnvVars: []string{"ETCD_CA_CERT_FILE"}, Usage: "CA bundle to verify etcd"},
+		&ucli.StringFlag{Name: "etcd-cert-file", EnvVars: []string{"ETCD_CERT_FILE"}, Usage: "client certificate for etcd"},
+		&ucli.StringFlag{Name: "etcd-key-file", EnvVars: []string{"ETCD_KEY_FILE"}, Usage: "client key for etcd"},
+		&ucli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "/etc/calico/calicoctl.cfg", Usage: "calicoctl-style CalicoAPIConfig file"},
+		&ucli.StringFlag{Name: "log-level", Aliases: []string{"l"}, EnvVars: []string{"BRINDLE_LOG_LEVEL"}, Value: "info", Usage: "debug, info, warning, error"},
+	}
+}
+
+// logger builds the process logger from --log-level.
+func logger(c *ucli.Context) (*zap.Logger, error) {
+	return logging.New(c.String("log-level"))
+}
+
+// storeConfig resolves the datastore settings from flags, environment and config file.
+func storeConfig(c *ucli.Context) (store.Config, error) {
+	cfg := store.Config{
+		CACertFile: c.String("etcd-ca-cert-file"),
+		CertFile:   c.String("etcd-cert-file"),
+		KeyFile:    c.String("etcd-key-file"),
+	}
+	if e := c.String("etcd-endpoints"); e != "" {
+		cfg.Endpoints = store.SplitEndpoints(e)
+	}
+	return cfg, nil
+}
+
+// storeClient connects to the datastore with the resolved settings.
+func storeClient(c *ucli.Context) (*store.Client, error) {
+	cfg, err := storeConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	return store.Connect(context.Background(), cfg)
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything brindle's build, tests and demo need on a fresh Debian 12 machine.
+# Idempotent: safe to run again.
+set -euo pipefail
+
+pkgs=(iproute2 nftables iptables iputils-ping tcpdump iperf3 containernetworking-plugins
+      bird2 etcd-client etcd-server qemu-system-x86 busybox-static file jq)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Debian's etcd-server package starts a daemon on 2379; the tests run their own etcd.
+if systemctl is-active --quiet etcd 2>/dev/null; then systemctl stop etcd || true; fi
+
+export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin"
+go mod download
+command -v cnitool >/dev/null || go install github.com/containernetworking/cni/cnitool@v1.3.1

@@ -1,0 +1,146 @@
+// Package store reads and writes brindle's state in etcd v3 with Calico's exact key layout.
+// It is the only package that knows the keys; everything above it speaks in resources.
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// Config says how to reach etcd. Field names follow Calico's environment variables.
+type Config struct {
+	Endpoints   []string      // ETCD_ENDPOINTS
+	CACertFile  string        // ETCD_CA_CERT_FILE
+	CertFile    string        // ETCD_CERT_FILE
+	KeyFile     string        // ETCD_KEY_FILE
+	Username    string        // ETCD_USERNAME
+	Password    string        // ETCD_PASSWORD
+	DialTimeout time.Duration // default 5s
+	Logger      *zap.Logger   // nil: silent
+}
+
+// ConfigFromEnv reads Calico's ETCD_* variables.
+func ConfigFromEnv() Config {
+	c := Config{
+		CACertFile: os.Getenv("ETCD_CA_CERT_FILE"),
+		CertFile:   os.Getenv("ETCD_CERT_FILE"),
+		KeyFile:    os.Getenv("ETCD_KEY_FILE"),
+		Username:   os.Getenv("ETCD_USERNAME"),
+		Password:   os.Getenv("ETCD_PASSWORD"),
+	}
+	if e := os.Getenv("ETCD_ENDPOINTS"); e != "" {
+		c.Endpoints = SplitEndpoints(e)
+	}
+	return c
+}
+
+// SplitEndpoints parses a comma-separated endpoint list, as Calico's ETCD_ENDPOINTS.
+func SplitEndpoints(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Client is a connection to the datastore.
+type Client struct {
+	etcd *clientv3.Client
+	cfg  Config
+	log  *zap.Logger
+}
+
+// Connect dials etcd and checks it answers within the dial timeout, so that a wrong endpoint
+// fails fast with an error naming the endpoints instead of hanging on the first request.
+func Connect(ctx context.Context, cfg Config) (*Client, error) {
+	if len(cfg.Endpoints) == 0 {
+		cfg.Endpoints = []string{"http://127.0.0.1:2379"}
+	}
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	tlsCfg, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ec, err := clientv3.New(clientv3.Config{
+		Endpoints:            cfg.Endpoints,
+		DialTimeout:          cfg.DialTimeout,
+		DialKeepAliveTime:    30 * time.Second,
+		DialKeepAliveTimeout: 10 * time.Second,
+		TLS:                  tlsCfg,
+		Username:             cfg.Username,
+		Password:             cfg.Password,
+		Logger:               cfg.Logger.Named("etcd-client").WithOptions(zap.IncreaseLevel(zap.ErrorLevel)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to etcd at %s: %w", strings.Join(cfg.Endpoints, ","), err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	defer cancel()
+	// A Get on a key nobody uses proves the cluster answers (and has a leader for linearizable reads).
+	if _, err := ec.Get(pctx, "/calico/.ping", clientv3.WithCountOnly()); err != nil {
+		ec.Close()
+		return nil, fmt.Errorf("etcd at %s did not answer within %s: %w", strings.Join(cfg.Endpoints, ","), cfg.DialTimeout, err)
+	}
+	return &Client{etcd: ec, cfg: cfg, log: cfg.Logger}, nil
+}
+
+// NewFromEtcd wraps an existing etcd client (tests, the embedded datastore).
+func NewFromEtcd(ec *clientv3.Client, log *zap.Logger) *Client {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Client{etcd: ec, log: log}
+}
+
+// Etcd exposes the raw client for the few callers that need leases or maintenance.
+func (c *Client) Etcd() *clientv3.Client { return c.etcd }
+
+// Endpoints returns the configured endpoints.
+func (c *Client) Endpoints() []string { return c.etcd.Endpoints() }
+
+// Close releases the connection.
+func (c *Client) Close() error { return c.etcd.Close() }
+
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	if cfg.CACertFile == "" && cfg.CertFile == "" && cfg.KeyFile == "" {
+		return nil, nil
+	}
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CACertFile != "" {
+		pem, err := os.ReadFile(cfg.CACertFile)
+		if err != nil {
+			return nil, fmt.Errorf("ETCD_CA_CERT_FILE: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ETCD_CA_CERT_FILE %s: no PEM certificate found", cfg.CACertFile)
+		}
+		t.RootCAs = pool
+	}
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		return nil, fmt.Errorf("ETCD_CERT_FILE and ETCD_KEY_FILE must be given together")
+	}
+	if cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("ETCD_CERT_FILE/ETCD_KEY_FILE: %w", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
+}
