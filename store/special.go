@@ -23,5 +23,5 @@ func defaultAllowProfile() api.Resource {
 }
 
 func storagePolicyName(k *api.KindInfo, r api.Resource) string { return r.GetObjectMeta().Name }
-func storageNameFor(k *api.KindInfo, name string) string        { return name }
-func restorePolicyName(k *api.KindInfo, r api.Resource)          {}
+func storageNameFor(k *api.KindInfo, name string) string       { return name }
+func restorePolicyName(k *api.KindInfo, r api.Resource)        {}
