@@ -20,6 +20,9 @@ func Run(args []string) int {
 	case "calico-ipam", "brindle-ipam":
 		return cni.IPAMMain()
 	}
+	if handled, code := execServer(args); handled {
+		return code
+	}
 	if err := NewApp(filepath.Base(args[0])).Run(args); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		return exitCode(err)
