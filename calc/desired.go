@@ -1,0 +1,126 @@
+package calc
+
+import (
+	"net"
+	"net/netip"
+)
+
+// Device names and VXLAN parameters Calico uses; kept identical so that tooling and habits
+// carry over.
+const (
+	IPIPDeviceName  = "tunl0"
+	VXLANDeviceName = "vxlan.calico"
+	VXLANVNI        = 4096
+	VXLANPort       = 4789
+	// Header overheads subtracted from the uplink MTU (Calico's ConfigureDefaultMTUs).
+	IPIPOverhead  = 20
+	VXLANOverhead = 50
+	defaultMTU    = 1500
+)
+
+// RouteKind says how a route is shaped in the kernel.
+type RouteKind int
+
+const (
+	// RouteWorkload: <ip>/32 dev <cali iface> scope link.
+	RouteWorkload RouteKind = iota
+	// RouteBlackhole: blackhole <block>, so that unallocated addresses of a local block are
+	// not sent back out of the default route.
+	RouteBlackhole
+	// RouteVia: <dst> via <Gw> dev <Dev> [onlink].
+	RouteVia
+)
+
+func (k RouteKind) String() string {
+	switch k {
+	case RouteWorkload:
+		return "workload"
+	case RouteBlackhole:
+		return "blackhole"
+	case RouteVia:
+		return "via"
+	}
+	return "unknown"
+}
+
+// Route is one desired route in the main table.
+type Route struct {
+	Dst    netip.Prefix
+	Kind   RouteKind
+	Dev    string     // empty for blackholes
+	Gw     netip.Addr // only for RouteVia
+	OnLink bool
+	// FromBGP marks routes that came from BGP-learned paths; the dataplane tags them with a
+	// different route protocol so `ip route` shows where they came from.
+	FromBGP bool
+	Reason  string
+}
+
+// IPIPDevice is the desired tunl0.
+type IPIPDevice struct {
+	Name   string
+	MTU    int
+	Addr   netip.Addr // invalid when the node has no IPIP tunnel address yet
+	Reason string
+}
+
+// VXLANDevice is the desired vxlan.calico.
+type VXLANDevice struct {
+	Name    string
+	VNI     int
+	Port    int
+	MTU     int
+	MAC     net.HardwareAddr
+	Addr    netip.Addr // the node's ipv4VXLANTunnelAddr, programmed as /32
+	Parent  string     // uplink device
+	SrcAddr netip.Addr // the node's own IPv4, the outer source
+	Reason  string
+}
+
+// VTEP is a remote VXLAN tunnel endpoint: a permanent neighbour TunnelIP -> MAC and an FDB
+// entry MAC -> HostIP on vxlan.calico.
+type VTEP struct {
+	Node     string
+	TunnelIP netip.Addr
+	MAC      net.HardwareAddr
+	HostIP   netip.Addr
+	Reason   string
+}
+
+// NAT holds the prefix sets of the natOutgoing rule: traffic from MasqPools to anything
+// outside AllPools is masqueraded.
+type NAT struct {
+	AllPools  []netip.Prefix
+	MasqPools []netip.Prefix
+}
+
+// Sysctl is one desired /proc/sys value, Key in dotted form (net.ipv4.ip_forward).
+type Sysctl struct {
+	Key    string
+	Value  string
+	Reason string
+}
+
+// Decision records something Compute chose not to program, and why.
+type Decision struct {
+	Subject string
+	Reason  string
+}
+
+// Desired is the complete kernel state this node should hold. Slices are sorted, so two
+// Desired values for equal States are deep-equal.
+type Desired struct {
+	Routes []Route // sorted by Dst
+	IPIP   *IPIPDevice
+	VXLAN  *VXLANDevice
+	VTEPs  []VTEP // sorted by TunnelIP
+	NAT    NAT
+	// TunnelSources are the node addresses IPIP and VXLAN packets are accepted from.
+	TunnelSources []netip.Addr
+	// AcceptIPIP/AcceptVXLAN: encapsulation in use, so the dataplane accepts it from
+	// TunnelSources only and drops it from anywhere else.
+	AcceptIPIP  bool
+	AcceptVXLAN bool
+	Sysctls     []Sysctl // sorted by Key
+	Skipped     []Decision
+}

@@ -1,0 +1,75 @@
+package calc
+
+import "net/netip"
+
+// State is the input of Compute: everything this node knows about the cluster. The agent
+// keeps one State, updates it from watch events (cheap, no I/O) and calls Compute when it
+// wants to program the kernel. Its maps are keyed so that the last update for a key wins,
+// which is what makes the result independent of event order.
+type State struct {
+	// NodeName is this node's name; Nodes[NodeName] is the local node.
+	NodeName string
+	// Uplink is the device holding this node's IPv4 address; plain routes to peers and the
+	// VXLAN device's parent use it. UplinkMTU sizes the tunnels (0 means 1500).
+	Uplink    string
+	UplinkMTU int
+	// RoutesFromBGP: when true, remote routes for non-VXLAN pools come from Learned (the BGP
+	// speaker) instead of block affinities; VXLAN pools always route from the datastore.
+	RoutesFromBGP bool
+
+	Nodes     map[string]Node
+	Pools     map[netip.Prefix]Pool
+	Blocks    map[netip.Prefix]Block
+	Workloads map[string]LocalWorkload // keyed by interface name
+	Learned   map[netip.Prefix]LearnedRoute
+}
+
+// NewState returns an empty State for the named node.
+func NewState(nodeName string) *State {
+	return &State{
+		NodeName:  nodeName,
+		Nodes:     map[string]Node{},
+		Pools:     map[netip.Prefix]Pool{},
+		Blocks:    map[netip.Prefix]Block{},
+		Workloads: map[string]LocalWorkload{},
+		Learned:   map[netip.Prefix]LearnedRoute{},
+	}
+}
+
+// SetNode adds or replaces a node.
+func (s *State) SetNode(n Node) { s.Nodes[n.Name] = n }
+
+// DeleteNode removes a node.
+func (s *State) DeleteNode(name string) { delete(s.Nodes, name) }
+
+// SetPool adds or replaces a pool.
+func (s *State) SetPool(p Pool) { s.Pools[p.CIDR.Masked()] = p }
+
+// DeletePool removes a pool.
+func (s *State) DeletePool(cidr netip.Prefix) { delete(s.Pools, cidr.Masked()) }
+
+// SetBlock adds or replaces a block.
+func (s *State) SetBlock(b Block) { s.Blocks[b.CIDR.Masked()] = b }
+
+// DeleteBlock removes a block.
+func (s *State) DeleteBlock(cidr netip.Prefix) { delete(s.Blocks, cidr.Masked()) }
+
+// SetWorkload adds or replaces a local workload, keyed by its interface.
+func (s *State) SetWorkload(w LocalWorkload) { s.Workloads[w.Iface] = w }
+
+// DeleteWorkload removes the local workload on iface.
+func (s *State) DeleteWorkload(iface string) { delete(s.Workloads, iface) }
+
+// SetLearnedRoute adds or replaces the BGP speaker's best route for r.Dst.
+func (s *State) SetLearnedRoute(r LearnedRoute) { s.Learned[r.Dst.Masked()] = r }
+
+// DeleteLearnedRoute removes the learned route for dst (the path was withdrawn).
+func (s *State) DeleteLearnedRoute(dst netip.Prefix) { delete(s.Learned, dst.Masked()) }
+
+// ReplaceLearnedRoutes sets the complete list of learned routes (e.g. after a BGP resync).
+func (s *State) ReplaceLearnedRoutes(rs []LearnedRoute) {
+	s.Learned = make(map[netip.Prefix]LearnedRoute, len(rs))
+	for _, r := range rs {
+		s.SetLearnedRoute(r)
+	}
+}
