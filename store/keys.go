@@ -14,7 +14,11 @@ const (
 )
 
 // ResourceKey is where one resource lives. Namespaced kinds include the namespace.
+// IPAMConfiguration is the exception: it lives at IPAMConfigKey.
 func ResourceKey(k *api.KindInfo, namespace, name string) string {
+	if isIPAMConfig(k) {
+		return IPAMConfigKey
+	}
 	if k.Namespaced {
 		return ResourcePrefix + k.Plural + "/" + namespace + "/" + name
 	}
@@ -23,6 +27,9 @@ func ResourceKey(k *api.KindInfo, namespace, name string) string {
 
 // ListPrefix is the prefix to list a kind, optionally within one namespace.
 func ListPrefix(k *api.KindInfo, namespace string) string {
+	if isIPAMConfig(k) {
+		return IPAMConfigKey
+	}
 	p := ResourcePrefix + k.Plural + "/"
 	if k.Namespaced && namespace != "" {
 		p += namespace + "/"

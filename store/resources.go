@@ -26,51 +26,61 @@ func kindOf(r api.Resource) (*api.KindInfo, error) {
 }
 
 // prepare sets kind/apiVersion, applies defaults and validates a resource before a write.
-func (c *Client) prepare(ctx context.Context, r api.Resource, old api.Resource) (*api.KindInfo, error) {
+// The guards it returns must hold when the write commits, or the checks are stale.
+func (c *Client) prepare(ctx context.Context, r api.Resource, old api.Resource) (*api.KindInfo, []clientv3.Cmp, error) {
 	k, err := kindOf(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tm := r.GetTypeMeta()
 	tm.Kind, tm.APIVersion = k.Kind, api.Group
 	m := r.GetObjectMeta()
 	if m.Name == "" {
-		return nil, &api.ValidationError{Kind: k.Kind, Errors: []api.FieldError{{Path: "metadata.name", Reason: "is required"}}}
+		return nil, nil, &api.ValidationError{Kind: k.Kind, Errors: []api.FieldError{{Path: "metadata.name", Reason: "is required"}}}
 	}
 	if k.Namespaced && m.Namespace == "" {
 		m.Namespace = "default"
 	}
 	if !k.Namespaced && m.Namespace != "" {
-		return nil, &api.ValidationError{Kind: k.Kind, Name: m.Name, Errors: []api.FieldError{{Path: "metadata.namespace", Value: m.Namespace, Reason: k.Kind + " is not namespaced"}}}
+		return nil, nil, &api.ValidationError{Kind: k.Kind, Name: m.Name, Errors: []api.FieldError{{Path: "metadata.namespace", Value: m.Namespace, Reason: k.Kind + " is not namespaced"}}}
 	}
 	if d, ok := r.(api.Defaulter); ok {
 		d.Default()
 	}
 	if v, ok := r.(api.Validator); ok {
 		if err := v.Validate(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	if err := c.crossCheck(ctx, k, r, old); err != nil {
-		return nil, err
+	guards, err := c.crossCheck(ctx, k, r, old)
+	if err != nil {
+		return nil, nil, err
 	}
-	return k, nil
+	return k, guards, nil
 }
 
-// encode is the stored JSON: resourceVersion is never stored, policy names get their tier prefix.
+// encode is the stored JSON: resourceVersion is never stored, policy names get their tier
+// prefix, and IPAMConfiguration becomes Calico's IPAM config value.
 func encode(k *api.KindInfo, r api.Resource) (key string, value []byte, err error) {
+	if isIPAMConfig(k) {
+		value, err = encodeIPAMConfig(r)
+		return IPAMConfigKey, value, err
+	}
 	m := r.GetObjectMeta()
 	saved := *m
 	defer func() { *m = saved }()
 	m.ResourceVersion = ""
-	storeName := storagePolicyName(k, r)
-	key = ResourceKey(k, m.Namespace, storeName)
+	setStorageName(k, r)
+	key = ResourceKey(k, m.Namespace, m.Name)
 	value, err = json.Marshal(r)
 	return key, value, err
 }
 
 // decode parses a stored value into a fresh resource of kind k with resourceVersion set.
 func decode(k *api.KindInfo, value []byte, modRev int64) (api.Resource, error) {
+	if isIPAMConfig(k) {
+		return decodeIPAMConfig(k, value, modRev)
+	}
 	r := k.NewResource()
 	if err := json.Unmarshal(value, r); err != nil {
 		return nil, fmt.Errorf("decoding stored %s: %w", k.Kind, err)
@@ -93,26 +103,31 @@ func (c *Client) Create(ctx context.Context, r api.Resource) (api.Resource, erro
 	if m.ResourceVersion != "" {
 		return nil, &api.ValidationError{Kind: r.GetTypeMeta().Kind, Name: m.Name, Errors: []api.FieldError{{Path: "metadata.resourceVersion", Value: m.ResourceVersion, Reason: "must not be set on create"}}}
 	}
-	k, err := c.prepare(ctx, r, nil)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		k, guards, err := c.prepare(ctx, r, nil)
+		if err != nil {
+			return nil, err
+		}
+		if m.CreationTimestamp == "" {
+			m.CreationTimestamp = time.Now().UTC().Format(time.RFC3339)
+		}
+		if m.UID == "" {
+			m.UID = uuid.NewString()
+		}
+		key, value, err := encode(k, r)
+		if err != nil {
+			return nil, err
+		}
+		rev, err := c.guardedPut(ctx, key, value, 0, guards)
+		if errors.Is(err, errStaleCheck) && attempt < maxCheckRetries {
+			continue // another write changed what the cross-resource checks read
+		}
+		if err != nil {
+			return nil, resErr(k, r, err)
+		}
+		m.ResourceVersion = strconv.FormatInt(rev, 10)
+		return r, nil
 	}
-	if m.CreationTimestamp == "" {
-		m.CreationTimestamp = time.Now().UTC().Format(time.RFC3339)
-	}
-	if m.UID == "" {
-		m.UID = uuid.NewString()
-	}
-	key, value, err := encode(k, r)
-	if err != nil {
-		return nil, err
-	}
-	rev, err := c.CreateKV(ctx, key, value)
-	if err != nil {
-		return nil, resErr(k, r, errors.Unwrap(err))
-	}
-	m.ResourceVersion = strconv.FormatInt(rev, 10)
-	return r, nil
 }
 
 // Update replaces a resource if its resourceVersion still matches (ErrConflict otherwise).
@@ -127,40 +142,46 @@ func (c *Client) Update(ctx context.Context, r api.Resource) (api.Resource, erro
 		return nil, &api.ValidationError{Kind: k.Kind, Name: m.Name, Errors: []api.FieldError{{Path: "metadata.resourceVersion", Reason: "is required on update"}}}
 	}
 	rv, err := strconv.ParseInt(m.ResourceVersion, 10, 64)
-	if err != nil {
-		return nil, &api.ValidationError{Kind: k.Kind, Name: m.Name, Errors: []api.FieldError{{Path: "metadata.resourceVersion", Value: m.ResourceVersion, Reason: "must be an integer"}}}
+	if err != nil || rv <= 0 {
+		return nil, &api.ValidationError{Kind: k.Kind, Name: m.Name, Errors: []api.FieldError{{Path: "metadata.resourceVersion", Value: m.ResourceVersion, Reason: "must be a positive integer"}}}
 	}
 	ns := m.Namespace
 	if k.Namespaced && ns == "" {
 		ns = "default"
 	}
-	old, err := c.Get(ctx, k.Kind, ns, m.Name)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		old, err := c.Get(ctx, k.Kind, ns, m.Name)
+		if err != nil {
+			return nil, err
+		}
+		if old.GetObjectMeta().ResourceVersion != m.ResourceVersion {
+			return nil, resErr(k, r, ErrConflict)
+		}
+		om := old.GetObjectMeta()
+		if m.UID == "" {
+			m.UID = om.UID
+		}
+		if m.CreationTimestamp == "" {
+			m.CreationTimestamp = om.CreationTimestamp
+		}
+		_, guards, err := c.prepare(ctx, r, old)
+		if err != nil {
+			return nil, err
+		}
+		key, value, err := encode(k, r)
+		if err != nil {
+			return nil, err
+		}
+		newRev, err := c.guardedPut(ctx, key, value, rv, guards)
+		if errors.Is(err, errStaleCheck) && attempt < maxCheckRetries {
+			continue
+		}
+		if err != nil {
+			return nil, resErr(k, r, err)
+		}
+		m.ResourceVersion = strconv.FormatInt(newRev, 10)
+		return r, nil
 	}
-	if old.GetObjectMeta().ResourceVersion != m.ResourceVersion {
-		return nil, resErr(k, r, ErrConflict)
-	}
-	om := old.GetObjectMeta()
-	if m.UID == "" {
-		m.UID = om.UID
-	}
-	if m.CreationTimestamp == "" {
-		m.CreationTimestamp = om.CreationTimestamp
-	}
-	if _, err := c.prepare(ctx, r, old); err != nil {
-		return nil, err
-	}
-	key, value, err := encode(k, r)
-	if err != nil {
-		return nil, err
-	}
-	newRev, err := c.UpdateKV(ctx, key, value, rv)
-	if err != nil {
-		return nil, resErr(k, r, errors.Unwrap(err))
-	}
-	m.ResourceVersion = strconv.FormatInt(newRev, 10)
-	return r, nil
 }
 
 // Apply creates the resource or, if it exists, updates it (calicoctl apply). Without a
@@ -215,8 +236,16 @@ func (c *Client) Get(ctx context.Context, kind, namespace, name string) (api.Res
 	if k.Namespaced && namespace == "" {
 		namespace = "default"
 	}
-	key := ResourceKey(k, namespace, storageNameFor(k, name))
-	kv, err := c.GetKV(ctx, key)
+	if isIPAMConfig(k) && name != IPAMConfigName {
+		return nil, &ResourceError{Kind: k.Kind, Name: name, Err: ErrNotFound}
+	}
+	var kv *KV
+	var err error
+	for _, stored := range storageNamesFor(k, name) {
+		if kv, err = c.GetKV(ctx, ResourceKey(k, namespace, stored)); !errors.Is(err, ErrNotFound) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, &ResourceError{Kind: k.Kind, Namespace: namespace, Name: name, Err: errors.Unwrap(err)}
 	}
@@ -236,7 +265,7 @@ func (c *Client) List(ctx context.Context, kind, namespace string) ([]api.Resour
 	}
 	out := make([]api.Resource, 0, len(kvs)+1)
 	for _, kv := range kvs {
-		if _, _, _, ok := ParseResourceKey(kv.Key); !ok {
+		if _, _, _, ok := ParseResourceKey(kv.Key); !ok && !isIPAMConfig(k) {
 			continue
 		}
 		r, err := decode(k, kv.Value, kv.ModRevision)
@@ -261,37 +290,53 @@ func (c *Client) Delete(ctx context.Context, kind, namespace, name, resourceVers
 	if k.Namespaced && namespace == "" {
 		namespace = "default"
 	}
-	key := ResourceKey(k, namespace, storageNameFor(k, name))
-	cmp := clientv3.Compare(clientv3.Version(key), ">", 0)
+	var rv int64
 	if resourceVersion != "" {
-		rv, err := strconv.ParseInt(resourceVersion, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("resourceVersion %q: must be an integer", resourceVersion)
+		var err error
+		if rv, err = strconv.ParseInt(resourceVersion, 10, 64); err != nil || rv <= 0 {
+			return nil, &api.ValidationError{Kind: k.Kind, Name: name, Errors: []api.FieldError{{Path: "metadata.resourceVersion", Value: resourceVersion, Reason: "must be a positive integer"}}}
 		}
+	}
+	ref := &ResourceError{Kind: k.Kind, Namespace: namespace, Name: name, Err: ErrNotFound}
+	if isIPAMConfig(k) && name != IPAMConfigName {
+		return nil, ref
+	}
+	for _, stored := range storageNamesFor(k, name) {
+		prev, err := c.deleteKey(ctx, ResourceKey(k, namespace, stored), rv)
+		if errors.Is(err, ErrNotFound) {
+			ref.Err = err
+			continue
+		}
+		if err != nil {
+			ref.Err = err
+			return nil, ref
+		}
+		return decode(k, prev.Value, prev.ModRevision)
+	}
+	return nil, ref
+}
+
+// deleteKey deletes key (only at revision rv if rv > 0) and returns its last value.
+func (c *Client) deleteKey(ctx context.Context, key string, rv int64) (*KV, error) {
+	cmp := clientv3.Compare(clientv3.Version(key), ">", 0)
+	if rv > 0 {
 		cmp = clientv3.Compare(clientv3.ModRevision(key), "=", rv)
 	}
 	resp, err := c.etcd.Txn(ctx).If(cmp).
 		Then(clientv3.OpDelete(key, clientv3.WithPrevKV())).
-		Else(clientv3.OpGet(key)).Commit()
-	ref := &ResourceError{Kind: k.Kind, Namespace: namespace, Name: name}
+		Else(clientv3.OpGet(key, clientv3.WithCountOnly())).Commit()
 	if err != nil {
-		ref.Err = err
-		return nil, ref
+		return nil, err
 	}
 	if !resp.Succeeded {
-		if rr := resp.Responses[0].GetResponseRange(); rr == nil || len(rr.Kvs) == 0 {
-			ref.Err = ErrNotFound
-		} else {
-			ref.Err = ErrConflict
-		}
-		return nil, ref
+		return nil, missingOrConflict(resp)
 	}
 	del := resp.Responses[0].GetResponseDeleteRange()
 	if del == nil || len(del.PrevKvs) == 0 {
-		ref.Err = ErrNotFound
-		return nil, ref
+		return nil, ErrNotFound
 	}
-	return decode(k, del.PrevKvs[0].Value, del.PrevKvs[0].ModRevision)
+	kv := del.PrevKvs[0]
+	return &KV{Key: key, Value: kv.Value, ModRevision: kv.ModRevision}, nil
 }
 
 // GetAs reads one resource as its concrete type, e.g. GetAs[*api.IPPool](ctx, c, "", "p").
