@@ -111,4 +111,3 @@ func blockSizeOrDefault(p poolFields) int {
 	}
 	return 26
 }
-
