@@ -1,0 +1,266 @@
+package ipam
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"net/netip"
+	"slices"
+
+	"github.com/brindle-net/brindle/store"
+)
+
+// famRequest is the part of an AutoAssign that concerns one address family.
+type famRequest struct {
+	host, handle  string
+	attrs         map[string]string
+	v6            bool
+	num           int
+	pools         []*pool
+	cfg           Config
+	reserved      func(netip.Addr) bool
+	selectedPools bool // pools came from node selectors (not requested by name)
+	allPools      []*pool
+	labels        map[string]string
+}
+
+func (r *famRequest) inPools(cidr netip.Prefix) bool {
+	for _, p := range r.pools {
+		if p.CIDR.Overlaps(cidr) && p.BlockBits == cidr.Bits() {
+			return true
+		}
+	}
+	return false
+}
+
+// assignFamily runs Calico's order: the host's own blocks, then new blocks, then borrowing.
+// Every pass re-reads what it needs, so losing a race only costs a retry.
+func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Prefix, error) {
+	var got []netip.Prefix
+	if len(r.pools) == 0 {
+		return nil, &ExhaustedError{Family: family(r.v6), Wanted: r.num, Reason: ErrNoPools.Error() + " " + r.host}
+	}
+	limitHit := false
+	err := a.retry(ctx, "assigning addresses", func() error {
+		limitHit = false
+		affs, affRev, err := a.listAffinities(ctx, r.host, r.v6)
+		if err != nil {
+			return err
+		}
+		// 1. Blocks affine to this host.
+		for _, ar := range affs {
+			if len(got) == r.num {
+				return nil
+			}
+			if !r.inPools(ar.CIDR) {
+				a.maybeReleaseUnselected(ctx, r, ar)
+				continue
+			}
+			kv, b, err := a.fixAffinity(ctx, r.host, ar)
+			if err != nil {
+				return err
+			}
+			if b == nil {
+				continue
+			}
+			ips, err := a.assignInBlock(ctx, kv, b, r, r.num-len(got))
+			got = append(got, ips...)
+			if err != nil {
+				return err
+			}
+		}
+		if len(got) == r.num {
+			return nil
+		}
+		// 2. Claim a new block, if allowed; the loop then allocates from it.
+		if r.cfg.AutoAllocateBlocks {
+			limit := r.cfg.MaxBlocksPerHost
+			if limit == 0 {
+				limit = DefaultMaxBlocksPerHost
+			}
+			if len(affs) >= limit {
+				limitHit = true
+			} else {
+				cidr, ok, err := a.findFreeBlock(ctx, r)
+				if err != nil {
+					return err
+				}
+				if ok {
+					if err := a.claimNew(ctx, r.host, cidr, affRev); err != nil {
+						return err
+					}
+					return errRetry
+				}
+			}
+		}
+		if limitHit && r.cfg.MaxBlocksPerHost > 0 {
+			return nil // Calico: hitting a configured block limit never borrows
+		}
+		// 3. Borrow from other blocks in the pools.
+		if r.cfg.StrictAffinity {
+			return nil
+		}
+		return a.borrow(ctx, r, &got)
+	})
+	if err != nil {
+		return got, err
+	}
+	if len(got) < r.num {
+		reason := "no free addresses in the pools"
+		if limitHit {
+			reason = ErrBlockLimit.Error()
+		} else if r.cfg.StrictAffinity {
+			reason = "no free block (strict affinity forbids borrowing)"
+		}
+		ex := &ExhaustedError{Family: family(r.v6), Wanted: r.num, Got: len(got), Reason: reason}
+		if u, uerr := a.poolUsage(ctx, r.pools); uerr == nil {
+			ex.Pools = u
+		}
+		return got, ex
+	}
+	return got, nil
+}
+
+// assignInBlock takes up to num addresses from one block and counts them in the handle, both
+// in one transaction. A conflict on either key returns a retryable error and changes nothing.
+func (a *Allocator) assignInBlock(ctx context.Context, kv *store.KV, b *Block, r famRequest, num int) ([]netip.Prefix, error) {
+	ips := b.autoAssign(num, r.handle, r.attrs, r.reserved)
+	if len(ips) == 0 {
+		return nil, nil
+	}
+	b.SequenceNum++
+	w := &write{}
+	w.add(store.Op{Key: kv.Key, Value: mustJSON(b), ModRevision: kv.ModRevision})
+	if err := a.addHandleOp(ctx, w, r.handle, b.CIDR, len(ips)); err != nil {
+		return nil, err
+	}
+	if err := a.commit(ctx, w); err != nil {
+		return nil, err
+	}
+	out := make([]netip.Prefix, len(ips))
+	for i, ip := range ips {
+		out[i] = netip.PrefixFrom(ip, b.prefix.Bits())
+	}
+	return out, nil
+}
+
+// addHandleOp appends the handle write that adds delta addresses in block cidr (delta may be
+// negative; a handle that drops to zero is deleted).
+func (a *Allocator) addHandleOp(ctx context.Context, w *write, handleID, cidr string, delta int) error {
+	key := store.HandleKey(handleID)
+	kv, err := a.c.GetKV(ctx, key)
+	h := &Handle{Block: map[string]int{}}
+	var rev int64
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		if h, err = decodeHandle(kv.Value); err != nil {
+			return &store.KeyError{Key: key, Err: err}
+		}
+		rev = kv.ModRevision
+	}
+	h.Block[cidr] += delta
+	if h.Block[cidr] <= 0 {
+		delete(h.Block, cidr)
+	}
+	switch {
+	case len(h.Block) == 0 && rev > 0:
+		w.add(store.Op{Key: key, Delete: true, ModRevision: rev})
+	case len(h.Block) == 0:
+		// Nothing stored and nothing to store.
+	default:
+		w.add(store.Op{Key: key, Value: mustJSON(h), ModRevision: rev})
+	}
+	return nil
+}
+
+// findFreeBlock walks the pools for a block CIDR nobody has created yet.
+func (a *Allocator) findFreeBlock(ctx context.Context, r famRequest) (netip.Prefix, bool, error) {
+	blocks, err := a.listBlocks(ctx, r.v6)
+	if err != nil {
+		return netip.Prefix{}, false, err
+	}
+	existing := make([]netip.Prefix, 0, len(blocks))
+	for p := range blocks {
+		existing = append(existing, p)
+	}
+	for _, p := range r.pools {
+		var found netip.Prefix
+		blockWalk(p, r.host, func(c netip.Prefix) bool {
+			if _, taken := blocks[c]; taken {
+				return true
+			}
+			// A block of another size (pool recreated with a new blockSize) may overlap.
+			if slices.ContainsFunc(existing, c.Overlaps) {
+				return true
+			}
+			found = c
+			return false
+		})
+		if found.IsValid() {
+			return found, true, nil
+		}
+	}
+	return netip.Prefix{}, false, nil
+}
+
+// borrow allocates from blocks this host does not own (Calico's non-strict fallback).
+func (a *Allocator) borrow(ctx context.Context, r famRequest, got *[]netip.Prefix) error {
+	blocks, err := a.listBlocks(ctx, r.v6)
+	if err != nil {
+		return err
+	}
+	for _, p := range r.pools {
+		cands := blocksInPoolFrom(blocks, p, r.host)
+		for _, br := range cands {
+			if len(*got) == r.num {
+				return nil
+			}
+			if br.B.AffinityHost() == r.host || len(br.B.Unallocated) == 0 {
+				continue
+			}
+			kv := br.KV
+			ips, err := a.assignInBlock(ctx, &kv, br.B, r, r.num-len(*got))
+			*got = append(*got, ips...)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// maybeReleaseUnselected drops an empty affine block whose pool no longer selects this host
+// (or no longer exists), as Calico does at the start of an auto-assign. Best effort.
+func (a *Allocator) maybeReleaseUnselected(ctx context.Context, r famRequest, ar affRef) {
+	if !r.selectedPools {
+		return
+	}
+	if p := poolFor(r.allPools, ar.CIDR.Addr()); p != nil && p.selects(r.labels) {
+		return // still selected; just not used for this request (another family of use)
+	}
+	if _, err := a.releaseAffinity(ctx, r.host, ar.CIDR, true); err != nil {
+		a.log.Debugw("could not release unselected empty block", "cidr", ar.CIDR.String(), "error", err)
+	}
+}
+
+// blocksInPoolFrom lists the existing blocks of a pool in address order, rotated to start at a
+// host-specific point so that borrowing hosts do not all pile onto the same block.
+func blocksInPoolFrom(blocks map[netip.Prefix]blockRef, p *pool, host string) []blockRef {
+	var out []blockRef
+	for c, br := range blocks {
+		if p.CIDR.Contains(c.Addr()) {
+			out = append(out, br)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	slices.SortFunc(out, func(x, y blockRef) int { return x.B.prefix.Addr().Compare(y.B.prefix.Addr()) })
+	h := fnv.New32()
+	h.Write([]byte(host))
+	k := int(h.Sum32() % uint32(len(out)))
+	return append(out[k:], out[:k]...)
+}
