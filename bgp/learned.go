@@ -1,0 +1,139 @@
+package bgp
+
+import (
+	"net/netip"
+	"sync"
+
+	api "github.com/osrg/gobgp/v3/api"
+)
+
+// learnedQueue holds the current learned best path per prefix plus the set of prefixes that
+// changed since the agent last drained it. GoBGP's watcher goroutine only records and
+// signals; bursts for one prefix collapse into its latest state, and the agent does all
+// kernel work from its own loop (a slow loop costs one map entry per prefix, not a backlog).
+type learnedQueue struct {
+	mu     sync.Mutex
+	best   map[netip.Prefix]Route
+	dirty  map[netip.Prefix]struct{}
+	notify chan struct{}
+}
+
+func newLearnedQueue() *learnedQueue {
+	return &learnedQueue{
+		best:   map[netip.Prefix]Route{},
+		dirty:  map[netip.Prefix]struct{}{},
+		notify: make(chan struct{}, 1),
+	}
+}
+
+func (q *learnedQueue) set(r Route) {
+	q.mu.Lock()
+	old, had := q.best[r.Prefix]
+	switch {
+	case r.Withdrawn && !had:
+		q.mu.Unlock()
+		return
+	case r.Withdrawn:
+		delete(q.best, r.Prefix)
+	case had && old == r:
+		q.mu.Unlock()
+		return
+	default:
+		q.best[r.Prefix] = r
+	}
+	q.dirty[r.Prefix] = struct{}{}
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+func (q *learnedQueue) drain() []Route {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]Route, 0, len(q.dirty))
+	for _, p := range sortedPrefixes(q.dirty) {
+		if r, ok := q.best[p]; ok {
+			out = append(out, r)
+		} else {
+			out = append(out, Route{Prefix: p, Withdrawn: true})
+		}
+	}
+	clear(q.dirty)
+	return out
+}
+
+func (q *learnedQueue) snapshot() []Route {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]Route, 0, len(q.best))
+	for _, p := range sortedPrefixes(q.best) {
+		out = append(out, q.best[p])
+	}
+	return out
+}
+
+// LearnedReady is signalled (capacity 1, never blocks GoBGP) when learned routes changed.
+func (s *Speaker) LearnedReady() <-chan struct{} { return s.learned.notify }
+
+// DrainLearned returns every prefix whose learned best path changed since the last call,
+// each in its latest state (Withdrawn when no learned path is left), sorted by prefix.
+func (s *Speaker) DrainLearned() []Route { return s.learned.drain() }
+
+// LearnedRoutes returns all current learned best paths, for a full resync.
+func (s *Speaker) LearnedRoutes() []Route { return s.learned.snapshot() }
+
+// onBest handles one BEST event. A local path ("<nil>" neighbour) becoming best means no
+// learned route applies any more, so it counts as a withdrawal of the learned one.
+func (s *Speaker) onBest(paths []*api.Path) {
+	for _, p := range paths {
+		r, ok := routeFromPath(p)
+		if !ok {
+			continue
+		}
+		if p.NeighborIp == "<nil>" || p.NeighborIp == "" {
+			r.Withdrawn = true
+		}
+		s.learned.set(r)
+	}
+}
+
+func routeFromPath(p *api.Path) (Route, bool) {
+	var pfx api.IPAddressPrefix
+	if p.Nlri == nil || p.Nlri.UnmarshalTo(&pfx) != nil {
+		return Route{}, false
+	}
+	addr, err := netip.ParseAddr(pfx.Prefix)
+	if err != nil {
+		return Route{}, false
+	}
+	r := Route{Prefix: netip.PrefixFrom(addr, int(pfx.PrefixLen)).Masked(), Withdrawn: p.IsWithdraw}
+	r.Peer, _ = netip.ParseAddr(p.NeighborIp)
+	r.NextHop = nextHop(p)
+	if !r.Withdrawn && !r.NextHop.IsValid() {
+		return Route{}, false
+	}
+	if r.Withdrawn {
+		r.NextHop, r.Peer = netip.Addr{}, netip.Addr{}
+	}
+	return r, true
+}
+
+func nextHop(p *api.Path) netip.Addr {
+	for _, a := range p.Pattrs {
+		var nh api.NextHopAttribute
+		if a.UnmarshalTo(&nh) == nil {
+			if ip, err := netip.ParseAddr(nh.NextHop); err == nil {
+				return ip
+			}
+		}
+		var mp api.MpReachNLRIAttribute
+		if a.UnmarshalTo(&mp) == nil && len(mp.NextHops) > 0 {
+			if ip, err := netip.ParseAddr(mp.NextHops[0]); err == nil {
+				return ip
+			}
+		}
+	}
+	return netip.Addr{}
+}

@@ -1,0 +1,76 @@
+package bgp
+
+import (
+	"fmt"
+	"sort"
+
+	gobgplog "github.com/osrg/gobgp/v3/pkg/log"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// zapLogger adapts zap to GoBGP's logger. GetLevel reports what zap really has enabled,
+// because GoBGP builds debug output only when GetLevel says Debug (gobgp.md §1); lying
+// "Info" would hide connect errors, lying "Debug" would cost allocations for nothing.
+// It also taps "Peer Down" lines: they are the only place GoBGP says why a session fell.
+type zapLogger struct {
+	l          *zap.Logger
+	onPeerDown func(addr, reason string)
+}
+
+func newZapLogger(l *zap.Logger, onPeerDown func(addr, reason string)) *zapLogger {
+	return &zapLogger{l: l.Named("gobgp"), onPeerDown: onPeerDown}
+}
+
+func zapFields(f gobgplog.Fields) []zap.Field {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // stable output for humans and golden logs
+	out := make([]zap.Field, 0, len(f))
+	for _, k := range keys {
+		out = append(out, zap.Any(k, f[k]))
+	}
+	return out
+}
+
+// Panic and Fatal only guard "code logic bug" paths in GoBGP. zap's Fatal would exit the
+// process from inside a library; log and panic instead so the agent's recovery decides.
+func (z *zapLogger) Panic(m string, f gobgplog.Fields) {
+	z.l.Error(m, zapFields(f)...)
+	panic(fmt.Sprintf("gobgp: %s %v", m, f))
+}
+
+func (z *zapLogger) Fatal(m string, f gobgplog.Fields) { z.Panic(m, f) }
+
+func (z *zapLogger) Error(m string, f gobgplog.Fields) { z.l.Error(m, zapFields(f)...) }
+func (z *zapLogger) Warn(m string, f gobgplog.Fields)  { z.l.Warn(m, zapFields(f)...) }
+func (z *zapLogger) Debug(m string, f gobgplog.Fields) { z.l.Debug(m, zapFields(f)...) }
+
+func (z *zapLogger) Info(m string, f gobgplog.Fields) {
+	if m == "Peer Down" && z.onPeerDown != nil {
+		addr, _ := f["Key"].(string)
+		reason, _ := f["Reason"].(string)
+		z.onPeerDown(addr, reason)
+	}
+	z.l.Info(m, zapFields(f)...)
+}
+
+// SetLevel is ignored: the level belongs to the agent's zap configuration.
+func (z *zapLogger) SetLevel(gobgplog.LogLevel) {}
+
+func (z *zapLogger) GetLevel() gobgplog.LogLevel {
+	core := z.l.Core()
+	switch {
+	case core.Enabled(zapcore.DebugLevel):
+		return gobgplog.DebugLevel
+	case core.Enabled(zapcore.InfoLevel):
+		return gobgplog.InfoLevel
+	case core.Enabled(zapcore.WarnLevel):
+		return gobgplog.WarnLevel
+	case core.Enabled(zapcore.ErrorLevel):
+		return gobgplog.ErrorLevel
+	}
+	return gobgplog.FatalLevel
+}

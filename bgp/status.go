@@ -1,0 +1,130 @@
+package bgp
+
+import (
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
+)
+
+// PeerStatus is one row of `brindle node status`, in the words BIRD and calicoctl use.
+type PeerStatus struct {
+	Address netip.Addr `json:"address"`
+	Port    uint16     `json:"port,omitempty"`
+	Type    PeerType   `json:"type"`
+	// State is BIRD's protocol state: "up" when established, "start" otherwise.
+	State string    `json:"state"`
+	Since time.Time `json:"since"`
+	// Info is the BGP session state ("Established", "Active", ...) and, while the session
+	// is not up, why it last went down (GoBGP's reason from its "Peer Down" log line).
+	Info string `json:"info"`
+}
+
+// Status is what the agent reports about its speaker.
+type Status struct {
+	RouterID netip.Addr   `json:"routerID"`
+	AS       uint32       `json:"asNumber"`
+	Peers    []PeerStatus `json:"peers"`
+}
+
+// Status returns the current peer table, sorted by address.
+func (s *Speaker) Status() Status {
+	return Status{RouterID: s.opts.RouterID, AS: s.opts.AS, Peers: s.status.list()}
+}
+
+type peerState struct {
+	peer    Peer
+	session api.PeerState_SessionState
+	since   time.Time
+	reason  string
+}
+
+// statusTracker is fed by SetPeers, GoBGP's peer watcher and the logger adapter. GoBGP's
+// peer events carry no timestamp and no reason, so both are recorded here on arrival.
+type statusTracker struct {
+	mu    sync.Mutex
+	peers map[netip.Addr]*peerState
+	now   func() time.Time
+}
+
+func newStatusTracker() *statusTracker {
+	return &statusTracker{peers: map[netip.Addr]*peerState{}, now: time.Now}
+}
+
+func (t *statusTracker) setConfigured(p Peer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st, ok := t.peers[p.Address]; ok {
+		st.peer = p
+		return
+	}
+	t.peers[p.Address] = &peerState{peer: p, session: api.PeerState_IDLE, since: t.now()}
+}
+
+func (t *statusTracker) remove(addr netip.Addr) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.peers, addr)
+}
+
+// sessionState ignores peers that are not configured (late events for deleted ones).
+func (t *statusTracker) sessionState(addr netip.Addr, st api.PeerState_SessionState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps, ok := t.peers[addr]
+	if !ok || ps.session == st {
+		return
+	}
+	ps.session, ps.since = st, t.now()
+}
+
+func (t *statusTracker) peerDown(addr, reason string) {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ps, ok := t.peers[a]; ok {
+		ps.reason = reason
+	}
+}
+
+func (t *statusTracker) list() []PeerStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]PeerStatus, 0, len(t.peers))
+	for _, ps := range t.peers {
+		row := PeerStatus{Address: ps.peer.Address, Port: ps.peer.Port, Type: ps.peer.Type,
+			State: "start", Since: ps.since, Info: sessionName(ps.session)}
+		if ps.session == api.PeerState_ESTABLISHED {
+			row.State = "up"
+		} else if ps.reason != "" {
+			row.Info += " Last down: " + ps.reason
+		}
+		out = append(out, row)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Address.Less(out[j].Address) })
+	return out
+}
+
+// sessionName spells FSM states as BIRD's "info" column does.
+func sessionName(s api.PeerState_SessionState) string {
+	switch s {
+	case api.PeerState_IDLE:
+		return "Idle"
+	case api.PeerState_CONNECT:
+		return "Connect"
+	case api.PeerState_ACTIVE:
+		return "Active"
+	case api.PeerState_OPENSENT:
+		return "OpenSent"
+	case api.PeerState_OPENCONFIRM:
+		return "OpenConfirm"
+	case api.PeerState_ESTABLISHED:
+		return "Established"
+	}
+	return "Idle"
+}
