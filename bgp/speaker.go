@@ -64,10 +64,10 @@ func (o *Options) validate() error {
 // Speaker is one embedded GoBGP server. Its Set methods are safe to call from any goroutine;
 // calls are serialised so each diff sees the result of the previous one.
 type Speaker struct {
-	opts   Options
-	srv    *server.BgpServer
-	log    *zap.Logger
-	cancel context.CancelFunc
+	opts    Options
+	srv     *server.BgpServer
+	log     *zap.Logger
+	cancel  context.CancelFunc
 	started time.Time
 
 	cfgMu   sync.Mutex // serialises SetPeers/SetAdvertisements and guards peers, adverts
