@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os"
 
 	"github.com/brindle-net/brindle/logging"
 	"github.com/brindle-net/brindle/store"
@@ -36,6 +37,11 @@ func storeConfig(c *ucli.Context) (store.Config, error) {
 	}
 	if e := c.String("etcd-endpoints"); e != "" {
 		cfg.Endpoints = store.SplitEndpoints(e)
+	}
+	// Calico's names; no flags, because passwords do not belong on a command line.
+	cfg.Username, cfg.Password = os.Getenv("ETCD_USERNAME"), os.Getenv("ETCD_PASSWORD")
+	if err := mergeConfig(c, &cfg); err != nil {
+		return store.Config{}, err
 	}
 	return cfg, nil
 }
