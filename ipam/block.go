@@ -210,3 +210,5 @@ func (b *Block) countsByHandle() map[string]int {
 	}
 	return out
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -19,6 +19,7 @@ import (
 type write struct {
 	ops    []store.Op
 	guards []prefixGuard
+	same   []store.KV // keys that must still have this ModRevision (0: must not exist); not written
 }
 
 type prefixGuard struct {
@@ -29,7 +30,7 @@ type prefixGuard struct {
 func (w *write) add(o store.Op) { w.ops = append(w.ops, o) }
 
 func (a *Allocator) commit(ctx context.Context, w *write) error {
-	if len(w.guards) == 0 {
+	if len(w.guards) == 0 && len(w.same) == 0 {
 		_, err := a.c.Txn(ctx, w.ops...)
 		return err
 	}
@@ -48,6 +49,13 @@ func (a *Allocator) commit(ctx context.Context, w *write) error {
 			puts = append(puts, clientv3.OpDelete(o.Key))
 		} else {
 			puts = append(puts, clientv3.OpPut(o.Key, string(o.Value)))
+		}
+	}
+	for _, kv := range w.same {
+		if kv.ModRevision == 0 {
+			cmps = append(cmps, clientv3.Compare(clientv3.Version(kv.Key), "=", 0))
+		} else {
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(kv.Key), "=", kv.ModRevision))
 		}
 	}
 	for _, g := range w.guards {
@@ -91,3 +99,6 @@ func (a *Allocator) retry(ctx context.Context, what string, fn func() error) err
 	}
 	return fmt.Errorf("%s: %w", what, ErrMaxRetries)
 }
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
