@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -25,11 +26,23 @@ type Options struct {
 	ClusterToken        string   // default "brindle"
 	Logger              *zap.Logger
 	StartTimeout        time.Duration // default 60s
+	ClientTLS           TLSOptions    // serve clients over TLS when CertFile is set
+}
+
+// TLSOptions are etcd's client-side server TLS settings (--cert-file, --key-file,
+// --trusted-ca-file, --client-cert-auth).
+type TLSOptions struct {
+	CertFile       string
+	KeyFile        string
+	TrustedCAFile  string
+	ClientCertAuth bool // require a client certificate signed by TrustedCAFile
 }
 
 // Server is a running member.
 type Server struct {
-	etcd *embed.Etcd
+	etcd      *embed.Etcd
+	opts      Options
+	closeOnce sync.Once
 }
 
 // Start launches the member and waits until it serves clients.
@@ -68,16 +81,29 @@ func Start(o Options) (*Server, error) {
 	if o.ClusterState != "" {
 		cfg.ClusterState = o.ClusterState
 	}
+	if o.ClientTLS.CertFile != "" || o.ClientTLS.KeyFile != "" {
+		if o.ClientTLS.CertFile == "" || o.ClientTLS.KeyFile == "" {
+			return nil, fmt.Errorf("datastore: TLS cert file and key file must be given together")
+		}
+		if o.ClientTLS.ClientCertAuth && o.ClientTLS.TrustedCAFile == "" {
+			return nil, fmt.Errorf("datastore: client certificate auth needs a trusted CA file")
+		}
+		cfg.ClientTLSInfo.CertFile = o.ClientTLS.CertFile
+		cfg.ClientTLSInfo.KeyFile = o.ClientTLS.KeyFile
+		cfg.ClientTLSInfo.TrustedCAFile = o.ClientTLS.TrustedCAFile
+		cfg.ClientTLSInfo.ClientCertAuth = o.ClientTLS.ClientCertAuth
+	}
 	cfg.InitialClusterToken = "brindle"
 	if o.ClusterToken != "" {
 		cfg.InitialClusterToken = o.ClusterToken
 	}
-	// Closing an embedded member logs harmless error lines ("mux: server closed"); keep its
-	// own logs at warning unless the caller gives a logger.
+	// Closing an embedded member logs harmless error lines ("mux: server closed", "use of
+	// closed network connection"); without a caller's logger keep only fatal ones. Start
+	// failures are returned as errors either way.
 	if o.Logger != nil {
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(o.Logger.Named("etcd"))
 	} else {
-		cfg.LogLevel = "error"
+		cfg.LogLevel = "fatal"
 	}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
@@ -97,14 +123,22 @@ func Start(o Options) (*Server, error) {
 		e.Close()
 		return nil, fmt.Errorf("etcd member %q not ready after %s (are the other members up?)", cfg.Name, timeout)
 	}
-	return &Server{etcd: e}, nil
+	return &Server{etcd: e, opts: o}, nil
 }
+
+// Options returns what the member was started with, so a test can restart it on the same
+// data dir and ports.
+func (s *Server) Options() Options { return s.opts }
 
 // ClientURLs returns the URLs clients reach this member on (real ports, also when 0 was asked).
 func (s *Server) ClientURLs() []string {
 	var out []string
+	scheme := "http://"
+	if s.opts.ClientTLS.CertFile != "" {
+		scheme = "https://"
+	}
 	for _, l := range s.etcd.Clients {
-		out = append(out, "http://"+l.Addr().String())
+		out = append(out, scheme+l.Addr().String())
 	}
 	return out
 }
@@ -115,8 +149,8 @@ func (s *Server) Endpoints() string { return strings.Join(s.ClientURLs(), ",") }
 // Err reports a fatal error of the running member.
 func (s *Server) Err() <-chan error { return s.etcd.Err() }
 
-// Close stops the member.
-func (s *Server) Close() { s.etcd.Close() }
+// Close stops the member; closing twice is harmless (tests close early and in cleanup).
+func (s *Server) Close() { s.closeOnce.Do(s.etcd.Close) }
 
 func parseURLs(what string, in []string, def string) ([]url.URL, error) {
 	if len(in) == 0 && def != "" {
