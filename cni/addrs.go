@@ -1,0 +1,71 @@
+package cni
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/brindle-net/brindle/store"
+	"go.uber.org/zap"
+)
+
+// ipamRequest is everything an address source needs for one attachment.
+type ipamRequest struct {
+	conf        *NetConf
+	stdin       []byte // the raw conf, passed unchanged to a delegated plugin
+	containerID string
+	ifName      string
+	node        string
+	args        workloadArgs
+	id          wepIdentity
+	sc          *store.Client
+	log         *zap.Logger
+}
+
+func (r *ipamRequest) handle() string { return handleID(r.conf.Name, r.containerID) }
+
+// attrs are stored with each address; GC and `ipam check` use them to find the owner.
+func (r *ipamRequest) attrs() map[string]string {
+	a := map[string]string{
+		"node":        r.node,
+		"timestamp":   time.Now().UTC().String(),
+		"containerID": r.containerID,
+	}
+	if r.args.k8s() {
+		a["namespace"], a["pod"] = r.args.PodNamespace, r.args.PodName
+	} else {
+		a["namespace"], a["workload"] = r.id.Namespace, r.id.Name
+	}
+	return a
+}
+
+// assigned is the outcome of address assignment.
+type assigned struct {
+	// ips as the IPAM returned them (own IPAM: with the block's mask, as calico-ipam reports).
+	ips []netip.Prefix
+	// fresh is false when the handle already held addresses (a repeated ADD): undo must then
+	// not release what an earlier, successful ADD owns.
+	fresh bool
+}
+
+// hostPrefixes rewrites addresses to /32 and /128: workloads are routed one address at a time.
+func hostPrefixes(in []netip.Prefix) []netip.Prefix {
+	out := make([]netip.Prefix, len(in))
+	for i, p := range in {
+		out[i] = netip.PrefixFrom(p.Addr(), p.Addr().BitLen())
+	}
+	return out
+}
+
+// addressSource assigns and releases one attachment's addresses.
+type addressSource interface {
+	assign(ctx context.Context, r *ipamRequest) (assigned, error)
+	release(ctx context.Context, r *ipamRequest) error
+}
+
+func sourceFor(c *NetConf) addressSource {
+	if c.ownIPAM() {
+		return ownIPAM{}
+	}
+	return delegatedIPAM{}
+}

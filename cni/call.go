@@ -1,0 +1,76 @@
+package cni
+
+import (
+	"context"
+	"time"
+
+	"github.com/brindle-net/brindle/store"
+	"github.com/containernetworking/cni/pkg/skel"
+	"go.uber.org/zap"
+)
+
+// callTimeout bounds a whole verb, so a stuck datastore cannot hang the runtime forever.
+const callTimeout = 60 * time.Second
+
+// call is one parsed invocation: everything derived from stdin, CNI_ARGS and the environment,
+// before any datastore or kernel work.
+type call struct {
+	args     *skel.CmdArgs
+	conf     *NetConf
+	workload workloadArgs
+	node     string
+	id       wepIdentity
+	veth     string
+	log      *zap.Logger
+}
+
+// parseCall does every check that needs no I/O, so bad input fails before anything changes.
+func parseCall(args *skel.CmdArgs) (*call, error) {
+	conf, err := parseConf(args.StdinData)
+	if err != nil {
+		return nil, err
+	}
+	wl, err := parseArgs(args.Args)
+	if err != nil {
+		return nil, err
+	}
+	c := &call{args: args, conf: conf, workload: wl}
+	c.veth = vethName(args.ContainerID, wl)
+	return c, nil
+}
+
+// resolve determines the node name and workload identity and sets up logging.
+func (c *call) resolve(verb string) error {
+	node, err := c.conf.nodename()
+	if err != nil {
+		return err
+	}
+	c.node = node
+	c.id = identify(node, c.args.ContainerID, c.args.IfName, c.workload)
+	c.log = newLogger(c.conf, zap.String("verb", verb), zap.String("containerID", c.args.ContainerID),
+		zap.String("ifName", c.args.IfName), zap.String("node", node), zap.String("endpoint", c.id.Name))
+	if c.conf.Kubernetes != nil {
+		c.log.Debug("conf has a kubernetes block; ignored, brindle has no Kubernetes API")
+	}
+	return nil
+}
+
+func (c *call) ipamRequest(sc *store.Client) *ipamRequest {
+	return &ipamRequest{
+		conf: c.conf, stdin: c.args.StdinData, containerID: c.args.ContainerID, ifName: c.args.IfName,
+		node: c.node, args: c.workload, id: c.id, sc: sc, log: c.log,
+	}
+}
+
+// profiles are the endpoint's profiles: the network's own when the conf has no policy block
+// (Calico creates it), kns.<namespace> for Kubernetes-style policy on pods.
+func (c *call) profiles() []string {
+	if c.conf.Policy != nil && c.conf.Policy.Type == "k8s" && c.workload.k8s() {
+		return []string{"kns." + c.workload.PodNamespace}
+	}
+	return []string{c.conf.Name}
+}
+
+func newContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), callTimeout)
+}

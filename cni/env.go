@@ -1,0 +1,123 @@
+package cni
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/containernetworking/cni/pkg/types"
+)
+
+// DefaultStateDir is where the node agent writes this host's node name and workload MTU,
+// the same place calico/node uses.
+const DefaultStateDir = "/var/lib/calico"
+
+// StateDirEnv overrides the state directory (tests, several agents on one host).
+const StateDirEnv = "BRINDLE_STATE_DIR"
+
+// stateDir resolves the state directory: conf field, then environment, then the default.
+func (c *NetConf) stateDir() string {
+	if c.StateDir != "" {
+		return c.StateDir
+	}
+	if d := os.Getenv(StateDirEnv); d != "" {
+		return d
+	}
+	return DefaultStateDir
+}
+
+// workloadArgs is what CNI_ARGS says about the workload.
+type workloadArgs struct {
+	PodNamespace string // K8S_POD_NAMESPACE
+	PodName      string // K8S_POD_NAME
+	IP           string // IP= requests a specific address from the own IPAM
+}
+
+// k8s reports Calico's rule: the orchestrator is k8s iff both pod namespace and name are given.
+func (w workloadArgs) k8s() bool { return w.PodNamespace != "" && w.PodName != "" }
+
+var k8sName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+
+// parseArgs reads CNI_ARGS ("K=V;K=V"). Unknown keys are ignored, as runtimes add their own;
+// the keys brindle uses are validated because they end up in etcd key names.
+func parseArgs(s string) (workloadArgs, error) {
+	var w workloadArgs
+	if s == "" {
+		return w, nil
+	}
+	for _, kv := range strings.Split(s, ";") {
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return w, newError(types.ErrInvalidEnvironmentVariables, fmt.Sprintf("CNI_ARGS: entry %q is not KEY=VALUE", kv), "")
+		}
+		switch k {
+		case "K8S_POD_NAMESPACE":
+			w.PodNamespace = v
+		case "K8S_POD_NAME":
+			w.PodName = v
+		case "IP":
+			w.IP = v
+		}
+	}
+	for key, v := range map[string]string{"K8S_POD_NAMESPACE": w.PodNamespace, "K8S_POD_NAME": w.PodName} {
+		if v != "" && !k8sName.MatchString(v) {
+			return w, newError(types.ErrInvalidEnvironmentVariables,
+				fmt.Sprintf("CNI_ARGS: %s %q must be a lower-case DNS name (a-z, 0-9, '-', '.')", key, v), "")
+		}
+	}
+	return w, nil
+}
+
+// nodename follows Calico's order: conf nodename, then the node agent's nodename file, then the
+// deprecated hostname field, then the OS host name. Unlike Calico, an explicit conf nodename
+// does not also require the file to exist (calico-cni-observed.md shows that trap).
+func (c *NetConf) nodename() (string, error) {
+	if n := strings.TrimSpace(c.Nodename); n != "" {
+		return strings.ToLower(n), nil
+	}
+	file := c.NodenameFile
+	if file == "" {
+		file = filepath.Join(c.stateDir(), "nodename")
+	}
+	data, err := os.ReadFile(file)
+	switch {
+	case err == nil && strings.TrimSpace(string(data)) != "":
+		return strings.ToLower(strings.TrimSpace(string(data))), nil
+	case err != nil && !os.IsNotExist(err):
+		return "", newError(ErrNodename, fmt.Sprintf("reading node name file %s: %v", file, err), "")
+	case !c.NodenameFileOptional:
+		return "", newError(ErrNodename, fmt.Sprintf("node name file %s is missing or empty", file),
+			"start the node agent (brindle node run), which writes it, or set \"nodename\" or \"nodename_file_optional\": true in the CNI config")
+	}
+	if n := strings.TrimSpace(c.Hostname); n != "" {
+		return strings.ToLower(n), nil
+	}
+	h, err := os.Hostname()
+	if err != nil {
+		return "", newError(ErrNodename, "cannot determine the host name: "+err.Error(), "set \"nodename\" in the CNI config")
+	}
+	return strings.ToLower(h), nil
+}
+
+// mtuFromFile reads the workload MTU the node agent wrote; 0 when absent.
+func (c *NetConf) mtuFromFile() (int, error) {
+	file := filepath.Join(c.stateDir(), "mtu")
+	data, err := os.ReadFile(file)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading MTU file %s: %w", file, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || n < 68 || n > 65535 {
+		return 0, fmt.Errorf("MTU file %s holds %q: want a number between 68 and 65535", file, strings.TrimSpace(string(data)))
+	}
+	return n, nil
+}

@@ -1,0 +1,100 @@
+package cni
+
+import (
+	"fmt"
+
+	"github.com/brindle-net/brindle/ipam"
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+)
+
+// ipamAdd is calico-ipam's ADD: addresses only, each with its block's mask, as calico-ipam
+// reports them (the main plugin narrows them to /32 and /128).
+func ipamAdd(args *skel.CmdArgs) error {
+	c, err := parseCall(args)
+	if err != nil {
+		return err
+	}
+	if !c.conf.ownIPAM() {
+		return newError(types.ErrInvalidNetworkConfig, fmt.Sprintf("ipam.type: %q is not calico-ipam or brindle-ipam", c.conf.IPAM.Type), "")
+	}
+	if err := c.resolve("IPAM ADD"); err != nil {
+		return err
+	}
+	ctx, cancel := newContext()
+	defer cancel()
+	sc, err := connect(ctx, c.conf, c.log)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	if err := checkReady(ctx, sc); err != nil {
+		return err
+	}
+	got, err := ownIPAM{}.assign(ctx, c.ipamRequest(sc))
+	if err != nil {
+		return err
+	}
+	res := &current.Result{CNIVersion: current.ImplementedSpecVersion, DNS: c.conf.DNS}
+	for _, p := range got.ips {
+		res.IPs = append(res.IPs, &current.IPConfig{Address: *prefixToIPNet(p)})
+	}
+	return types.PrintResult(res, c.conf.CNIVersion)
+}
+
+// ipamDel releases the attachment's handle; a missing handle is success.
+func ipamDel(args *skel.CmdArgs) error {
+	c, err := parseCall(args)
+	if err != nil {
+		return err
+	}
+	if err := c.resolve("IPAM DEL"); err != nil {
+		return err
+	}
+	ctx, cancel := newContext()
+	defer cancel()
+	sc, err := connect(ctx, c.conf, c.log)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	return ownIPAM{}.release(ctx, c.ipamRequest(sc))
+}
+
+// ipamCheck verifies that the handle still holds the addresses of the prevResult.
+func ipamCheck(args *skel.CmdArgs) error {
+	c, err := parseCall(args)
+	if err != nil {
+		return err
+	}
+	if err := c.resolve("IPAM CHECK"); err != nil {
+		return err
+	}
+	prev, err := prevResult(c.conf)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := newContext()
+	defer cancel()
+	sc, err := connect(ctx, c.conf, c.log)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	h := handleID(c.conf.Name, args.ContainerID)
+	held, err := ipam.New(sc, ipam.Options{Logger: c.log}).IPsByHandle(ctx, h)
+	if err != nil {
+		return wrapErr(ErrIPAM, err, "")
+	}
+	for _, p := range ipsOf(prev) {
+		found := false
+		for _, a := range held {
+			found = found || a == p.Addr()
+		}
+		if !found {
+			return newError(ErrCheck, fmt.Sprintf("address %s is not allocated to handle %s", p.Addr(), h), "")
+		}
+	}
+	return nil
+}
