@@ -1,6 +1,7 @@
 package bgp
 
 import (
+	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"net/netip"
 	"sort"
 	"sync"
@@ -9,25 +10,11 @@ import (
 	api "github.com/osrg/gobgp/v3/api"
 )
 
-// PeerStatus is one row of `brindle node status`, in the words BIRD and calicoctl use.
-type PeerStatus struct {
-	Address netip.Addr `json:"address"`
-	Port    uint16     `json:"port,omitempty"`
-	Type    PeerType   `json:"type"`
-	// State is BIRD's protocol state: "up" when established, "start" otherwise.
-	State string    `json:"state"`
-	Since time.Time `json:"since"`
-	// Info is the BGP session state ("Established", "Active", ...) and, while the session
-	// is not up, why it last went down (GoBGP's reason from its "Peer Down" log line).
-	Info string `json:"info"`
-}
-
-// Status is what the agent reports about its speaker.
-type Status struct {
-	RouterID netip.Addr   `json:"routerID"`
-	AS       uint32       `json:"asNumber"`
-	Peers    []PeerStatus `json:"peers"`
-}
+// PeerStatus and Status are the wire types of the status socket.
+type (
+	PeerStatus = bgpstatus.PeerStatus
+	Status     = bgpstatus.Status
+)
 
 // Status returns the current peer table, sorted by address.
 func (s *Speaker) Status() Status {

@@ -8,17 +8,19 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/brindle-net/brindle/bgp/bgpstatus"
 )
 
 // PeerType says why a peering exists; it is shown by `brindle node status` and never sent to
 // GoBGP (a changed description would reset the session).
-type PeerType string
+type PeerType = bgpstatus.PeerType
 
 // The three peer types calicoctl prints (Mesh_, Node_ and Global_ protocols in BIRD).
 const (
-	PeerMesh         PeerType = "node-to-node mesh"
-	PeerNodeSpecific PeerType = "node specific"
-	PeerGlobal       PeerType = "global"
+	PeerMesh         = bgpstatus.PeerMesh
+	PeerNodeSpecific = bgpstatus.PeerNodeSpecific
+	PeerGlobal       = bgpstatus.PeerGlobal
 )
 
 // Peer is one desired BGP session. Two peers with the same Address cannot coexist in GoBGP

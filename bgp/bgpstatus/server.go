@@ -1,4 +1,4 @@
-package bgp
+package bgpstatus
 
 import (
 	"context"
@@ -11,42 +11,26 @@ import (
 	"time"
 )
 
-// The agent's status socket: <state dir>/brindle.sock, state dir from BRINDLE_STATE_DIR or
-// Calico's /var/lib/calico. HTTP over a unix socket keeps the client a plain http.Client
-// and lets the agent mount more paths next to StatusPath.
+// The agent's status socket is <state dir>/brindle.sock. HTTP over a unix socket keeps the
+// client a plain http.Client and lets the agent mount more paths next to Path.
 const (
-	DefaultStateDir = "/var/lib/calico"
-	StateDirEnv     = "BRINDLE_STATE_DIR"
-	SocketName      = "brindle.sock"
-	StatusPath      = "/v1/bgp/status"
+	SocketName = "brindle.sock"
+	Path       = "/v1/bgp/status"
 )
 
-// StatusSocketPath returns the socket path for the state dir in the environment.
-func StatusSocketPath() string {
-	dir := os.Getenv(StateDirEnv)
-	if dir == "" {
-		dir = DefaultStateDir
-	}
-	return filepath.Join(dir, SocketName)
-}
+// SocketPath returns the socket inside stateDir.
+func SocketPath(stateDir string) string { return filepath.Join(stateDir, SocketName) }
 
-// StatusSource is what the status endpoint reads; *Speaker implements it.
-type StatusSource interface {
+// Source is what the endpoint reads; *bgp.Speaker implements it.
+type Source interface {
 	Status() Status
 }
 
-// StatusReply is the JSON body served at StatusPath. BGP is nil when the agent runs no
-// speaker (a felix-only role), which `node status` reports like calicoctl's "BIRD is not
-// running".
-type StatusReply struct {
-	BGP *Status `json:"bgp"`
-}
-
-// StatusHandler serves StatusReply at StatusPath. src may be nil.
-func StatusHandler(src StatusSource) http.Handler {
+// Handler serves Reply at Path (GET). src may be nil: no speaker runs.
+func Handler(src Source) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+StatusPath, func(w http.ResponseWriter, _ *http.Request) {
-		var reply StatusReply
+	mux.HandleFunc("GET "+Path, func(w http.ResponseWriter, _ *http.Request) {
+		var reply Reply
 		if src != nil {
 			st := src.Status()
 			reply.BGP = &st
@@ -57,9 +41,9 @@ func StatusHandler(src StatusSource) http.Handler {
 	return mux
 }
 
-// ServeStatus serves StatusHandler(src) on ln until ctx ends, then closes ln.
-func ServeStatus(ctx context.Context, ln net.Listener, src StatusSource) error {
-	srv := &http.Server{Handler: StatusHandler(src), ReadHeaderTimeout: 5 * time.Second}
+// Serve serves h on ln until ctx ends, then shuts the server down (closing ln).
+func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -78,10 +62,10 @@ func ServeStatus(ctx context.Context, ln net.Listener, src StatusSource) error {
 	return err
 }
 
-// ListenStatusSocket creates the unix socket at path, replacing a stale one left by a
-// previous agent (the agent holds its own lock, so no live agent owns it), mode 0600:
-// peer state is root-only as it is for calicoctl.
-func ListenStatusSocket(path string) (net.Listener, error) {
+// Listen creates the unix socket at path, mode 0600 (peer state is root-only, as it is for
+// calicoctl). A socket file left by an agent that died is removed first; the caller must
+// be the only agent for this state dir.
+func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
@@ -97,4 +81,31 @@ func ListenStatusSocket(path string) (net.Listener, error) {
 		return nil, err
 	}
 	return ln, nil
+}
+
+// Fetch asks the agent listening on the unix socket at path for its status.
+func Fetch(ctx context.Context, path string) (*Reply, error) {
+	c := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://brindle"+Path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, errors.New("status socket " + path + ": " + resp.Status)
+	}
+	var r Reply
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }

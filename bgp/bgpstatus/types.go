@@ -1,0 +1,45 @@
+// Package bgpstatus is the wire contract between the node agent's status socket and
+// `brindle node status`. It has no GoBGP dependency so that the lean CLI build can read
+// status without linking the speaker.
+package bgpstatus
+
+import (
+	"net/netip"
+	"time"
+)
+
+// PeerType says why a peering exists (BIRD's Mesh_, Node_ and Global_ protocol names).
+type PeerType string
+
+// The three peer types calicoctl prints.
+const (
+	PeerMesh         PeerType = "node-to-node mesh"
+	PeerNodeSpecific PeerType = "node specific"
+	PeerGlobal       PeerType = "global"
+)
+
+// PeerStatus is one row of `brindle node status`, in the words BIRD and calicoctl use.
+type PeerStatus struct {
+	Address netip.Addr `json:"address"`
+	Port    uint16     `json:"port,omitempty"`
+	Type    PeerType   `json:"type"`
+	// State is BIRD's protocol state: "up" when established, "start" otherwise.
+	State string    `json:"state"`
+	Since time.Time `json:"since"`
+	// Info is the BGP session state ("Established", "Active", ...) and, while the session
+	// is not up, why it last went down.
+	Info string `json:"info"`
+}
+
+// Status is what the agent reports about its speaker.
+type Status struct {
+	RouterID netip.Addr   `json:"routerID"`
+	AS       uint32       `json:"asNumber"`
+	Peers    []PeerStatus `json:"peers"`
+}
+
+// Reply is the JSON body served at Path. BGP is nil when the agent runs no speaker (a
+// felix-only role); `node status` then says the BGP backend is not running, as calicoctl does.
+type Reply struct {
+	BGP *Status `json:"bgp"`
+}
