@@ -71,7 +71,7 @@ func tableColumns(kind string, wide bool, defaultASN string) []column {
 		ps := []column{col("WORKLOAD", "spec", "workload"), col("NODE", "spec", "node"),
 			col("NETWORKS", "spec", "ipNetworks"), col("INTERFACE", "spec", "interfaceName")}
 		return pick(ps, append(append([]column{nameCol}, ps...),
-			col("PROFILES", "spec", "profiles"), col("NATS", "spec", "ipNATs")))
+			col("PROFILES", "spec", "profiles"), column{"NATS", natsCell}))
 	case "HostEndpoint":
 		return pick([]column{nameCol, col("NODE", "spec", "node")},
 			[]column{nameCol, col("NODE", "spec", "node"), col("INTERFACE", "spec", "interfaceName"),
@@ -109,4 +109,16 @@ func labelsCell(path ...string) func(obj) string {
 		}
 		return strings.Join(parts, ",")
 	}
+}
+
+// natsCell prints 1:1 NATs as internal->external pairs.
+func natsCell(m obj) string {
+	nats, _ := m.get("spec", "ipNATs").([]any)
+	parts := make([]string, 0, len(nats))
+	for _, n := range nats {
+		if nm, ok := n.(map[string]any); ok {
+			parts = append(parts, render(nm["internalIP"])+"->"+render(nm["externalIP"]))
+		}
+	}
+	return strings.Join(parts, ",")
 }
