@@ -14,8 +14,8 @@ func StartTest(t testing.TB) (*Server, *store.Client) {
 	t.Helper()
 	s, err := Start(Options{
 		DataDir:    t.TempDir(),
-		ClientURLs: []string{"http://" + freeAddr(t)},
-		PeerURLs:   []string{"http://" + freeAddr(t)},
+		ClientURLs: []string{"http://" + FreeAddr(t)},
+		PeerURLs:   []string{"http://" + FreeAddr(t)},
 	})
 	if err != nil {
 		t.Fatalf("embedded etcd: %v", err)
@@ -29,9 +29,10 @@ func StartTest(t testing.TB) (*Server, *store.Client) {
 	return s, c
 }
 
-// freeAddr finds a free loopback TCP port. There is a small race between closing the probe
-// listener and etcd binding it; tests tolerate it because the port space is large.
-func freeAddr(t testing.TB) string {
+// FreeAddr finds a free loopback TCP port ("127.0.0.1:N"). There is a small race between
+// closing the probe listener and etcd binding it; tests tolerate it because the port space
+// is large.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -25,6 +25,7 @@ type Config struct {
 	Password    string        // ETCD_PASSWORD
 	DialTimeout time.Duration // default 5s
 	Logger      *zap.Logger   // nil: silent
+	Version     string        // brindle's version, recorded by EnsureInitialized ("dev" if empty)
 }
 
 // ConfigFromEnv reads Calico's ETCD_* variables.
@@ -94,6 +95,11 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	// A Get on a key nobody uses proves the cluster answers (and has a leader for linearizable reads).
 	if _, err := ec.Get(pctx, "/calico/.ping", clientv3.WithCountOnly()); err != nil {
 		ec.Close()
+		// gRPC only says "deadline exceeded"; find out what is really wrong (refused,
+		// unreachable, TLS) so the user sees it.
+		if cause := probeEndpoints(cfg.Endpoints, tlsCfg, cfg.DialTimeout); cause != nil {
+			err = cause
+		}
 		return nil, fmt.Errorf("etcd at %s did not answer within %s: %w", strings.Join(cfg.Endpoints, ","), cfg.DialTimeout, err)
 	}
 	return &Client{etcd: ec, cfg: cfg, log: cfg.Logger}, nil
@@ -104,7 +110,7 @@ func NewFromEtcd(ec *clientv3.Client, log *zap.Logger) *Client {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Client{etcd: ec, log: log}
+	return &Client{etcd: ec, log: log, cfg: Config{Logger: log}}
 }
 
 // Etcd exposes the raw client for the few callers that need leases or maintenance.
@@ -118,6 +124,12 @@ func (c *Client) Close() error { return c.etcd.Close() }
 
 func tlsConfig(cfg Config) (*tls.Config, error) {
 	if cfg.CACertFile == "" && cfg.CertFile == "" && cfg.KeyFile == "" {
+		for _, e := range cfg.Endpoints {
+			if strings.HasPrefix(e, "https://") {
+				// https without files: verify against the system roots.
+				return &tls.Config{MinVersion: tls.VersionTLS12}, nil
+			}
+		}
 		return nil, nil
 	}
 	t := &tls.Config{MinVersion: tls.VersionTLS12}
