@@ -24,6 +24,7 @@ type pool struct {
 	IPIPMode    string
 	VXLANMode   string
 	AllowedUses []string
+	Manual      bool // assignmentMode Manual: only used when a request names the pool
 	sel         *selector.Selector
 }
 
@@ -45,7 +46,8 @@ func toPool(ip *api.IPPool) (*pool, error) {
 	}
 	cidr = cidr.Masked()
 	p := &pool{Name: ip.Name, CIDR: cidr, BlockBits: ip.Spec.BlockSize, Disabled: ip.Spec.Disabled,
-		IPIPMode: ip.Spec.IPIPMode, VXLANMode: ip.Spec.VXLANMode, AllowedUses: ip.Spec.AllowedUses}
+		IPIPMode: ip.Spec.IPIPMode, VXLANMode: ip.Spec.VXLANMode, AllowedUses: ip.Spec.AllowedUses,
+		Manual: ip.Spec.AssignmentMode == "Manual"}
 	if p.BlockBits == 0 {
 		p.BlockBits = 26
 		if cidr.Addr().Is6() {
@@ -127,7 +129,7 @@ func choosePools(all []*pool, q poolQuery) ([]*pool, error) {
 		return out, nil
 	}
 	for _, p := range all {
-		if p.CIDR.Addr().Is6() == q.v6 && !p.Disabled && p.allows(q.use) && p.selects(q.labels) {
+		if p.CIDR.Addr().Is6() == q.v6 && !p.Disabled && !p.Manual && p.allows(q.use) && p.selects(q.labels) {
 			out = append(out, p)
 		}
 	}

@@ -77,7 +77,9 @@ func (a *Allocator) EnsureTunnelAddress(ctx context.Context, node string, kind T
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	inPools := func(ip netip.Addr) bool { return slices.ContainsFunc(pools, func(p *pool) bool { return p.CIDR.Contains(ip) }) }
+	inPools := func(ip netip.Addr) bool {
+		return slices.ContainsFunc(pools, func(p *pool) bool { return p.CIDR.Contains(ip) })
+	}
 	// Keep one held address that is still valid; release the rest.
 	var keep netip.Addr
 	cur := currentTunnelAddr(nv, kind)
