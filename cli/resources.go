@@ -86,21 +86,20 @@ func runGet(c *ucli.Context) error {
 			items = append(items, r)
 		}
 	}
-	return printResources(c.App.Writer, k, items, printOptions{
-		Format: c.String("output"), Single: len(names) == 1, AllNamespaces: all,
-		ListRevision: rev, DefaultASN: defaultASN(ctx, cl),
-	})
+	o := printOptions{Format: c.String("output"), Single: len(names) == 1, AllNamespaces: all, ListRevision: rev}
+	if k.Kind == "Node" {
+		o.DefaultASN = defaultASN(ctx, cl)
+	}
+	return printResources(c.App.Writer, k, items, o)
 }
 
 // defaultASN is the AS number nodes without their own inherit: the default BGPConfiguration's,
 // else Calico's 64512.
 func defaultASN(ctx context.Context, cl *store.Client) string {
-	if _, ok := api.LookupKind("BGPConfiguration"); ok {
-		if r, err := cl.Get(ctx, "BGPConfiguration", "", "default"); err == nil {
-			if m, err := toObj(r); err == nil {
-				if v := m.str("spec", "asNumber"); v != "" {
-					return v
-				}
+	if r, err := cl.Get(ctx, "BGPConfiguration", "", "default"); err == nil {
+		if m, err := toObj(r); err == nil {
+			if v := m.str("spec", "asNumber"); v != "" {
+				return v
 			}
 		}
 	}

@@ -59,6 +59,13 @@ func TestGetIPPoolFormats(t *testing.T) {
 	if got := e.ok("", "get", "ippools", "--output=name"); got != "pool-a\npool-b\n" {
 		t.Errorf("-o name: %q", got)
 	}
+	// Global flags after the arguments work too.
+	if r := runApp("", "brindle", "--config", "", "get", "ippools", "-o", "name", "--etcd-endpoints", e.endpoints); r.err != nil || r.out != "pool-a\npool-b\n" {
+		t.Errorf("global flag after the arguments: %q %v", r.out, r.err)
+	}
+	if msg := e.fails("", "get", "ippools", "--bogus"); !strings.Contains(msg, "--bogus") {
+		t.Errorf("unknown trailing flag: %q", msg)
+	}
 
 	// A list is calicoctl's IPPoolList; one named object is printed bare.
 	var list struct {
