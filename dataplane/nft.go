@@ -1,0 +1,263 @@
+package dataplane
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/brindle-net/brindle/calc"
+	"github.com/google/nftables"
+	"github.com/google/nftables/userdata"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// nftTableRec owns the `ip brindle` table. It remembers the last spec it wrote and skips
+// the kernel while nothing changed; when marked stale (start, periodic resync) it reads the
+// table back and writes only what differs, all in one atomic batch, so traffic never sees a
+// half-written table and a restart recognises the table it left behind.
+type nftTableRec struct {
+	h     *nsHandles
+	log   *zap.Logger
+	last  nftSpec
+	stale bool
+}
+
+func (n *nftTableRec) apply(d *calc.Desired) error {
+	want := buildNFTSpec(d)
+	if !n.stale && want.equal(n.last) {
+		return nil
+	}
+	c, err := n.h.nft()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	defer c.CloseLasting()
+	have, err := readNFT(c)
+	if err != nil {
+		return fmt.Errorf("nftables: read table %s: %w", nftTable, err)
+	}
+	if err := writeNFT(c, have, want); err != nil {
+		n.stale = true
+		return fmt.Errorf("nftables: %w", err)
+	}
+	n.last, n.stale = want, false
+	return nil
+}
+
+// nftState is what the kernel holds in our table; nil pieces are missing.
+type nftState struct {
+	table *nftables.Table
+	sets  map[string]*nftables.Set
+	elems map[string][]nftables.SetElement
+	rules map[string][]string // chain -> rule tags
+	chain map[string]*nftables.Chain
+}
+
+func readNFT(c *nftables.Conn) (*nftState, error) {
+	s := &nftState{sets: map[string]*nftables.Set{}, elems: map[string][]nftables.SetElement{},
+		rules: map[string][]string{}, chain: map[string]*nftables.Chain{}}
+	t, err := c.ListTableOfFamily(nftTable, nftables.TableFamilyIPv4)
+	if errors.Is(err, unix.ENOENT) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.table = t
+	sets, err := c.GetSets(t)
+	if err != nil {
+		return nil, err
+	}
+	for _, set := range sets {
+		s.sets[set.Name] = set
+		if s.elems[set.Name], err = c.GetSetElements(set); err != nil {
+			return nil, err
+		}
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range chains {
+		if ch.Table.Name != nftTable {
+			continue
+		}
+		s.chain[ch.Name] = ch
+		rules, err := c.GetRules(t, ch)
+		if err != nil {
+			return nil, err
+		}
+		tags := []string{}
+		for _, r := range rules {
+			tag, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+			tags = append(tags, strings.TrimPrefix(tag, nftTagPrefix))
+		}
+		s.rules[ch.Name] = tags
+	}
+	return s, nil
+}
+
+// writeNFT queues the difference between have and want and sends it as one transaction.
+func writeNFT(c *nftables.Conn, have *nftState, want nftSpec) error {
+	if have.table != nil && !shapesOK(have) {
+		// An older or hand-edited layout: replace the whole table in this same transaction,
+		// so there is no moment without it.
+		c.DelTable(have.table)
+		have = &nftState{sets: map[string]*nftables.Set{}, rules: map[string][]string{}, chain: map[string]*nftables.Chain{}}
+	}
+	table := have.table
+	if table == nil {
+		table = c.AddTable(&nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv4})
+	}
+	sets := map[string]*nftables.Set{}
+	for _, def := range []struct {
+		name     string
+		interval bool
+		elems    []nftables.SetElement
+	}{
+		{setAllPools, true, rangeElems(want.allPools)},
+		{setMasqPools, true, rangeElems(want.masqPools)},
+		{setAllHosts, false, addrElems(want.hosts)},
+	} {
+		cur := have.sets[def.name]
+		if cur == nil {
+			s := &nftables.Set{Table: table, Name: def.name, KeyType: nftables.TypeIPAddr, Interval: def.interval}
+			if err := c.AddSet(s, def.elems); err != nil {
+				return fmt.Errorf("set %s: %w", def.name, err)
+			}
+			sets[def.name] = s
+			continue
+		}
+		sets[def.name] = cur
+		if err := syncElems(c, cur, have.elems[def.name], def.elems); err != nil {
+			return fmt.Errorf("set %s: %w", def.name, err)
+		}
+	}
+	post := chainFor(c, have, table, chainPostNAT, nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource)
+	input := chainFor(c, have, table, chainInput, nftables.ChainTypeFilter, nftables.ChainHookInput, nftables.ChainPriorityFilter)
+	syncRules(c, table, post, have.rules[chainPostNAT], want.post, sets)
+	syncRules(c, table, input, have.rules[chainInput], want.input, sets)
+	return c.Flush()
+}
+
+// shapesOK says whether the existing sets and chains can be updated in place.
+func shapesOK(have *nftState) bool {
+	for name, interval := range map[string]bool{setAllPools: true, setMasqPools: true, setAllHosts: false} {
+		if s := have.sets[name]; s != nil && (s.Interval != interval || s.KeyType.Name != nftables.TypeIPAddr.Name) {
+			return false
+		}
+	}
+	for name, hook := range map[string]*nftables.ChainHook{chainPostNAT: nftables.ChainHookPostrouting, chainInput: nftables.ChainHookInput} {
+		if ch := have.chain[name]; ch != nil && (ch.Hooknum == nil || *ch.Hooknum != *hook) {
+			return false
+		}
+	}
+	return true
+}
+
+func chainFor(c *nftables.Conn, have *nftState, t *nftables.Table, name string, typ nftables.ChainType,
+	hook *nftables.ChainHook, prio *nftables.ChainPriority) *nftables.Chain {
+	if ch := have.chain[name]; ch != nil {
+		return ch
+	}
+	return c.AddChain(&nftables.Chain{Name: name, Table: t, Type: typ, Hooknum: hook, Priority: prio})
+}
+
+// syncRules rewrites a chain when its tagged rules differ from the wanted list; flushing and
+// refilling happen in the same transaction as everything else.
+func syncRules(c *nftables.Conn, t *nftables.Table, ch *nftables.Chain, have, want []string, sets map[string]*nftables.Set) {
+	if have != nil && slices.Equal(have, want) {
+		return
+	}
+	if have != nil {
+		c.FlushChain(ch)
+	}
+	for _, tag := range want {
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: ruleExprs(tag, sets),
+			UserData: userdata.AppendString(nil, userdata.TypeComment, nftTagPrefix+tag)})
+	}
+}
+
+// syncElems adds and deletes elements. Interval sets are refilled whole (flush + add in the
+// same transaction): they hold a handful of pool ranges, and a range's two boundary
+// elements must change together.
+func syncElems(c *nftables.Conn, s *nftables.Set, have, want []nftables.SetElement) error {
+	key := func(e nftables.SetElement) string { return fmt.Sprintf("%x/%v", e.Key, e.IntervalEnd) }
+	hk := map[string]bool{}
+	for _, e := range have {
+		hk[key(e)] = true
+	}
+	wk := map[string]bool{}
+	for _, e := range want {
+		wk[key(e)] = true
+	}
+	if s.Interval {
+		if mapsEqual(hk, wk) {
+			return nil
+		}
+		c.FlushSet(s)
+		if len(want) == 0 {
+			return nil
+		}
+		return c.SetAddElements(s, want)
+	}
+	var add, del []nftables.SetElement
+	for _, e := range want {
+		if !hk[key(e)] {
+			add = append(add, e)
+		}
+	}
+	for _, e := range have {
+		if !wk[key(e)] {
+			del = append(del, e)
+		}
+	}
+	if len(del) > 0 {
+		if err := c.SetDeleteElements(s, del); err != nil {
+			return err
+		}
+	}
+	if len(add) > 0 {
+		return c.SetAddElements(s, add)
+	}
+	return nil
+}
+
+func mapsEqual(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func rangeElems(rs []ipRange) []nftables.SetElement {
+	var out []nftables.SetElement
+	for _, r := range rs {
+		out = append(out, nftables.SetElement{Key: u64Key(r.start)})
+		if r.end < maxAddrPlus1 {
+			out = append(out, nftables.SetElement{Key: u64Key(r.end), IntervalEnd: true})
+		}
+	}
+	return out
+}
+
+func addrElems(as []netip.Addr) []nftables.SetElement {
+	as = slices.SortedFunc(slices.Values(as), func(a, b netip.Addr) int { return cmp.Compare(addrU64(a), addrU64(b)) })
+	out := make([]nftables.SetElement, 0, len(as))
+	for _, a := range slices.Compact(as) {
+		if a.Is4() {
+			b := a.As4()
+			out = append(out, nftables.SetElement{Key: b[:]})
+		}
+	}
+	return out
+}

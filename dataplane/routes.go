@@ -1,0 +1,243 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/brindle-net/brindle/calc"
+	"github.com/vishvananda/netlink"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// Route protocols mark the routes brindle owns; anything else in the table is left alone.
+// 80 is what Felix uses for the routes it programs itself (VXLAN, blackholes), so brindle
+// uses it for every route derived from the datastore, workload routes included (Felix gives
+// those the boot protocol, which we cannot claim without claiming the host's own routes).
+// BGP-derived routes carry 12, iproute2's "bird", so `ip route` reads like a Calico node's.
+const (
+	ProtoBrindle = 80
+	ProtoBGP     = unix.RTPROT_BIRD
+)
+
+func owned(proto int) bool { return proto == ProtoBrindle || proto == ProtoBGP }
+
+// kroute is a main-table IPv4 route reduced to the fields brindle decides. Routes are keyed
+// by destination: brindle programs metric 0, TOS 0 only, and the kernel keys them the same.
+type kroute struct {
+	typ    int
+	link   int
+	gw     netip.Addr
+	onlink bool
+	scope  netlink.Scope
+	proto  int
+}
+
+func fromKernel(r netlink.Route) (netip.Prefix, kroute, bool) {
+	if r.Dst == nil || r.Table != unix.RT_TABLE_MAIN || r.Priority != 0 || r.Tos != 0 || len(r.MultiPath) > 0 {
+		return netip.Prefix{}, kroute{}, false
+	}
+	a, ok := netip.AddrFromSlice(r.Dst.IP)
+	if !ok || !a.Unmap().Is4() {
+		return netip.Prefix{}, kroute{}, false
+	}
+	ones, _ := r.Dst.Mask.Size()
+	k := kroute{typ: r.Type, link: r.LinkIndex, onlink: r.Flags&unix.RTNH_F_ONLINK != 0, scope: r.Scope, proto: int(r.Protocol)}
+	if r.Type == unix.RTN_BLACKHOLE {
+		k.link = 0 // the kernel reports lo as the device of a blackhole; it is not part of our intent
+	}
+	if g, ok := netip.AddrFromSlice(r.Gw); ok {
+		k.gw = g.Unmap()
+	}
+	return netip.PrefixFrom(a.Unmap(), ones), k, true
+}
+
+func (k kroute) toKernel(dst netip.Prefix) *netlink.Route {
+	r := &netlink.Route{
+		Dst:       &net.IPNet{IP: dst.Addr().AsSlice(), Mask: net.CIDRMask(dst.Bits(), 32)},
+		Type:      k.typ,
+		LinkIndex: k.link,
+		Scope:     k.scope,
+		Protocol:  netlink.RouteProtocol(k.proto),
+		Table:     unix.RT_TABLE_MAIN,
+		Family:    netlink.FAMILY_V4,
+	}
+	if k.gw.IsValid() {
+		r.Gw = k.gw.AsSlice()
+	}
+	if k.onlink {
+		r.Flags = unix.RTNH_F_ONLINK
+	}
+	return r
+}
+
+// routeTable reconciles the main table. actual mirrors the kernel: filled by a dump when
+// stale, kept current by our own writes and by route events, so that one change costs one
+// map walk and one netlink write however many routes exist.
+type routeTable struct {
+	mu      sync.Mutex
+	h       *nsHandles
+	log     *zap.Logger
+	links   *linkIndex
+	actual  map[netip.Prefix]kroute
+	desired map[netip.Prefix]kroute
+	reasons map[netip.Prefix]string
+	stale   bool
+	writes  int // netlink writes done, for tests and benchmarks
+}
+
+func newRouteTable(h *nsHandles, links *linkIndex, log *zap.Logger) *routeTable {
+	return &routeTable{h: h, log: log, links: links, stale: true, actual: map[netip.Prefix]kroute{}}
+}
+
+func (t *routeTable) markStale() {
+	t.mu.Lock()
+	t.stale = true
+	t.mu.Unlock()
+}
+
+// set converts calc routes to kernel form. Routes whose device does not exist yet (a
+// workload interface still being created, tunl0 on a kernel without ipip) are left out and
+// reported; the next apply after the device appears programs them.
+func (t *routeTable) set(routes []calc.Route) error {
+	desired := make(map[netip.Prefix]kroute, len(routes))
+	reasons := make(map[netip.Prefix]string, len(routes))
+	var missing []string
+	for _, r := range routes {
+		k := kroute{proto: ProtoBrindle}
+		if r.FromBGP {
+			k.proto = ProtoBGP
+		}
+		switch r.Kind {
+		case calc.RouteBlackhole:
+			k.typ = unix.RTN_BLACKHOLE
+		case calc.RouteWorkload, calc.RouteVia:
+			k.typ = unix.RTN_UNICAST
+			if r.Dev != "" {
+				idx, ok := t.links.index(r.Dev)
+				if !ok {
+					missing = append(missing, r.Dst.String()+" (dev "+r.Dev+")")
+					continue
+				}
+				k.link = idx
+			}
+			if r.Kind == calc.RouteWorkload {
+				k.scope = netlink.SCOPE_LINK
+			} else {
+				k.gw, k.onlink = r.Gw, r.OnLink
+			}
+		}
+		desired[r.Dst] = k
+		reasons[r.Dst] = r.Reason
+	}
+	t.mu.Lock()
+	t.desired, t.reasons = desired, reasons
+	t.mu.Unlock()
+	if len(missing) > 0 {
+		return fmt.Errorf("routes waiting for their device: %s", summarize(missing))
+	}
+	return nil
+}
+
+func (t *routeTable) resync() error {
+	routes, err := dump("routes", func() ([]netlink.Route, error) {
+		return t.h.nl.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	})
+	if err != nil {
+		return err
+	}
+	actual := make(map[netip.Prefix]kroute, len(routes))
+	for _, r := range routes {
+		if dst, k, ok := fromKernel(r); ok {
+			actual[dst] = k
+		}
+	}
+	t.actual, t.stale = actual, false
+	return nil
+}
+
+// apply writes the difference between desired and actual: replace what differs, delete what
+// brindle owns and no longer wants. Routes not carrying brindle's protocols are only ever
+// replaced when brindle wants their exact destination.
+func (t *routeTable) apply() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stale {
+		if err := t.resync(); err != nil {
+			return err
+		}
+	}
+	var errs []string
+	for dst, want := range t.desired {
+		have, ok := t.actual[dst]
+		if ok && have == want {
+			continue
+		}
+		if ok && !owned(have.proto) {
+			t.log.Info("taking over route", zap.Stringer("dst", dst), zap.Int("oldProtocol", have.proto))
+		}
+		if err := t.h.nl.RouteReplace(want.toKernel(dst)); err != nil {
+			errs = append(errs, fmt.Sprintf("replace %s: %v", dst, err))
+			continue
+		}
+		t.actual[dst] = want
+		t.writes++
+		t.log.Debug("route programmed", zap.Stringer("dst", dst), zap.String("reason", t.reasons[dst]))
+	}
+	for dst, have := range t.actual {
+		if _, ok := t.desired[dst]; ok || !owned(have.proto) {
+			continue
+		}
+		err := t.h.nl.RouteDel(have.toKernel(dst))
+		if err != nil && !errors.Is(err, unix.ESRCH) {
+			errs = append(errs, fmt.Sprintf("delete %s: %v", dst, err))
+			continue
+		}
+		delete(t.actual, dst)
+		t.writes++
+		t.log.Debug("route removed", zap.Stringer("dst", dst))
+	}
+	if len(errs) > 0 {
+		// A failed write may mean our picture of the kernel is wrong; read it again next time.
+		t.stale = true
+		return fmt.Errorf("routes: %s", summarize(errs))
+	}
+	return nil
+}
+
+// observe applies a route event to actual and reports whether the kernel now differs from
+// what brindle wants (someone deleted or changed one of our routes).
+func (t *routeTable) observe(u netlink.RouteUpdate) bool {
+	dst, k, ok := fromKernel(u.Route)
+	if !ok {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u.Type == unix.RTM_DELROUTE {
+		// The key (table, destination, TOS 0, metric 0) is unique, so the route is gone.
+		delete(t.actual, dst)
+	} else {
+		t.actual[dst] = k
+	}
+	want, wanted := t.desired[dst]
+	have, present := t.actual[dst]
+	switch {
+	case wanted:
+		return !present || have != want
+	case present:
+		return owned(have.proto)
+	}
+	return false
+}
+
+func summarize(items []string) string {
+	const show = 5
+	if len(items) <= show {
+		return fmt.Sprint(items)
+	}
+	return fmt.Sprintf("%v and %d more", items[:show], len(items)-show)
+}

@@ -1,0 +1,110 @@
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/brindle-net/brindle/calc"
+	"github.com/vishvananda/netlink"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// Watch follows route, link and neighbour events in the namespace until ctx ends, keeps
+// the reconcilers' picture of the kernel current, and calls trigger when the kernel drifted
+// from the desired state (a route or device deleted by hand, a workload interface that
+// appeared). trigger must not block: the agent coalesces it into its next Apply. Nothing is
+// programmed from here.
+func (d *Dataplane) Watch(ctx context.Context, trigger func()) error {
+	routeCh := make(chan netlink.RouteUpdate, 4096)
+	linkCh := make(chan netlink.LinkUpdate, 256)
+	neighCh := make(chan netlink.NeighUpdate, 4096)
+	errCh := make(chan error, 8)
+	done := make(chan struct{})
+	defer close(done)
+	var ns = &d.h.ns
+	if !d.h.ns.IsOpen() {
+		ns = nil
+	}
+	onErr := func(err error) {
+		select {
+		case errCh <- err:
+		default:
+		}
+	}
+	// A large receive buffer: our own cold start produces one event per route written.
+	const rcvbuf = 8 << 20
+	if err := netlink.RouteSubscribeWithOptions(routeCh, done, netlink.RouteSubscribeOptions{
+		Namespace: ns, ErrorCallback: onErr, ReceiveBufferSize: rcvbuf, ReceiveBufferForceSize: true}); err != nil {
+		return fmt.Errorf("route subscription: %w", err)
+	}
+	if err := netlink.LinkSubscribeWithOptions(linkCh, done, netlink.LinkSubscribeOptions{
+		Namespace: ns, ErrorCallback: onErr}); err != nil {
+		return fmt.Errorf("link subscription: %w", err)
+	}
+	if err := netlink.NeighSubscribeWithOptions(neighCh, done, netlink.NeighSubscribeOptions{
+		Namespace: ns, ErrorCallback: onErr, ReceiveBufferSize: rcvbuf, ReceiveBufferForceSize: true}); err != nil {
+		return fmt.Errorf("neighbour subscription: %w", err)
+	}
+	flags := map[int]net.Flags{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case u, ok := <-routeCh:
+			if !ok {
+				return fmt.Errorf("route subscription closed")
+			}
+			if d.routes.observe(u) {
+				trigger()
+			}
+		case u, ok := <-neighCh:
+			if !ok {
+				return fmt.Errorf("neighbour subscription closed")
+			}
+			if d.vteps.observe(u) {
+				trigger()
+			}
+		case u, ok := <-linkCh:
+			if !ok {
+				return fmt.Errorf("link subscription closed")
+			}
+			if d.observeLink(u, flags) {
+				trigger()
+			}
+		case err := <-errCh:
+			// Most likely ENOBUFS: events were lost, so nothing we hold can be trusted.
+			d.log.Warn("netlink subscription error; full resync", zap.Error(err))
+			d.MarkResync()
+			trigger()
+		}
+	}
+}
+
+// observeLink reacts to devices appearing, disappearing or going down. The kernel removes
+// routes through a device that is deleted or goes down without sending route events, so
+// such changes make the route picture stale.
+func (d *Dataplane) observeLink(u netlink.LinkUpdate, flags map[int]net.Flags) bool {
+	a := u.Attrs()
+	if u.Header.Type == unix.RTM_DELLINK {
+		delete(flags, a.Index)
+		d.links.markStale()
+		d.routes.markStale()
+		if a.Name == calc.VXLANDeviceName {
+			d.vteps.markStale()
+		}
+		return true
+	}
+	old, known := flags[a.Index]
+	flags[a.Index] = a.Flags
+	if !known {
+		d.links.markStale()
+		return true
+	}
+	if old&net.FlagUp != 0 && a.Flags&net.FlagUp == 0 {
+		d.routes.markStale()
+		return true
+	}
+	return old&net.FlagUp == 0 && a.Flags&net.FlagUp != 0
+}
