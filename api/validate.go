@@ -83,7 +83,7 @@ func CheckSelector(e *Errs, path, s string) bool {
 		return true
 	}
 	if _, err := selector.Parse(s); err != nil {
-		e.Add(path, s, "invalid selector: %v", err)
+		e.Add(path, nil, "%v", err) // the parser's message quotes the selector and the position
 		return false
 	}
 	return true
