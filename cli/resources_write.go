@@ -45,7 +45,7 @@ func readDocuments(c *ucli.Context) ([]api.Resource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Failed to execute command: reading %s: %w", path, err)
 	}
-	docs, err := decodeDocuments(data)
+	docs, err := api.DecodeDocuments(data)
 	if err != nil {
 		return nil, fmt.Errorf("Failed to execute command: %s: %w", path, err)
 	}
