@@ -124,11 +124,8 @@ type ownerVerdict struct {
 
 // owner decides whether al's owner is gone. It errs on the side of "alive": an allocation
 // is only judged gone when it names a node that does not exist, or names a workload (by
-// container ID, pod or workload) that no endpoint matches, and no endpoint lists its address.
+// container ID, pod or workload) that no endpoint matches and no endpoint lists its address.
 func (s *scan) owner(al allocation) ownerVerdict {
-	if len(s.wepIPs[al.IP]) > 0 {
-		return ownerVerdict{}
-	}
 	node := al.Attrs[AttrNode]
 	if node == "" && tunnelHandle(al.Handle) {
 		for _, p := range []string{"ipip-tunnel-addr-", "vxlan-tunnel-addr-", "vxlan-v6-tunnel-addr-", "wireguard-tunnel-addr-", "wireguard-v6-tunnel-addr-"} {
@@ -139,6 +136,10 @@ func (s *scan) owner(al allocation) ownerVerdict {
 	}
 	if node != "" && !s.nodes[node] {
 		return ownerVerdict{gone: true, reason: "node " + node + " does not exist"}
+	}
+	// The node check comes first: endpoints of a deleted node are stale records too.
+	if len(s.wepIPs[al.IP]) > 0 {
+		return ownerVerdict{}
 	}
 	if tunnelHandle(al.Handle) || al.Attrs[AttrType] != "" {
 		return ownerVerdict{}
