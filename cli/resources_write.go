@@ -39,6 +39,7 @@ func readDocuments(c *ucli.Context) ([]api.Resource, error) {
 	var err error
 	if path == "-" {
 		data, err = io.ReadAll(c.App.Reader)
+		path = "stdin"
 	} else {
 		data, err = os.ReadFile(path)
 	}
