@@ -119,16 +119,18 @@ func CheckNet(e *Errs, path, s string) bool {
 // CheckIP validates an address; family is 4, 6 or 0 for either.
 func CheckIP(e *Errs, path, s string, family int) bool {
 	a, err := netip.ParseAddr(s)
-	switch {
-	case err != nil || a.Zone() != "":
-		e.Add(path, s, "must be an IP address")
-	case family == 4 && !a.Is4():
-		e.Add(path, s, "must be an IPv4 address")
-	case family == 6 && (!a.Is6() || a.Is4In6()):
-		e.Add(path, s, "must be an IPv6 address")
-	default:
+	ok := err == nil && a.Zone() == ""
+	switch family {
+	case 4:
+		ok = ok && a.Is4()
+	case 6:
+		ok = ok && a.Is6() && !a.Is4In6()
+	}
+	if ok {
 		return true
 	}
+	what := map[int]string{0: "an IP address", 4: "an IPv4 address", 6: "an IPv6 address"}[family]
+	e.Add(path, s, "must be %s", what)
 	return false
 }
 
