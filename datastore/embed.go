@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"go.uber.org/zap"
 )
 
@@ -145,6 +147,10 @@ func (s *Server) ClientURLs() []string {
 
 // Endpoints is ClientURLs joined for ETCD_ENDPOINTS.
 func (s *Server) Endpoints() string { return strings.Join(s.ClientURLs(), ",") }
+
+// Client returns an in-process client of this member: no network, no TLS, so the member
+// can initialise the datastore whatever client security it demands. Close it when done.
+func (s *Server) Client() *clientv3.Client { return v3client.New(s.etcd.Server) }
 
 // Err reports a fatal error of the running member.
 func (s *Server) Err() <-chan error { return s.etcd.Err() }

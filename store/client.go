@@ -113,6 +113,15 @@ func NewFromEtcd(ec *clientv3.Client, log *zap.Logger) *Client {
 	return &Client{etcd: ec, log: log, cfg: Config{Logger: log}}
 }
 
+// NewFromEtcdConfig wraps an existing etcd client with the non-connection settings of cfg
+// (Logger, Version).
+func NewFromEtcdConfig(ec *clientv3.Client, cfg Config) *Client {
+	c := NewFromEtcd(ec, cfg.Logger)
+	cfg.Logger = c.log
+	c.cfg = cfg
+	return c
+}
+
 // Etcd exposes the raw client for the few callers that need leases or maintenance.
 func (c *Client) Etcd() *clientv3.Client { return c.etcd }
 
