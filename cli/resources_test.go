@@ -227,3 +227,19 @@ func getPool(t *testing.T, e *cliEnv, name string) api.IPPool {
 	}
 	return p
 }
+
+// TestPartialSuccess: a document that is valid on its own but refused by the datastore (here
+// an overlapping pool) stops the run and says how many were written, as calicoctl does.
+func TestPartialSuccess(t *testing.T) {
+	e := newCLIEnv(t)
+	overlapping := poolsYAML + "---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: pool-c}\nspec: {cidr: 10.10.1.0/24}\n"
+	msg := e.fails(overlapping, "apply", "-f", "-")
+	for _, want := range []string{"Partial success: applied the first 2 out of 3 'IPPool' resources", "document 3", "overlaps"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q lacks %q", msg, want)
+		}
+	}
+	if got := e.ok("", "get", "ippools", "-o", "name"); got != "pool-a\npool-b\n" {
+		t.Errorf("pools after a partial apply: %q", got)
+	}
+}
