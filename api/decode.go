@@ -146,14 +146,35 @@ func splitYAML(data []byte) ([]rawDoc, error) {
 	return docs, nil
 }
 
-// header is what decoding needs before it knows the kind.
+// header is what decoding needs before it knows the kind. It is read leniently (a
+// non-string name is left empty) so that type problems are reported by checkFields with
+// their path rather than as an unreadable document.
 type header struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Metadata   struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-	Items []json.RawMessage `json:"items"`
+	APIVersion, Kind, Name string
+	Items                  []json.RawMessage
+	HasItems               bool
+}
+
+func readHeader(obj []byte) (header, bool) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &m); err != nil || m == nil {
+		return header{}, false
+	}
+	str := func(raw json.RawMessage) string {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		return s
+	}
+	h := header{APIVersion: str(m["apiVersion"]), Kind: str(m["kind"])}
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(m["metadata"], &meta) == nil {
+		h.Name = str(meta["name"])
+	}
+	if raw, ok := m["items"]; ok {
+		h.HasItems = true
+		_ = json.Unmarshal(raw, &h.Items)
+	}
+	return h, true
 }
 
 func decodeDoc(d rawDoc) ([]Resource, error) {
@@ -165,11 +186,11 @@ func decodeDoc(d rawDoc) ([]Resource, error) {
 		}
 		return decodeItems(d, items, "", "")
 	}
-	var h header
-	if len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &h) != nil {
+	h, ok := readHeader(b)
+	if !ok {
 		return nil, &DecodeError{Index: d.index, Line: d.line, Problems: []string{"must be an object with apiVersion, kind, metadata and spec"}}
 	}
-	if h.Kind == "List" || strings.HasSuffix(h.Kind, "List") && h.Items != nil {
+	if h.Kind == "List" || strings.HasSuffix(h.Kind, "List") && h.HasItems {
 		if h.Kind != "List" {
 			if err := checkAPIVersion(h.APIVersion); err != "" {
 				return nil, &DecodeError{Index: d.index, Line: d.line, Kind: h.Kind, Problems: []string{err}}
@@ -228,30 +249,30 @@ func decodeOne(d rawDoc, item int, obj []byte) (Resource, error) {
 	fail := func(kind, name string, problems ...string) error {
 		return &DecodeError{Index: d.index, Item: item, Line: d.line, Kind: kind, Name: name, Problems: problems}
 	}
-	var h header
-	if err := json.Unmarshal(obj, &h); err != nil {
+	h, ok := readHeader(obj)
+	if !ok {
 		return nil, fail("", "", "must be an object with apiVersion, kind, metadata and spec")
 	}
 	if h.Kind == "" {
-		return nil, fail("", h.Metadata.Name, "kind is missing")
+		return nil, fail("", h.Name, "kind is missing")
 	}
-	k, ok := LookupKind(h.Kind)
-	if !ok || k.Kind != h.Kind {
+	k, found := LookupKind(h.Kind)
+	if !found || k.Kind != h.Kind {
 		msg := fmt.Sprintf("unknown kind %q", h.Kind)
-		if ok {
+		if found {
 			msg += fmt.Sprintf(" (kinds are case-sensitive: did you mean %q?)", k.Kind)
 		}
-		return nil, fail(h.Kind, h.Metadata.Name, msg)
+		return nil, fail(h.Kind, h.Name, msg)
 	}
 	if err := checkAPIVersion(h.APIVersion); err != "" {
-		return nil, fail(k.Kind, h.Metadata.Name, err)
+		return nil, fail(k.Kind, h.Name, err)
 	}
 	r := k.NewResource()
 	if problems := checkFields(obj, r); len(problems) > 0 {
-		return nil, fail(k.Kind, h.Metadata.Name, problems...)
+		return nil, fail(k.Kind, h.Name, problems...)
 	}
 	if err := json.Unmarshal(obj, r); err != nil {
-		return nil, fail(k.Kind, h.Metadata.Name, err.Error())
+		return nil, fail(k.Kind, h.Name, err.Error())
 	}
 	tm := r.GetTypeMeta()
 	tm.Kind, tm.APIVersion = k.Kind, Group
