@@ -28,11 +28,12 @@ func (a *ASNumber) UnmarshalJSON(b []byte) error {
 		*a = v
 		return nil
 	}
-	v, err := ParseASNumber(string(b))
+	// A bare number is never dotted: 1.5 is a fraction, not AS 1.5.
+	v, err := strconv.ParseUint(string(b), 10, 32)
 	if err != nil {
-		return err
+		return fmt.Errorf("AS number %s: must be an integer 1-4294967295 or a dotted \"high.low\" string", b)
 	}
-	*a = v
+	*a = ASNumber(v)
 	return nil
 }
 
