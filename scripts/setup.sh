@@ -19,3 +19,9 @@ if systemctl is-active --quiet etcd 2>/dev/null; then systemctl stop etcd || tru
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin"
 go mod download
 command -v cnitool >/dev/null || go install github.com/containernetworking/cni/cnitool@v1.3.1
+
+# VM suite (test/vm, make test-vm): xz extracts the kernel's vmlinux for qemu's PVH boot.
+if ! command -v xz >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends xz-utils
+fi
