@@ -288,3 +288,66 @@ func TestWatchClosesWithContext(t *testing.T) {
 		t.Fatal("channel not closed after cancel")
 	}
 }
+
+// Policies arrive under their API names, IPAMConfiguration as a resource, blocks as raw KVs.
+func TestWatchDecodesSpecialKeys(t *testing.T) {
+	_, c := datastore.StartTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := c.EnsureInitialized(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, c, &api.GlobalNetworkPolicy{ObjectMeta: api.ObjectMeta{Name: "allow-dns"}, Spec: api.GlobalNetworkPolicySpec{Ingress: []api.Rule{{Action: "Allow"}}}})
+	if _, err := c.PutKV(ctx, store.BlockKey("10.244.0.0/26"), []byte(`{"cidr":"10.244.0.0/26"}`)); err != nil {
+		t.Fatal(err)
+	}
+	// An undecodable stored value is reported once, as a deletion, and then ignored.
+	if _, err := c.PutKV(ctx, store.ResourcePrefix+"ippools/broken", []byte(`{"spec":`)); err != nil {
+		t.Fatal(err)
+	}
+	ch := c.Watch(ctx, store.WatchOptions{})
+	first := nextBatch(t, ch)
+	byKey := map[string]store.Event{}
+	for _, ev := range first.Events {
+		byKey[ev.Key] = ev
+	}
+	gnpKind, _ := api.LookupKind("GlobalNetworkPolicy")
+	if ev := byKey[store.ResourceKey(gnpKind, "", "default.allow-dns")]; ev.Name != "allow-dns" || ev.Resource.GetObjectMeta().Name != "allow-dns" {
+		t.Errorf("policy event: %+v", ev)
+	}
+	if ev := byKey[store.IPAMConfigKey]; ev.Kind == nil || ev.Kind.Kind != "IPAMConfiguration" {
+		t.Errorf("IPAM config event: %+v", ev)
+	} else if cfg := ev.Resource.(*api.IPAMConfiguration); cfg.Spec.AutoAllocateBlocks == nil || !*cfg.Spec.AutoAllocateBlocks {
+		t.Errorf("IPAM config decoded as %+v", cfg.Spec)
+	}
+	if ev := byKey[store.BlockKey("10.244.0.0/26")]; ev.Kind != nil || ev.Resource != nil || len(ev.Value) == 0 {
+		t.Errorf("block event: %+v", ev)
+	}
+	profKind, _ := api.LookupKind("Profile")
+	if ev := byKey[store.ResourceKey(profKind, "", store.DefaultAllowProfile)]; ev.Resource == nil {
+		t.Errorf("snapshot lacks the synthesised default-allow profile")
+	}
+	if _, ok := byKey[store.ResourcePrefix+"ippools/broken"]; ok {
+		t.Errorf("an undecodable value the consumer never saw must not be sent")
+	}
+	// A good pool turned bad is withdrawn with the decode error attached.
+	mustCreate(t, c, pool("turns-bad", "10.3.0.0/24"))
+	if _, err := c.PutKV(ctx, poolKey("turns-bad"), []byte(`not json`)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b := nextBatch(t, ch)
+		var done bool
+		for _, ev := range b.Events {
+			if ev.Key == poolKey("turns-bad") && ev.Type == store.Deleted {
+				if ev.Err == nil {
+					t.Errorf("deletion for a bad value should carry the decode error")
+				}
+				done = true
+			}
+		}
+		if done {
+			break
+		}
+	}
+}
