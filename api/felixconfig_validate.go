@@ -7,6 +7,8 @@ import (
 	"time"
 )
 
+var ifacePrefix = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,10}$`)
+
 // FelixDefaults returns Felix's built-in values for the fields brindle uses
 // (felix/config/config_params.go, calico-model.md §4).
 func FelixDefaults() FelixConfigurationSpec {
@@ -137,7 +139,7 @@ func (f *FelixConfiguration) Validate() error {
 	}
 	if s.InterfacePrefix != "" {
 		for _, p := range strings.Split(s.InterfacePrefix, ",") {
-			if !regexp.MustCompile(`^[a-zA-Z0-9_-]{1,10}$`).MatchString(p) {
+			if !ifacePrefix.MatchString(p) {
 				e.Add("spec.interfacePrefix", s.InterfacePrefix, "must be a comma-separated list of interface name prefixes")
 				break
 			}
