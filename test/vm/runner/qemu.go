@@ -85,20 +85,42 @@ func boot(o bootOptions) (*bootResult, error) {
 	res.Elapsed = time.Since(start)
 	res.ExitCode = cmd.ProcessState.ExitCode()
 	var exitErr *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		res.Reason = fmt.Sprintf("timed out after %s: the guest hung or is too slow; qemu (pid %d) was killed; see %s",
+	res.Reason = judge(outcome{
+		TimedOut: ctx.Err() != nil, QemuErr: waitErr != nil && !errors.As(waitErr, &exitErr), WaitErr: waitErr,
+		Verdict: verdict, ExitCode: res.ExitCode,
+	})
+	if ctx.Err() != nil {
+		res.Reason += fmt.Sprintf(" after %s: the guest hung or is too slow; qemu (pid %d) was killed; see %s",
 			o.Timeout, cmd.Process.Pid, o.SerialLog)
-	case waitErr != nil && !errors.As(waitErr, &exitErr):
-		res.Reason = fmt.Sprintf("qemu: %v", waitErr)
-	case verdict == "":
-		res.Reason = fmt.Sprintf("no VMTEST-RESULT marker on the serial console (qemu exit %d): kernel panic or /init died", res.ExitCode)
-	case verdict != "PASS":
-		res.Reason = "guest reported " + verdict
-	case res.ExitCode != 1:
-		res.Reason = fmt.Sprintf("guest printed PASS but qemu exited %d, not 1 (isa-debug-exit write lost?)", res.ExitCode)
-	default:
-		res.Pass = true
 	}
+	res.Pass = res.Reason == ""
 	return res, nil
+}
+
+// outcome is what a qemu run left behind.
+type outcome struct {
+	TimedOut bool
+	QemuErr  bool // qemu could not be waited for (not a plain non-zero exit)
+	WaitErr  error
+	Verdict  string // text after "VMTEST-RESULT:", "" if the marker never came
+	ExitCode int
+}
+
+// judge returns why the run failed, or "" for a pass. Both the serial marker and the
+// isa-debug-exit code must say PASS: the marker alone could be printed by a confused
+// guest, and the exit code alone cannot tell a pass from other ways qemu exits 1.
+func judge(o outcome) string {
+	switch {
+	case o.TimedOut:
+		return "timed out"
+	case o.QemuErr:
+		return fmt.Sprintf("qemu: %v", o.WaitErr)
+	case o.Verdict == "":
+		return fmt.Sprintf("no VMTEST-RESULT marker on the serial console (qemu exit %d): kernel panic or /init died", o.ExitCode)
+	case o.Verdict != "PASS":
+		return "guest reported " + o.Verdict
+	case o.ExitCode != 1:
+		return fmt.Sprintf("guest printed PASS but qemu exited %d, not 1 (isa-debug-exit write lost?)", o.ExitCode)
+	}
+	return ""
 }
