@@ -19,7 +19,6 @@ func notYet(name string) *ucli.Command {
 func nodeCommand() *ucli.Command  { return notYet("node") }
 func felixCommand() *ucli.Command { return notYet("felix") }
 func bgpCommand() *ucli.Command   { return notYet("bgp") }
-func ipamCommand() *ucli.Command  { return notYet("ipam") }
 
 func cniCommand() *ucli.Command {
 	return &ucli.Command{Name: "cni", Usage: "run as the CNI plugin (CNI_COMMAND etc. in the environment)",
