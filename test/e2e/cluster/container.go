@@ -1,0 +1,136 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/brindle-net/brindle/test/testbed"
+)
+
+// Container is a workload: a network namespace wired by the CNI plugin.
+type Container struct {
+	Name     string // also its CNI_CONTAINERID
+	Host     string
+	NS       *testbed.Netns
+	IP       netip.Addr
+	HostVeth string // the cali* interface on the host
+}
+
+func (ct *Container) String() string { return fmt.Sprintf("%s@%s(%s)", ct.Name, ct.Host, ct.IP) }
+
+// cniConf is the calico plugin entry a host would have in /etc/cni/net.d for etcd mode. The
+// MTU is left out so the plugin reads the one the agent wrote into the state dir.
+func (c *Cluster) cniConf(host string) []byte {
+	conf := map[string]any{
+		"cniVersion":     "1.0.0",
+		"name":           "brindle-e2e",
+		"type":           "calico",
+		"datastore_type": "etcdv3",
+		"etcd_endpoints": c.Endpoints,
+		"nodename":       host,
+		"state_dir":      c.StateDir(host),
+		"log_level":      "info",
+		"log_file_path":  filepath.Join(c.LogDir(), "cni-"+host+".log"),
+		"ipam":           map[string]any{"type": "calico-ipam"},
+	}
+	b, _ := json.Marshal(conf)
+	return b
+}
+
+// cni runs the plugin in the host's namespace as a runtime would.
+func (c *Cluster) cni(host *testbed.Host, command, id, netnsPath string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return host.Run(ctx, testbed.RunOptions{
+		Path: filepath.Join(c.CNIDir, "calico"),
+		Env: []string{"CNI_COMMAND=" + command, "CNI_CONTAINERID=" + id, "CNI_NETNS=" + netnsPath,
+			"CNI_IFNAME=eth0", "CNI_PATH=" + c.CNIDir, "BRINDLE_STATE_DIR=" + c.StateDir(host.HostName)},
+		Stdin: bytes.NewReader(c.cniConf(host.HostName)),
+	})
+}
+
+// AddContainer creates a namespace and runs CNI ADD for it on the host.
+func (c *Cluster) AddContainer(host, name string) (*Container, error) {
+	h := c.Host(host)
+	if h == nil {
+		return nil, fmt.Errorf("no host %q", host)
+	}
+	ns, err := testbed.NewNetns(c.Bed.Tag + "-c-" + name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.cni(h, "ADD", name, "/var/run/netns/"+ns.Name)
+	if err != nil {
+		return nil, fmt.Errorf("CNI ADD %s on %s: %w", name, host, errorsJoin(err, ns.Close()))
+	}
+	ct := &Container{Name: name, Host: host, NS: ns}
+	if err := ct.parseResult(out); err != nil {
+		return nil, fmt.Errorf("CNI ADD %s on %s: %w (output %q)", name, host, errorsJoin(err, ns.Close()), out)
+	}
+	c.mu.Lock()
+	c.containers = append(c.containers, ct)
+	c.mu.Unlock()
+	return ct, nil
+}
+
+func (ct *Container) parseResult(out string) error {
+	// Only stdout carries the result, but Run combines streams; the JSON object is the part
+	// starting at the first '{' on its own line.
+	i := strings.Index(out, "{")
+	if i < 0 {
+		return fmt.Errorf("no JSON result")
+	}
+	var r struct {
+		Interfaces []struct{ Name string }    `json:"interfaces"`
+		IPs        []struct{ Address string } `json:"ips"`
+	}
+	if err := json.NewDecoder(strings.NewReader(out[i:])).Decode(&r); err != nil {
+		return err
+	}
+	for _, ip := range r.IPs {
+		p, err := netip.ParsePrefix(ip.Address)
+		if err == nil && p.Addr().Is4() {
+			ct.IP = p.Addr()
+		}
+	}
+	if len(r.Interfaces) > 0 {
+		ct.HostVeth = r.Interfaces[0].Name
+	}
+	if !ct.IP.IsValid() {
+		return fmt.Errorf("result has no IPv4 address")
+	}
+	return nil
+}
+
+// DelContainer runs CNI DEL and removes the namespace.
+func (c *Cluster) DelContainer(ct *Container) error {
+	h := c.Host(ct.Host)
+	if _, err := c.cni(h, "DEL", ct.Name, "/var/run/netns/"+ct.NS.Name); err != nil {
+		return fmt.Errorf("CNI DEL %s: %w", ct, err)
+	}
+	c.mu.Lock()
+	c.containers = slices.DeleteFunc(c.containers, func(x *Container) bool { return x == ct })
+	c.mu.Unlock()
+	return ct.NS.Close()
+}
+
+// Containers returns the containers added so far, in order.
+func (c *Cluster) Containers() []*Container {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.containers)
+}
+
+func errorsJoin(a, b error) error {
+	if b == nil {
+		return a
+	}
+	return fmt.Errorf("%w (and cleaning up: %v)", a, b)
+}

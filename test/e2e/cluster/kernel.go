@@ -1,0 +1,121 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/brindle-net/brindle/test/testbed"
+)
+
+// Route is the part of a kernel route the scenarios look at.
+type Route struct {
+	Dst       netip.Prefix
+	Gw        netip.Addr
+	Dev       string
+	Blackhole bool
+	OnLink    bool
+	Proto     int
+}
+
+func (r Route) String() string {
+	s := r.Dst.String()
+	if r.Blackhole {
+		s = "blackhole " + s
+	}
+	if r.Gw.IsValid() {
+		s += " via " + r.Gw.String()
+	}
+	if r.Dev != "" {
+		s += " dev " + r.Dev
+	}
+	if r.OnLink {
+		s += " onlink"
+	}
+	return fmt.Sprintf("%s proto %d", s, r.Proto)
+}
+
+// Routes lists the main table's IPv4 routes in the host's namespace.
+func Routes(h *testbed.Host) ([]Route, error) {
+	krs, err := h.NL.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, fmt.Errorf("routes in %s: %w", h.Name, err)
+	}
+	var out []Route
+	for _, kr := range krs {
+		if kr.Dst == nil {
+			continue
+		}
+		dst, ok := netip.AddrFromSlice(kr.Dst.IP)
+		if !ok {
+			continue
+		}
+		ones, _ := kr.Dst.Mask.Size()
+		r := Route{Dst: netip.PrefixFrom(dst.Unmap(), ones), Blackhole: kr.Type == unix.RTN_BLACKHOLE,
+			OnLink: kr.Flags&unix.RTNH_F_ONLINK != 0, Proto: int(kr.Protocol)}
+		if gw, ok := netip.AddrFromSlice(kr.Gw); ok {
+			r.Gw = gw.Unmap()
+		}
+		if kr.LinkIndex > 0 {
+			if l, err := h.NL.LinkByIndex(kr.LinkIndex); err == nil {
+				r.Dev = l.Attrs().Name
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// RouteTo returns the route for exactly dst, if the host has one.
+func RouteTo(h *testbed.Host, dst netip.Prefix) (Route, bool, error) {
+	rs, err := Routes(h)
+	if err != nil {
+		return Route{}, false, err
+	}
+	for _, r := range rs {
+		if r.Dst == dst {
+			return r, true, nil
+		}
+	}
+	return Route{}, false, nil
+}
+
+// Blocks returns the host's local blocks: the blackhole routes the agent programs for them.
+func Blocks(h *testbed.Host) ([]netip.Prefix, error) {
+	rs, err := Routes(h)
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Prefix
+	for _, r := range rs {
+		if r.Blackhole {
+			out = append(out, r.Dst)
+		}
+	}
+	return out, nil
+}
+
+// BlockOf returns the block (one of host's blackholes) that contains ip.
+func BlockOf(h *testbed.Host, ip netip.Addr) (netip.Prefix, error) {
+	bs, err := Blocks(h)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	for _, b := range bs {
+		if b.Contains(ip) {
+			return b, nil
+		}
+	}
+	return netip.Prefix{}, fmt.Errorf("host %s has no blackhole for a block holding %s (blocks %v)", h.HostName, ip, bs)
+}
+
+// IP runs ip(8) with args in the host's namespace, for output meant for people.
+func IP(n *testbed.Netns, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return n.Run(ctx, testbed.RunOptions{Path: "ip", Args: args})
+}
