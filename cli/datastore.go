@@ -1,3 +1,5 @@
+//go:build !brindle_lean
+
 package cli
 
 import (

@@ -1,0 +1,72 @@
+//go:build !brindle_lean
+
+package cli
+
+import (
+	"context"
+	"os/signal"
+	"syscall"
+
+	"github.com/brindle-net/brindle/node"
+	ucli "github.com/urfave/cli/v2"
+)
+
+func agentFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringFlag{Name: "name", EnvVars: []string{"NODENAME"}, Usage: "node name (default: <state-dir>/nodename, else the hostname)"},
+		&ucli.StringFlag{Name: "ip", EnvVars: []string{"IP"}, Value: "autodetect", Usage: "this node's IPv4 address in CIDR form, or autodetect"},
+		&ucli.StringFlag{Name: "ip-autodetection-method", EnvVars: []string{"IP_AUTODETECTION_METHOD"}, Value: "first-found",
+			Usage: "first-found, interface=<regex>, skip-interface=<regex>, can-reach=<ip>, cidr=<cidr>"},
+		&ucli.UintFlag{Name: "as", EnvVars: []string{"AS"}, Usage: "this node's AS number (default: the cluster's)"},
+		&ucli.StringFlag{Name: "state-dir", EnvVars: []string{"BRINDLE_STATE_DIR"}, Value: node.DefaultStateDir, Usage: "where nodename, mtu and the status socket live"},
+		&ucli.IntFlag{Name: "health-port", Value: 9099, Usage: "port for /liveness and /readiness (0: off)"},
+		&ucli.StringFlag{Name: "health-host", Value: "127.0.0.1", Usage: "address for the health endpoint"},
+	}
+}
+
+// nodeRunCommand is the whole agent: registration, dataplane and BGP speaker in one process.
+func nodeRunCommand() *ucli.Command {
+	flags := append(agentFlags(),
+		&ucli.BoolFlag{Name: "bgp", Value: true, Usage: "run the BGP speaker (false: routes come from the datastore)"})
+	return &ucli.Command{
+		Name: "run", Usage: "run the node agent (routes, tunnels, NAT, BGP) until SIGINT or SIGTERM", Flags: flags,
+		Action: func(c *ucli.Context) error { return runAgent(c, c.Bool("bgp"), true) },
+	}
+}
+
+// felixCommand runs the dataplane alone, with routes from the datastore.
+func felixCommand() *ucli.Command {
+	return &ucli.Command{
+		Name: "felix", Usage: "run only the dataplane (routes from the datastore, no BGP)", Flags: agentFlags(),
+		Action: func(c *ucli.Context) error { return runAgent(c, false, true) },
+	}
+}
+
+// bgpCommand runs the BGP speaker alone: peers and advertisements, no kernel programming.
+func bgpCommand() *ucli.Command {
+	return &ucli.Command{
+		Name: "bgp", Usage: "run only the BGP speaker (no kernel programming)", Flags: agentFlags(),
+		Action: func(c *ucli.Context) error { return runAgent(c, true, false) },
+	}
+}
+
+func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
+	log, err := logger(c)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+	st, err := storeClient(c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return node.Run(ctx, node.Options{
+		Name: c.String("name"), IP: c.String("ip"), IPMethod: c.String("ip-autodetection-method"),
+		AS: uint32(c.Uint("as")), StateDir: c.String("state-dir"),
+		HealthPort: c.Int("health-port"), HealthHost: c.String("health-host"),
+		BGP: withBGP, Dataplane: withDataplane, Store: st, Logger: log,
+	})
+}

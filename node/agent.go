@@ -1,0 +1,161 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/brindle-net/brindle/bgp"
+	"github.com/brindle-net/brindle/bgp/bgpstatus"
+	"github.com/brindle-net/brindle/dataplane"
+	"github.com/brindle-net/brindle/ipam"
+	"github.com/brindle-net/brindle/store"
+	"go.uber.org/zap"
+)
+
+// Options configure `brindle node run` (and `felix`, `bgp`).
+type Options struct {
+	Name       string // --name; else the state dir's nodename file; else the hostname
+	IP         string // "autodetect" (default) or this node's IPv4 in CIDR form
+	IPMethod   string // Calico's IP_AUTODETECTION_METHOD, default first-found
+	AS         uint32 // 0: keep what the Node has (or the cluster default)
+	StateDir   string // default /var/lib/calico
+	HealthPort int    // 0: no health endpoint
+	HealthHost string // default 127.0.0.1
+	BGP        bool   // run the BGP speaker
+	Dataplane  bool   // program the kernel
+	Store      *store.Client
+	Logger     *zap.Logger
+}
+
+// Agent is one running node agent.
+type Agent struct {
+	opts    Options
+	log     *zap.Logger
+	store   *store.Client
+	ipam    *ipam.Allocator
+	health  *Health
+	name    string
+	nodeIP  netip.Prefix
+	uplink  string
+	mtu     int
+	cache   *cache
+	dp      *dataplane.Dataplane
+	speaker *bgp.Speaker
+	bgpKey  string // AS/router-id/port the speaker was started with
+	mtuFile int    // MTU last written for the CNI plugin
+	tunnels chan struct{}
+	status  *statusSource
+}
+
+// Run registers the node and runs the agent until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	a, err := start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	return a.loop(ctx)
+}
+
+func start(ctx context.Context, o Options) (*Agent, error) {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	a := &Agent{opts: o, log: o.Logger, store: o.Store, health: NewHealth(), tunnels: make(chan struct{}, 1),
+		ipam: ipam.New(o.Store, ipam.Options{Logger: o.Logger.Named("ipam")}), status: &statusSource{}}
+	o.StateDir = StateDir(o.StateDir)
+	a.opts.StateDir = o.StateDir
+	name, err := ResolveNodename(o.Name, o.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	a.name = name
+	if a.nodeIP, err = a.detectIP(); err != nil {
+		return nil, err
+	}
+	if a.uplink, a.mtu, err = uplinkFor(a.nodeIP.Addr()); err != nil {
+		return nil, err
+	}
+	if err := a.store.EnsureInitialized(ctx); err != nil {
+		return nil, fmt.Errorf("initialising the datastore: %w", err)
+	}
+	if _, err := register(ctx, a.store, name, a.nodeIP, o.AS); err != nil {
+		return nil, err
+	}
+	if err := WriteStateFile(o.StateDir, "nodename", name); err != nil {
+		return nil, err
+	}
+	a.log.Info("node registered", zap.String("node", name), zap.Stringer("ipv4", a.nodeIP),
+		zap.String("uplink", a.uplink), zap.Int("mtu", a.mtu))
+	a.cache = newCache(name)
+	a.cache.state.Uplink, a.cache.state.UplinkMTU = a.uplink, a.mtu
+	a.cache.state.RoutesFromBGP = o.BGP
+	if o.Dataplane {
+		if a.dp, err = dataplane.New(dataplane.Options{Logger: a.log.Named("dataplane")}); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.serveStatus(ctx); err != nil {
+		return nil, err
+	}
+	if o.HealthPort > 0 {
+		host := o.HealthHost
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(o.HealthPort)))
+		if err != nil {
+			return nil, fmt.Errorf("health port: %w", err)
+		}
+		go a.health.Serve(ctx, l)
+	}
+	a.health.Report("datastore", true, false, "waiting for the first sync")
+	return a, nil
+}
+
+func (a *Agent) detectIP() (netip.Prefix, error) {
+	if a.opts.IP != "" && a.opts.IP != "autodetect" {
+		p, err := netip.ParsePrefix(a.opts.IP)
+		if err != nil || !p.Addr().Is4() {
+			return netip.Prefix{}, fmt.Errorf("--ip %q: want this node's IPv4 address in CIDR form, e.g. 10.0.0.5/24, or autodetect", a.opts.IP)
+		}
+		return p, nil
+	}
+	ifaces, err := hostInterfaces()
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return Detect(a.opts.IPMethod, ifaces, routeSource)
+}
+
+func (a *Agent) close() {
+	if a.speaker != nil {
+		// Close, not Shutdown: peers keep our routes across a restart (graceful restart).
+		a.speaker.Close()
+	}
+	if a.dp != nil {
+		a.dp.Close()
+	}
+}
+
+// serveStatus answers `brindle node status` on the state dir's unix socket.
+func (a *Agent) serveStatus(ctx context.Context) error {
+	l, err := bgpstatus.Listen(bgpstatus.SocketPath(a.opts.StateDir))
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := bgpstatus.Serve(ctx, l, bgpstatus.Handler(a.status)); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Warn("status socket stopped", zap.Error(err))
+		}
+	}()
+	return nil
+}
+
+// retryAfter is how soon a failed apply is tried again.
+const retryAfter = time.Second

@@ -1,0 +1,85 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"github.com/brindle-net/brindle/bgp"
+	"github.com/brindle-net/brindle/bgp/bgpstatus"
+	"github.com/brindle-net/brindle/calc"
+	"go.uber.org/zap"
+)
+
+// syncBGP derives peers and advertisements from the cache and hands them to the speaker,
+// (re)starting it when its identity (router id, AS, listen port) changed — e.g. when the
+// seed's 03 manifest moves the cluster to AS 63400 while agents run.
+func (a *Agent) syncBGP(ctx context.Context) error {
+	want := calc.ComputeBGP(a.cache.bgpInput())
+	for _, d := range want.Skipped {
+		a.log.Debug("BGP peer skipped", zap.String("subject", d.Subject), zap.String("reason", d.Reason))
+	}
+	if !want.RouterID.IsValid() {
+		return fmt.Errorf("BGP: node %s has no IPv4 address yet", a.name)
+	}
+	port := int32(want.ListenPort)
+	if port == 0 {
+		port = 179
+	}
+	key := fmt.Sprintf("%s/%d/%d", want.RouterID, want.AS, port)
+	if a.speaker != nil && a.bgpKey != key {
+		a.log.Info("BGP identity changed; restarting the speaker", zap.String("from", a.bgpKey), zap.String("to", key))
+		_ = a.speaker.Shutdown(ctx)
+		a.speaker = nil
+		a.status.set(nil)
+		a.cache.state.ReplaceLearnedRoutes(nil)
+	}
+	if a.speaker == nil {
+		sp, err := bgp.Start(ctx, bgp.Options{
+			RouterID: want.RouterID, AS: want.AS, ListenPort: port,
+			ListenAddresses: []netip.Addr{want.RouterID},
+			Logger:          a.log.Named("bgp"),
+		})
+		if err != nil {
+			return err
+		}
+		a.speaker, a.bgpKey = sp, key
+		a.status.set(sp)
+		a.log.Info("BGP speaker started", zap.Stringer("routerID", want.RouterID), zap.Uint32("as", want.AS), zap.Int32("port", port))
+	}
+	for _, p := range want.Peers {
+		a.log.Debug("BGP peer wanted", zap.Stringer("peer", p.Address), zap.String("type", p.Type), zap.String("reason", p.Reason))
+	}
+	if err := a.speaker.SetPeers(ctx, bgp.PeersFromCalc(want.Peers)); err != nil {
+		return err
+	}
+	ads, skipped := calc.ComputeBGPAdvertisements(a.cache.exportInput())
+	for _, d := range skipped {
+		a.log.Debug("prefix not advertised", zap.String("subject", d.Subject), zap.String("reason", d.Reason))
+	}
+	return a.speaker.SetAdvertisements(ctx, bgp.AdvertisementsFromCalc(ads))
+}
+
+// statusSource lets the status socket follow the speaker across restarts.
+type statusSource struct {
+	mu sync.Mutex
+	sp *bgp.Speaker
+}
+
+func (s *statusSource) set(sp *bgp.Speaker) {
+	s.mu.Lock()
+	s.sp = sp
+	s.mu.Unlock()
+}
+
+// Status implements bgpstatus.Source; with no speaker it reports no peers.
+func (s *statusSource) Status() bgpstatus.Status {
+	s.mu.Lock()
+	sp := s.sp
+	s.mu.Unlock()
+	if sp == nil {
+		return bgpstatus.Status{}
+	}
+	return sp.Status()
+}

@@ -1,0 +1,163 @@
+package node
+
+import (
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/calc"
+	"github.com/brindle-net/brindle/ipam"
+)
+
+// Conversions from stored resources to calc's plain inputs. Malformed fields are dropped
+// rather than guessed at: validation keeps them out of the datastore in the first place.
+
+func calcNode(n *api.Node) calc.Node {
+	out := calc.Node{Name: n.Name}
+	if b := n.Spec.BGP; b != nil {
+		if p, err := netip.ParsePrefix(b.IPv4Address); err == nil {
+			out.IPv4 = p
+		} else if a, err := netip.ParseAddr(b.IPv4Address); err == nil {
+			out.IPv4 = netip.PrefixFrom(a, 32)
+		}
+		out.IPIPTunnelAddr = parseAddr(b.IPv4IPIPTunnelAddr)
+	}
+	out.VXLANTunnelAddr = parseAddr(n.Spec.IPv4VXLANTunnelAddr)
+	if mac, err := net.ParseMAC(n.Spec.VXLANTunnelMACAddr); err == nil {
+		out.VXLANMAC = mac
+	}
+	return out
+}
+
+func calcPool(p *api.IPPool) (calc.Pool, bool) {
+	cidr, err := netip.ParsePrefix(p.Spec.CIDR)
+	if err != nil {
+		return calc.Pool{}, false
+	}
+	return calc.Pool{CIDR: cidr, IPIPMode: p.Spec.IPIPMode, VXLANMode: p.Spec.VXLANMode,
+		NATOutgoing: p.Spec.NATOutgoing, Disabled: p.Spec.Disabled, BlockSize: p.Spec.BlockSize}, true
+}
+
+// calcBlock keeps the block's owner and the addresses in it held by workloads on other nodes
+// (borrowed addresses), which must be routed to the borrower, not the owner.
+func calcBlock(cidr netip.Prefix, b *ipam.Block) calc.Block {
+	out := calc.Block{CIDR: cidr}
+	if b.Affinity != nil {
+		out.Node = strings.TrimPrefix(*b.Affinity, "host:")
+	}
+	for ord, ai := range b.Allocations {
+		if ai == nil || *ai < 0 || *ai >= len(b.Attributes) {
+			continue
+		}
+		holder := b.Attributes[*ai].Secondary["node"]
+		if holder == "" || holder == out.Node {
+			continue
+		}
+		out.Borrowed = append(out.Borrowed, calc.BorrowedIP{Addr: nthAddr(cidr, ord), Node: holder})
+	}
+	return out
+}
+
+func nthAddr(p netip.Prefix, n int) netip.Addr {
+	a := p.Masked().Addr()
+	b := a.AsSlice()
+	carry := n
+	for i := len(b) - 1; i >= 0 && carry > 0; i-- {
+		sum := int(b[i]) + carry
+		b[i] = byte(sum)
+		carry = sum >> 8
+	}
+	out, _ := netip.AddrFromSlice(b)
+	return out
+}
+
+func parseAddr(s string) netip.Addr {
+	if s == "" {
+		return netip.Addr{}
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Addr()
+	}
+	return netip.Addr{}
+}
+
+// bgpInput assembles peer derivation's input from the cache.
+func (c *cache) bgpInput() calc.BGPInput {
+	in := calc.BGPInput{NodeName: c.me, NodeConfigs: map[string]calc.BGPConfig{}}
+	for _, n := range c.nodes {
+		bn := calc.BGPNode{Name: n.Name, Labels: n.Labels}
+		if b := n.Spec.BGP; b != nil {
+			bn.IPv4 = parseAddr(b.IPv4Address)
+			bn.IPv6 = parseAddr(b.IPv6Address)
+			if b.ASNumber != nil {
+				bn.AS = uint32(*b.ASNumber)
+			}
+			bn.RRClusterID = b.RouteReflectorClusterID
+		}
+		in.Nodes = append(in.Nodes, bn)
+	}
+	sort.Slice(in.Nodes, func(i, j int) bool { return in.Nodes[i].Name < in.Nodes[j].Name })
+	for _, p := range c.peers {
+		in.Peers = append(in.Peers, calcPeerSpec(p))
+	}
+	sort.Slice(in.Peers, func(i, j int) bool { return in.Peers[i].Name < in.Peers[j].Name })
+	for name, bc := range c.bgpConfigs {
+		cfg := calcBGPConfig(bc)
+		if name == "default" {
+			in.Global = cfg
+		} else if node, ok := strings.CutPrefix(name, "node."); ok {
+			in.NodeConfigs[node] = cfg
+		}
+	}
+	return in
+}
+
+func calcPeerSpec(p *api.BGPPeer) calc.BGPPeerSpec {
+	s := p.Spec
+	out := calc.BGPPeerSpec{Name: p.Name, Node: s.Node, NodeSelector: s.NodeSelector, PeerIP: s.PeerIP,
+		PeerSelector: s.PeerSelector, SourceAddress: s.SourceAddress}
+	out.ASNumber = uint32(s.ASNumber)
+	out.KeepOriginalNextHop = s.KeepOriginalNextHop
+	if s.MaxRestartTime != nil {
+		out.MaxRestartTime = s.MaxRestartTime.Duration
+	}
+	if s.TTLSecurity != nil {
+		out.TTLSecurity = uint8(*s.TTLSecurity)
+	}
+	return out
+}
+
+func calcBGPConfig(bc *api.BGPConfiguration) calc.BGPConfig {
+	s := bc.Spec
+	out := calc.BGPConfig{NodeToNodeMeshEnabled: s.NodeToNodeMeshEnabled}
+	if s.ASNumber != nil {
+		out.ASNumber = uint32(*s.ASNumber)
+	}
+	out.ListenPort = s.ListenPort
+	if s.NodeMeshMaxRestartTime != nil {
+		out.NodeMeshMaxRestartTime = s.NodeMeshMaxRestartTime.Duration
+	}
+	return out
+}
+
+// exportInput assembles what this node may advertise.
+func (c *cache) exportInput() calc.BGPExportInput {
+	var in calc.BGPExportInput
+	for cidr, st := range c.affinities {
+		in.Affinities = append(in.Affinities, calc.BGPAffinity{CIDR: cidr, State: st})
+	}
+	for _, ips := range c.localIPs {
+		in.LocalIPs = append(in.LocalIPs, ips...)
+	}
+	for _, p := range c.pools {
+		if cidr, err := netip.ParsePrefix(p.Spec.CIDR); err == nil && !p.Spec.Disabled {
+			in.Pools = append(in.Pools, calc.BGPPool{CIDR: cidr, DisableBGPExport: p.Spec.DisableBGPExport})
+		}
+	}
+	return in
+}
