@@ -36,10 +36,11 @@ type computer struct {
 	pools   []Pool // most specific first, then by address: deterministic lookups
 	vxlan   *VXLANDevice
 	skipped []Decision
+	memo    map[tmplKey]template
 }
 
 func newComputer(s *State) *computer {
-	c := &computer{s: s}
+	c := &computer{s: s, memo: map[tmplKey]template{}}
 	c.local, c.hasLoc = s.Nodes[s.NodeName]
 	for _, p := range s.Pools {
 		c.pools = append(c.pools, p)

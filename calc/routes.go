@@ -22,36 +22,62 @@ type candidate struct {
 	rank int
 }
 
-type routeSet map[netip.Prefix]candidate
+// routeList collects candidates; sorting by destination then rank resolves collisions
+// without a map (10,000 routes per Compute: allocation matters).
+type routeList []candidate
 
-func (rs routeSet) add(r Route, rank int) {
-	old, ok := rs[r.Dst]
-	if ok && (old.rank < rank || (old.rank == rank && compareRoute(old.r, r) <= 0)) {
-		return
-	}
-	rs[r.Dst] = candidate{r: r, rank: rank}
-}
+func (rl *routeList) add(r Route, rank int) { *rl = append(*rl, candidate{r: r, rank: rank}) }
 
 func compareRoute(a, b Route) int {
 	return cmp.Or(cmp.Compare(a.Dev, b.Dev), a.Gw.Compare(b.Gw), cmp.Compare(a.Reason, b.Reason))
 }
 
 func (c *computer) routes() []Route {
-	rs := routeSet{}
-	c.workloadRoutes(rs)
-	c.blockRoutes(rs)
+	rl := make(routeList, 0, len(c.s.Blocks)+len(c.s.Workloads)+len(c.s.Learned))
+	c.workloadRoutes(&rl)
+	c.blockRoutes(&rl)
 	if c.s.RoutesFromBGP {
-		c.learnedRoutes(rs)
+		c.learnedRoutes(&rl)
 	}
-	out := make([]Route, 0, len(rs))
-	for _, cand := range rs {
-		out = append(out, cand.r)
+	// Sort small pointer-free keys rather than the routes themselves: moving 10,000 structs
+	// that hold strings costs more than everything else Compute does.
+	keys := make([]sortKey, len(rl))
+	for i, cand := range rl {
+		keys[i] = sortKey{dst: prefixKey(cand.r.Dst), rank: int32(cand.rank), idx: int32(i)}
 	}
-	slices.SortFunc(out, func(a, b Route) int { return comparePrefix(a.Dst, b.Dst) })
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		// Not cmp.Or: it would evaluate the string comparison for every pair.
+		if a.dst != b.dst {
+			return cmp.Compare(a.dst, b.dst)
+		}
+		if a.rank != b.rank {
+			return cmp.Compare(a.rank, b.rank)
+		}
+		return compareRoute(rl[a.idx].r, rl[b.idx].r)
+	})
+	out := make([]Route, 0, len(rl))
+	for i, k := range keys {
+		if i > 0 && keys[i-1].dst == k.dst {
+			continue // lost to a higher-precedence route for the same destination
+		}
+		out = append(out, rl[k.idx].r)
+	}
 	return out
 }
 
-func (c *computer) workloadRoutes(rs routeSet) {
+type sortKey struct {
+	dst  uint64
+	rank int32
+	idx  int32
+}
+
+// prefixKey orders IPv4 prefixes as comparePrefix does: address, then length.
+func prefixKey(p netip.Prefix) uint64 {
+	a := p.Addr().As4()
+	return uint64(a[0])<<40 | uint64(a[1])<<32 | uint64(a[2])<<24 | uint64(a[3])<<16 | uint64(p.Bits())
+}
+
+func (c *computer) workloadRoutes(rs *routeList) {
 	for iface, w := range c.s.Workloads {
 		for _, ip := range w.IPs {
 			if !ip.Addr().Is4() {
@@ -65,7 +91,7 @@ func (c *computer) workloadRoutes(rs routeSet) {
 	}
 }
 
-func (c *computer) blockRoutes(rs routeSet) {
+func (c *computer) blockRoutes(rs *routeList) {
 	for _, b := range c.s.Blocks {
 		cidr := b.CIDR.Masked()
 		pool, inPool := c.poolFor(cidr)
@@ -100,7 +126,7 @@ func (c *computer) blockRoutes(rs routeSet) {
 
 // learnedRoutes turns BGP-learned paths into routes for non-VXLAN pools (and for prefixes
 // outside all pools, which a BGP peer such as a top-of-rack router may send).
-func (c *computer) learnedRoutes(rs routeSet) {
+func (c *computer) learnedRoutes(rs *routeList) {
 	for _, l := range c.s.Learned {
 		dst := l.Dst.Masked()
 		if !dst.Addr().Is4() || !l.NextHop.Is4() {
@@ -117,40 +143,77 @@ func (c *computer) learnedRoutes(rs routeSet) {
 		if b, ok := c.s.Blocks[dst]; ok && b.Node == c.s.NodeName {
 			continue // our own block: the blackhole stays
 		}
-		r := c.routeVia(dst, pool, inPool, l.NextHop, "learned route")
-		r.FromBGP = true
+		k := tmplKey{what: "learned route", pool: pool.CIDR, inPool: inPool, gw: l.NextHop}
+		t, hit := c.memo[k]
+		if !hit {
+			t = template{r: c.routeVia(pool, inPool, l.NextHop, "learned route"), ok: true}
+			t.r.FromBGP = true
+			c.memo[k] = t
+		}
+		r := t.r
+		r.Dst = dst
 		rs.add(r, rankRemote)
 	}
 }
 
+// tmplKey identifies a route shape that does not depend on the destination: every block of
+// one node in one pool routes the same way, so the shape and its reason are built once.
+type tmplKey struct {
+	what   string
+	pool   netip.Prefix
+	inPool bool
+	node   string
+	gw     netip.Addr
+}
+
+type template struct {
+	r   Route
+	ok  bool
+	why string
+}
+
 // routeToNode routes dst to the node called name, shaped by the pool's encapsulation.
 func (c *computer) routeToNode(dst netip.Prefix, pool Pool, inPool bool, name, what string) (Route, bool) {
+	k := tmplKey{what: what, pool: pool.CIDR, inPool: inPool, node: name}
+	t, hit := c.memo[k]
+	if !hit {
+		t = c.nodeTemplate(pool, inPool, name, what)
+		c.memo[k] = t
+	}
+	if !t.ok {
+		c.skip(what+" "+dst.String(), t.why)
+		return Route{}, false
+	}
+	r := t.r
+	r.Dst = dst
+	return r, true
+}
+
+func (c *computer) nodeTemplate(pool Pool, inPool bool, name, what string) template {
 	peer, ok := c.s.Nodes[name]
 	if !ok || !peer.IPv4.IsValid() {
-		c.skip(what+" "+dst.String(), fmt.Sprintf("node %s is unknown or has no IPv4 address", name))
-		return Route{}, false
+		return template{why: fmt.Sprintf("node %s is unknown or has no IPv4 address", name)}
 	}
 	peerIP := peer.IPv4.Addr()
 	if inPool && isEncap(pool.VXLANMode) && !(pool.VXLANMode == ModeCrossSubnet && c.sameSubnet(peerIP)) {
 		if c.vxlan == nil {
-			c.skip(what+" "+dst.String(), "pool "+pool.CIDR.String()+" needs VXLAN but "+VXLANDeviceName+" is not set up on this node")
-			return Route{}, false
+			return template{why: "pool " + pool.CIDR.String() + " needs VXLAN but " + VXLANDeviceName + " is not set up on this node"}
 		}
 		if !peer.VXLANTunnelAddr.Is4() {
-			c.skip(what+" "+dst.String(), "node "+name+" has no VXLAN tunnel address yet")
-			return Route{}, false
+			return template{why: "node " + name + " has no VXLAN tunnel address yet"}
 		}
-		return Route{Dst: dst, Kind: RouteVia, Dev: VXLANDeviceName, Gw: peer.VXLANTunnelAddr, OnLink: true,
+		return template{ok: true, r: Route{Kind: RouteVia, Dev: VXLANDeviceName, Gw: peer.VXLANTunnelAddr, OnLink: true,
 			Reason: fmt.Sprintf("%s via %s: pool %s vxlanMode %s%s", what, VXLANDeviceName, pool.CIDR,
-				pool.VXLANMode, c.subnetNote(pool.VXLANMode, peerIP))}, true
+				pool.VXLANMode, c.subnetNote(pool.VXLANMode, peerIP))}}
 	}
-	return c.routeVia(dst, pool, inPool, peerIP, what+" of node "+name), true
+	return template{ok: true, r: c.routeVia(pool, inPool, peerIP, what+" of node "+name)}
 }
 
-// routeVia is the IPIP or plain route to a gateway that is a node's own address.
-func (c *computer) routeVia(dst netip.Prefix, pool Pool, inPool bool, gw netip.Addr, what string) Route {
+// routeVia is the IPIP or plain route (without destination) to a gateway that is a node's
+// own address.
+func (c *computer) routeVia(pool Pool, inPool bool, gw netip.Addr, what string) Route {
 	if inPool && isEncap(pool.IPIPMode) && !(pool.IPIPMode == ModeCrossSubnet && c.sameSubnet(gw)) {
-		return Route{Dst: dst, Kind: RouteVia, Dev: IPIPDeviceName, Gw: gw, OnLink: true,
+		return Route{Kind: RouteVia, Dev: IPIPDeviceName, Gw: gw, OnLink: true,
 			Reason: fmt.Sprintf("%s via %s: pool %s ipipMode %s%s", what, IPIPDeviceName, pool.CIDR,
 				pool.IPIPMode, c.subnetNote(pool.IPIPMode, gw))}
 	}
@@ -161,7 +224,7 @@ func (c *computer) routeVia(dst netip.Prefix, pool Pool, inPool bool, gw netip.A
 			why += " and peer " + gw.String() + " in this node's subnet"
 		}
 	}
-	return Route{Dst: dst, Kind: RouteVia, Dev: c.s.Uplink, Gw: gw,
+	return Route{Kind: RouteVia, Dev: c.s.Uplink, Gw: gw,
 		Reason: fmt.Sprintf("%s via %s without encapsulation: %s", what, gw, why)}
 }
 

@@ -126,7 +126,10 @@ func writeNFT(c *nftables.Conn, have *nftState, want nftSpec) error {
 		cur := have.sets[def.name]
 		if cur == nil {
 			s := &nftables.Set{Table: table, Name: def.name, KeyType: nftables.TypeIPAddr, Interval: def.interval}
-			if err := c.AddSet(s, def.elems); err != nil {
+			if err := c.AddSet(s, nil); err != nil {
+				return fmt.Errorf("set %s: %w", def.name, err)
+			}
+			if err := addElems(c, s, def.elems); err != nil {
 				return fmt.Errorf("set %s: %w", def.name, err)
 			}
 			sets[def.name] = s
@@ -200,10 +203,7 @@ func syncElems(c *nftables.Conn, s *nftables.Set, have, want []nftables.SetEleme
 			return nil
 		}
 		c.FlushSet(s)
-		if len(want) == 0 {
-			return nil
-		}
-		return c.SetAddElements(s, want)
+		return addElems(c, s, want)
 	}
 	var add, del []nftables.SetElement
 	for _, e := range want {
@@ -216,13 +216,24 @@ func syncElems(c *nftables.Conn, s *nftables.Set, have, want []nftables.SetEleme
 			del = append(del, e)
 		}
 	}
-	if len(del) > 0 {
-		if err := c.SetDeleteElements(s, del); err != nil {
+	for chunk := range slices.Chunk(del, elemChunk) {
+		if err := c.SetDeleteElements(s, chunk); err != nil {
 			return err
 		}
 	}
-	if len(add) > 0 {
-		return c.SetAddElements(s, add)
+	return addElems(c, s, add)
+}
+
+// elemChunk bounds the elements per netlink message: the element list is one nested
+// attribute whose 16-bit length silently wraps past 64 KiB (10,000 hosts in one message
+// left 1,808 in the set).
+const elemChunk = 1000
+
+func addElems(c *nftables.Conn, s *nftables.Set, elems []nftables.SetElement) error {
+	for chunk := range slices.Chunk(elems, elemChunk) {
+		if err := c.SetAddElements(s, chunk); err != nil {
+			return err
+		}
 	}
 	return nil
 }

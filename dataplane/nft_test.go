@@ -116,3 +116,29 @@ func TestRuleBytesStable(t *testing.T) {
 		t.Error("unknown tag produced a rule")
 	}
 }
+
+// TestLargeHostSet guards the chunking of set elements: one message with 10,000 elements
+// overflows a 16-bit attribute length and the kernel silently keeps a fraction.
+func TestLargeHostSet(t *testing.T) {
+	needRoot(t)
+	a, _ := hostPair(t)
+	dp := newDP(t, a)
+	var d calc.Desired
+	for i := range 10000 {
+		d.TunnelSources = append(d.TunnelSources, netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}))
+	}
+	apply(t, dp, d)
+	d.TunnelSources = d.TunnelSources[1:] // one node leaves
+	apply(t, dp, d)
+	c, err := dp.h.nft()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have, err := readNFT(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(have.elems[setAllHosts]); n != 9999 {
+		t.Errorf("host set holds %d elements, want 9999", n)
+	}
+}

@@ -1,0 +1,38 @@
+package calc
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+)
+
+func benchState(blocks, nodes int, mode string) *State {
+	s := NewState("local")
+	s.Uplink, s.UplinkMTU = "eth0", 1500
+	s.SetPool(Pool{CIDR: pfx("100.64.0.0/10"), VXLANMode: mode, NATOutgoing: true, BlockSize: 26})
+	s.SetNode(Node{Name: "local", IPv4: pfx("10.0.0.1/16"), VXLANTunnelAddr: addr("100.64.0.1")})
+	for n := range nodes {
+		s.SetNode(Node{Name: fmt.Sprintf("node-%d", n), IPv4: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte((n + 2) >> 8), byte(n + 2)}), 16),
+			VXLANTunnelAddr: netip.AddrFrom4([4]byte{100, 127, byte(n >> 8), byte(n)})})
+	}
+	for i := range blocks {
+		v := uint32(100)<<24 | uint32(64)<<16 | uint32(i+1)<<6
+		s.SetBlock(Block{CIDR: netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), 26),
+			Node: fmt.Sprintf("node-%d", i%nodes)})
+	}
+	return s
+}
+
+// BenchmarkCompute10k: one full computation over 10,000 remote blocks (the agent runs it
+// per coalesced batch of changes).
+func BenchmarkCompute10k(b *testing.B) {
+	for _, mode := range []string{ModeAlways, ModeNever} {
+		b.Run("vxlan"+mode, func(b *testing.B) {
+			s := benchState(10000, 100, mode)
+			b.ReportAllocs()
+			for b.Loop() {
+				Compute(s)
+			}
+		})
+	}
+}
