@@ -1,0 +1,204 @@
+// Package e2e runs brindle clusters on the namespace test bed: the built binary as the
+// datastore, the node agents, the CNI plugin and the CLI, with real traffic between
+// containers. Needs root. BRINDLE_E2E_BIN=path reuses a built binary instead of building one.
+package e2e
+
+import (
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/brindle-net/brindle/test/e2e/cluster"
+	"github.com/brindle-net/brindle/test/testbed"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// brindleBin builds the binary once per test run (the full build, as `make build` does).
+func brindleBin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if p := os.Getenv("BRINDLE_E2E_BIN"); p != "" {
+			binPath, buildErr = filepath.Abs(p)
+			return
+		}
+		dir, err := os.MkdirTemp("", "be2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "brindle")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, ".")
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = &buildError{string(out), err}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building brindle: %v", buildErr)
+	}
+	return binPath
+}
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+var (
+	subnetA = netip.MustParsePrefix("172.30.1.0/24")
+	subnetB = netip.MustParsePrefix("172.30.2.0/24")
+)
+
+// twoSubnets: node1 and node2 share subnet A, node3 sits behind the router on subnet B.
+func twoSubnets() testbed.Options {
+	return testbed.Options{Prefix: "be2e-", Subnets: []netip.Prefix{subnetA, subnetB},
+		Hosts: []testbed.HostOptions{{Name: "node1"}, {Name: "node2"}, {Name: "node3", Subnet: 1}}}
+}
+
+// oneSubnet: three nodes on subnet A (routing without encapsulation needs layer-2
+// neighbours), plus outsiders: "ext" behind the router (natOutgoing target) and "bird" on
+// subnet A (the external BGP router).
+func oneSubnet() testbed.Options {
+	return testbed.Options{Prefix: "be2e-", Subnets: []netip.Prefix{subnetA, subnetB},
+		Hosts: []testbed.HostOptions{{Name: "node1"}, {Name: "node2"}, {Name: "node3"},
+			{Name: "bird"}, {Name: "ext", Subnet: 1}}}
+}
+
+// startCluster starts the bed and the datastore for a test; on failure the tail of every
+// process log is printed.
+func startCluster(t *testing.T, bed testbed.Options) *cluster.Cluster {
+	t.Helper()
+	testbed.RequireRoot(t)
+	bin := brindleBin(t)
+	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: bin, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("starting the cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("tearing down: %v", err)
+		}
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpLogs(t, c.LogDir())
+		}
+	})
+	return c
+}
+
+func dumpLogs(t *testing.T, dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		t.Logf("---- %s (last %d lines) ----\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+// applyPool applies the seed's IPPool with the given encapsulation modes.
+func applyPool(t *testing.T, c *cluster.Cluster, ipip, vxlan string) {
+	t.Helper()
+	doc, err := cluster.Seed("default-ipv4-ippool.yaml")
+	if err == nil {
+		doc, err = cluster.SetField(doc, "ipipMode", ipip)
+	}
+	if err == nil {
+		doc, err = cluster.SetField(doc, "vxlanMode", vxlan)
+	}
+	if err == nil {
+		err = c.Apply(doc)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startAgents starts the agents on the named hosts (in parallel: each waits for its own
+// first sync).
+func startAgents(t *testing.T, c *cluster.Cluster, o cluster.AgentOptions, hosts ...string) {
+	t.Helper()
+	errs := make([]error, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.StartAgent(h, o)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// addContainers adds one container per name, "<host>-<n>" style names decide the host.
+func addContainer(t *testing.T, c *cluster.Cluster, host, name string) *cluster.Container {
+	t.Helper()
+	ct, err := c.AddContainer(host, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct
+}
+
+func hostIP(c *cluster.Cluster, host string) netip.Addr { return c.Host(host).Addr.Addr() }
+
+// waitRoute waits until the host's route to dst satisfies want.
+func waitRoute(t *testing.T, c *cluster.Cluster, host string, dst netip.Prefix, what string, want func(cluster.Route, bool) bool) cluster.Route {
+	t.Helper()
+	var got cluster.Route
+	err := cluster.WaitFor(15*time.Second, host+": "+what, func() (bool, string) {
+		r, ok, err := cluster.RouteTo(c.Host(host), dst)
+		if err != nil {
+			return false, err.Error()
+		}
+		got = r
+		if !ok {
+			return want(r, false), "no route to " + dst.String()
+		}
+		return want(r, true), "have " + r.String()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func blockOf(t *testing.T, c *cluster.Cluster, ct *cluster.Container) netip.Prefix {
+	t.Helper()
+	b, err := cluster.BlockOf(c.Host(ct.Host), ct.IP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func matrix(t *testing.T, cts []*cluster.Container) {
+	t.Helper()
+	if err := cluster.WaitMatrix(cts, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if failed := cluster.PingMatrix(cts, 2); len(failed) > 0 {
+		t.Errorf("ping matrix:\n%s", strings.Join(failed, "\n"))
+	}
+}
