@@ -82,7 +82,9 @@ func pct(ds []time.Duration, p float64) time.Duration {
 	return s[i]
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64)
+}
 
 func BenchmarkCNI(b *testing.B) {
 	if os.Getenv(hostns.Env) == "" {
