@@ -190,11 +190,36 @@ func startRR(b *testing.B, n int) (bgptest.Net, []*bgp.Speaker, time.Duration) {
 	return net, sp, time.Since(start)
 }
 
-// BenchmarkConvergeRR200: one reflector, 200 clients; client 1 originates, the other 199
-// clients must drain the block.
+// BenchmarkConvergeRR200: one reflector with 200 clients; client 1 originates, the other
+// 199 clients must drain the block. "same process" runs the reflector next to the clients;
+// "own process" runs it in a helper process, as it would run on its own node.
 func BenchmarkConvergeRR200(b *testing.B) {
-	_, sp, _ := startRR(b, 200)
-	a := watchArrivals(sp[2:], 199)
-	printHeader()
-	advertiseLoop(b, "via one RR to 199 other clients (200 total)", sp[1], a)
+	b.Run("same-process", func(b *testing.B) {
+		_, sp, _ := startRR(b, 200)
+		a := watchArrivals(sp[2:], 199)
+		printHeader()
+		advertiseLoop(b, "via one RR (same process) to 199 clients", sp[1], a)
+	})
+	b.Run("own-process", func(b *testing.B) {
+		const n = 200
+		net := bgptest.Loopback(b, n+1)
+		var rrPeers []bgp.Peer
+		for i := 1; i <= n; i++ {
+			p := net.Peer(0, i, benchAS, bgp.PeerNodeSpecific)
+			p.RRClient, p.RRClusterID = true, "1.1.1.1"
+			rrPeers = append(rrPeers, p)
+		}
+		startHelper(b, helperConfig{Opts: speakerOpts(net.Addrs[0], net.Port), Peers: rrPeers})
+		sp := make([]*bgp.Speaker, n+1)
+		for i := 1; i <= n; i++ {
+			sp[i] = bgptest.StartSpeaker(b, net, i, bgptest.Options{AS: benchAS})
+			if err := sp[i].SetPeers(ctx, []bgp.Peer{net.Peer(i, 0, benchAS, bgp.PeerNodeSpecific)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		waitAll(b, sp[1:], 60*time.Second)
+		a := watchArrivals(sp[2:], 199)
+		printHeader()
+		advertiseLoop(b, "via one RR (own process) to 199 clients", sp[1], a)
+	})
 }
