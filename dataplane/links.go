@@ -12,6 +12,15 @@ type linkIndex struct {
 	byName  map[string]int
 	stale   bool
 	retried bool
+	// gen changes whenever a known name disappears or gets another index (a device was
+	// recreated): everything resolved with the old indexes must be resolved again.
+	gen int
+}
+
+func (l *linkIndex) generation() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen
 }
 
 func newLinkIndex(h *nsHandles) *linkIndex { return &linkIndex{h: h, stale: true} }
@@ -37,6 +46,12 @@ func (l *linkIndex) refresh() error {
 	m := make(map[string]int, len(links))
 	for _, ln := range links {
 		m[ln.Attrs().Name] = ln.Attrs().Index
+	}
+	for name, idx := range l.byName {
+		if m[name] != idx {
+			l.gen++
+			break
+		}
 	}
 	l.byName, l.stale = m, false
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/brindle-net/brindle/calc"
@@ -18,16 +19,20 @@ import (
 // host IP) on vxlan.calico. Everything permanent on that device is brindle's. Like the
 // route table it keeps a mirror of the kernel, re-read when marked stale.
 type vtepTable struct {
-	mu     sync.Mutex
-	h      *nsHandles
-	log    *zap.Logger
-	link   int                      // vxlan.calico's index when actual was read
-	arp    map[netip.Addr]string    // tunnel IP -> MAC
-	fdb    map[string]netip.Addr    // MAC -> host IP
-	want   map[netip.Addr]calc.VTEP // by tunnel IP
-	byMAC  map[string]calc.VTEP
-	stale  bool
-	writes int
+	mu    sync.Mutex
+	h     *nsHandles
+	log   *zap.Logger
+	link  int                      // vxlan.calico's index when actual was read
+	arp   map[netip.Addr]string    // tunnel IP -> MAC
+	fdb   map[string]netip.Addr    // MAC -> host IP
+	want  map[netip.Addr]calc.VTEP // by tunnel IP
+	byMAC map[string]calc.VTEP
+	prev  []calc.VTEP
+	// changed: the wanted set or the kernel changed since the last apply; without it, and
+	// without staleness, apply has nothing to do and skips the walk over every VTEP.
+	changed bool
+	stale   bool
+	writes  int
 }
 
 func newVTEPTable(h *nsHandles, log *zap.Logger) *vtepTable {
@@ -40,7 +45,17 @@ func (v *vtepTable) markStale() {
 	v.mu.Unlock()
 }
 
+func vtepEqual(a, b calc.VTEP) bool {
+	return a.TunnelIP == b.TunnelIP && a.HostIP == b.HostIP && bytes.Equal(a.MAC, b.MAC)
+}
+
 func (v *vtepTable) set(vteps []calc.VTEP) {
+	v.mu.Lock()
+	same := v.want != nil && slices.EqualFunc(v.prev, vteps, vtepEqual)
+	v.mu.Unlock()
+	if same {
+		return
+	}
 	want := make(map[netip.Addr]calc.VTEP, len(vteps))
 	byMAC := make(map[string]calc.VTEP, len(vteps))
 	for _, t := range vteps {
@@ -48,7 +63,7 @@ func (v *vtepTable) set(vteps []calc.VTEP) {
 		byMAC[t.MAC.String()] = t
 	}
 	v.mu.Lock()
-	v.want, v.byMAC = want, byMAC
+	v.want, v.byMAC, v.prev, v.changed = want, byMAC, vteps, true
 	v.mu.Unlock()
 }
 
@@ -84,11 +99,15 @@ func (v *vtepTable) apply(link int) error {
 		v.arp, v.fdb, v.stale = nil, nil, true
 		return nil
 	}
+	if !v.stale && link == v.link && !v.changed {
+		return nil
+	}
 	if v.stale || link != v.link {
 		if err := v.resync(link); err != nil {
 			return err
 		}
 	}
+	v.changed = false
 	var errs []string
 	wantFDB := make(map[string]bool, len(v.want))
 	for ip, t := range v.want {
@@ -164,12 +183,14 @@ func (v *vtepTable) observe(u netlink.NeighUpdate) bool {
 			mac := u.HardwareAddr.String()
 			if host, ok := v.fdb[mac]; ok && host == ip {
 				delete(v.fdb, mac)
+				v.changed = true
 				return true
 			}
 			return false
 		}
 		if _, ok := v.arp[ip]; ok {
 			delete(v.arp, ip)
+			v.changed = true
 			return true
 		}
 		return false

@@ -36,9 +36,15 @@ func (n *nftTableRec) apply(d *calc.Desired) error {
 		return fmt.Errorf("nftables: %w", err)
 	}
 	defer c.CloseLasting()
-	have, err := readNFT(c)
-	if err != nil {
-		return fmt.Errorf("nftables: read table %s: %w", nftTable, err)
+	var have *nftState
+	if n.stale {
+		if have, err = readNFT(c); err != nil {
+			return fmt.Errorf("nftables: read table %s: %w", nftTable, err)
+		}
+	} else {
+		// Between resyncs the table holds what we last wrote: diff against that instead of
+		// reading 10,000 host elements back for every change.
+		have = stateFromSpec(n.last)
 	}
 	if err := writeNFT(c, have, want); err != nil {
 		n.stale = true
@@ -99,6 +105,23 @@ func readNFT(c *nftables.Conn) (*nftState, error) {
 		s.rules[ch.Name] = tags
 	}
 	return s, nil
+}
+
+// stateFromSpec describes the table as it is after spec was written successfully.
+func stateFromSpec(spec nftSpec) *nftState {
+	t := &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv4}
+	s := &nftState{table: t, sets: map[string]*nftables.Set{}, elems: map[string][]nftables.SetElement{},
+		rules: map[string][]string{}, chain: map[string]*nftables.Chain{}}
+	for name, elems := range map[string][]nftables.SetElement{
+		setAllPools: rangeElems(spec.allPools), setMasqPools: rangeElems(spec.masqPools), setAllHosts: addrElems(spec.hosts)} {
+		s.sets[name] = &nftables.Set{Table: t, Name: name, KeyType: nftables.TypeIPAddr, Interval: name != setAllHosts}
+		s.elems[name] = elems
+	}
+	s.chain[chainPostNAT] = &nftables.Chain{Name: chainPostNAT, Table: t, Hooknum: nftables.ChainHookPostrouting}
+	s.chain[chainInput] = &nftables.Chain{Name: chainInput, Table: t, Hooknum: nftables.ChainHookInput}
+	s.rules[chainPostNAT] = append([]string{}, spec.post...)
+	s.rules[chainInput] = append([]string{}, spec.input...)
+	return s
 }
 
 // writeNFT queues the difference between have and want and sends it as one transaction.
@@ -189,7 +212,12 @@ func syncRules(c *nftables.Conn, t *nftables.Table, ch *nftables.Chain, have, wa
 // same transaction): they hold a handful of pool ranges, and a range's two boundary
 // elements must change together.
 func syncElems(c *nftables.Conn, s *nftables.Set, have, want []nftables.SetElement) error {
-	key := func(e nftables.SetElement) string { return fmt.Sprintf("%x/%v", e.Key, e.IntervalEnd) }
+	key := func(e nftables.SetElement) string {
+		if e.IntervalEnd {
+			return string(e.Key) + "e"
+		}
+		return string(e.Key)
+	}
 	hk := map[string]bool{}
 	for _, e := range have {
 		hk[key(e)] = true

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/brindle-net/brindle/calc"
@@ -141,4 +142,35 @@ func TestLargeHostSet(t *testing.T) {
 	if n := len(have.elems[setAllHosts]); n != 9999 {
 		t.Errorf("host set holds %d elements, want 9999", n)
 	}
+}
+
+// TestNFTIncrementalKeepsCounters: a change between resyncs edits the table in place (the
+// drop counters keep their values); it neither rebuilds the table nor rewrites rules.
+func TestNFTIncrementalKeepsCounters(t *testing.T) {
+	needRoot(t)
+	a, b := hostPair(t)
+	s := twoNodes("node-a", calc.ModeAlways, true)
+	s.DeleteNode("node-b") // b's address is not a known node: its VXLAN packets are dropped
+	dp := newDP(t, a)
+	apply(t, dp, calc.Compute(s))
+	// Any UDP datagram to port 4789 from b counts on the drop rule.
+	sh(t, "ip", "netns", "exec", b, "bash", "-c", "echo x > /dev/udp/10.0.1.1/4789")
+	before := sh(t, "ip", "netns", "exec", a, "nft", "list", "chain", "ip", "brindle", "input")
+	mustNotContain(t, before, "counter packets 0 bytes 0 drop comment \"brindle:vxlan-drop\"")
+	s.SetNode(calc.Node{Name: "node-c", IPv4: netip.MustParsePrefix("10.0.1.9/24")})
+	apply(t, dp, calc.Compute(s))
+	after := sh(t, "ip", "netns", "exec", a, "nft", "list", "table", "ip", "brindle")
+	mustContain(t, after, "10.0.1.9")
+	if got, want := counterLine(after), counterLine(before); got != want || want == "" {
+		t.Errorf("vxlan-drop counter changed across an incremental apply: %q -> %q", want, got)
+	}
+}
+
+func counterLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "brindle:vxlan-drop") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/brindle-net/brindle/calc"
@@ -75,8 +76,9 @@ func (k kroute) toKernel(dst netip.Prefix) *netlink.Route {
 }
 
 // routeTable reconciles the main table. actual mirrors the kernel: filled by a dump when
-// stale, kept current by our own writes and by route events, so that one change costs one
-// map walk and one netlink write however many routes exist.
+// stale, kept current by our own writes and by route events. set() diffs the new desired
+// list against the previous one and marks only changed destinations dirty, so one change
+// among 10,000 routes costs a walk over two sorted slices and one netlink write.
 type routeTable struct {
 	mu      sync.Mutex
 	h       *nsHandles
@@ -85,12 +87,18 @@ type routeTable struct {
 	actual  map[netip.Prefix]kroute
 	desired map[netip.Prefix]kroute
 	reasons map[netip.Prefix]string
-	stale   bool
-	writes  int // netlink writes done, for tests and benchmarks
+	waiting map[netip.Prefix]calc.Route // device not present yet
+	prev    []calc.Route
+	gen     int
+	dirty   map[netip.Prefix]struct{}
+	full    bool // compare everything on the next apply
+	stale   bool // re-read the kernel on the next apply
+	writes  int  // netlink writes done, for tests and benchmarks
 }
 
 func newRouteTable(h *nsHandles, links *linkIndex, log *zap.Logger) *routeTable {
-	return &routeTable{h: h, log: log, links: links, stale: true, actual: map[netip.Prefix]kroute{}}
+	return &routeTable{h: h, log: log, links: links, stale: true, actual: map[netip.Prefix]kroute{},
+		dirty: map[netip.Prefix]struct{}{}}
 }
 
 func (t *routeTable) markStale() {
@@ -99,47 +107,110 @@ func (t *routeTable) markStale() {
 	t.mu.Unlock()
 }
 
-// set converts calc routes to kernel form. Routes whose device does not exist yet (a
-// workload interface still being created, tunl0 on a kernel without ipip) are left out and
-// reported; the next apply after the device appears programs them.
-func (t *routeTable) set(routes []calc.Route) error {
-	desired := make(map[netip.Prefix]kroute, len(routes))
-	reasons := make(map[netip.Prefix]string, len(routes))
-	var missing []string
-	for _, r := range routes {
-		k := kroute{proto: ProtoBrindle}
-		if r.FromBGP {
-			k.proto = ProtoBGP
-		}
-		switch r.Kind {
-		case calc.RouteBlackhole:
-			k.typ = unix.RTN_BLACKHOLE
-		case calc.RouteWorkload, calc.RouteVia:
-			k.typ = unix.RTN_UNICAST
-			if r.Dev != "" {
-				idx, ok := t.links.index(r.Dev)
-				if !ok {
-					missing = append(missing, r.Dst.String()+" (dev "+r.Dev+")")
-					continue
-				}
-				k.link = idx
-			}
-			if r.Kind == calc.RouteWorkload {
-				k.scope = netlink.SCOPE_LINK
-			} else {
-				k.gw, k.onlink = r.Gw, r.OnLink
-			}
-		}
-		desired[r.Dst] = k
-		reasons[r.Dst] = r.Reason
+// convert turns a calc route into kernel form; false when its device does not exist yet.
+func (t *routeTable) convert(r calc.Route) (kroute, bool) {
+	k := kroute{proto: ProtoBrindle}
+	if r.FromBGP {
+		k.proto = ProtoBGP
 	}
+	switch r.Kind {
+	case calc.RouteBlackhole:
+		k.typ = unix.RTN_BLACKHOLE
+		return k, true
+	case calc.RouteWorkload:
+		k.scope = netlink.SCOPE_LINK
+	case calc.RouteVia:
+		k.gw, k.onlink = r.Gw, r.OnLink
+	}
+	k.typ = unix.RTN_UNICAST
+	if r.Dev != "" {
+		idx, ok := t.links.index(r.Dev)
+		if !ok {
+			return k, false
+		}
+		k.link = idx
+	}
+	return k, true
+}
+
+// put records one wanted route (or its wait for a device) and marks it dirty.
+func (t *routeTable) put(r calc.Route) {
+	t.dirty[r.Dst] = struct{}{}
+	t.reasons[r.Dst] = r.Reason
+	if k, ok := t.convert(r); ok {
+		t.desired[r.Dst] = k
+		delete(t.waiting, r.Dst)
+		return
+	}
+	delete(t.desired, r.Dst)
+	t.waiting[r.Dst] = r
+}
+
+func (t *routeTable) drop(dst netip.Prefix) {
+	t.dirty[dst] = struct{}{}
+	delete(t.desired, dst)
+	delete(t.reasons, dst)
+	delete(t.waiting, dst)
+}
+
+// set takes the complete desired list, sorted by destination as calc.Compute returns it,
+// and not modified by the caller afterwards. Routes whose device does not exist yet (a
+// workload interface being created, tunl0 on a kernel without ipip) wait and are retried on
+// every set; they are reported as an error.
+func (t *routeTable) set(routes []calc.Route) error {
 	t.mu.Lock()
-	t.desired, t.reasons = desired, reasons
-	t.mu.Unlock()
-	if len(missing) > 0 {
+	defer t.mu.Unlock()
+	byDst := func(a, b calc.Route) int { return comparePrefix(a.Dst, b.Dst) }
+	gen := t.links.generation()
+	if t.prev == nil || gen != t.gen || !slices.IsSortedFunc(routes, byDst) {
+		t.desired = make(map[netip.Prefix]kroute, len(routes))
+		t.reasons = make(map[netip.Prefix]string, len(routes))
+		t.waiting = map[netip.Prefix]calc.Route{}
+		for _, r := range routes {
+			t.put(r)
+		}
+		t.full = true
+	} else {
+		old, i, j := t.prev, 0, 0
+		for i < len(old) || j < len(routes) {
+			switch {
+			case j == len(routes) || (i < len(old) && byDst(old[i], routes[j]) < 0):
+				t.drop(old[i].Dst)
+				i++
+			case i == len(old) || byDst(old[i], routes[j]) > 0:
+				t.put(routes[j])
+				j++
+			default:
+				if old[i] != routes[j] {
+					t.put(routes[j])
+				}
+				i, j = i+1, j+1
+			}
+		}
+		for _, r := range t.waiting {
+			t.put(r)
+		}
+	}
+	t.prev, t.gen = routes, gen
+	if t.links.generation() != gen {
+		t.prev = nil // indexes moved while resolving: resolve everything on the next set
+	}
+	if len(t.waiting) > 0 {
+		var missing []string
+		for dst, r := range t.waiting {
+			missing = append(missing, dst.String()+" (dev "+r.Dev+")")
+		}
+		slices.Sort(missing)
 		return fmt.Errorf("routes waiting for their device: %s", summarize(missing))
 	}
 	return nil
+}
+
+func comparePrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
 }
 
 func (t *routeTable) resync() error {
@@ -161,7 +232,8 @@ func (t *routeTable) resync() error {
 
 // apply writes the difference between desired and actual: replace what differs, delete what
 // brindle owns and no longer wants. Routes not carrying brindle's protocols are only ever
-// replaced when brindle wants their exact destination.
+// replaced when brindle wants their exact destination. Normally only dirty destinations
+// are compared; after a resync or a full set, all of them.
 func (t *routeTable) apply() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -169,43 +241,57 @@ func (t *routeTable) apply() error {
 		if err := t.resync(); err != nil {
 			return err
 		}
+		t.full = true
 	}
 	var errs []string
-	for dst, want := range t.desired {
-		have, ok := t.actual[dst]
-		if ok && have == want {
-			continue
+	if t.full {
+		for dst := range t.desired {
+			errs = t.converge(dst, errs)
 		}
-		if ok && !owned(have.proto) {
-			t.log.Info("taking over route", zap.Stringer("dst", dst), zap.Int("oldProtocol", have.proto))
+		for dst := range t.actual {
+			if _, ok := t.desired[dst]; !ok {
+				errs = t.converge(dst, errs)
+			}
 		}
-		if err := t.h.nl.RouteReplace(want.toKernel(dst)); err != nil {
-			errs = append(errs, fmt.Sprintf("replace %s: %v", dst, err))
-			continue
+	} else {
+		for dst := range t.dirty {
+			errs = t.converge(dst, errs)
 		}
-		t.actual[dst] = want
-		t.writes++
-		t.log.Debug("route programmed", zap.Stringer("dst", dst), zap.String("reason", t.reasons[dst]))
 	}
-	for dst, have := range t.actual {
-		if _, ok := t.desired[dst]; ok || !owned(have.proto) {
-			continue
-		}
-		err := t.h.nl.RouteDel(have.toKernel(dst))
-		if err != nil && !errors.Is(err, unix.ESRCH) {
-			errs = append(errs, fmt.Sprintf("delete %s: %v", dst, err))
-			continue
-		}
-		delete(t.actual, dst)
-		t.writes++
-		t.log.Debug("route removed", zap.Stringer("dst", dst))
-	}
+	clear(t.dirty)
+	t.full = false
 	if len(errs) > 0 {
 		// A failed write may mean our picture of the kernel is wrong; read it again next time.
 		t.stale = true
 		return fmt.Errorf("routes: %s", summarize(errs))
 	}
 	return nil
+}
+
+func (t *routeTable) converge(dst netip.Prefix, errs []string) []string {
+	want, wanted := t.desired[dst]
+	have, present := t.actual[dst]
+	switch {
+	case wanted && (!present || have != want):
+		if present && !owned(have.proto) {
+			t.log.Info("taking over route", zap.Stringer("dst", dst), zap.Int("oldProtocol", have.proto))
+		}
+		if err := t.h.nl.RouteReplace(want.toKernel(dst)); err != nil {
+			return append(errs, fmt.Sprintf("replace %s: %v", dst, err))
+		}
+		t.actual[dst] = want
+		t.writes++
+		t.log.Debug("route programmed", zap.Stringer("dst", dst), zap.String("reason", t.reasons[dst]))
+	case !wanted && present && owned(have.proto):
+		err := t.h.nl.RouteDel(have.toKernel(dst))
+		if err != nil && !errors.Is(err, unix.ESRCH) {
+			return append(errs, fmt.Sprintf("delete %s: %v", dst, err))
+		}
+		delete(t.actual, dst)
+		t.writes++
+		t.log.Debug("route removed", zap.Stringer("dst", dst))
+	}
+	return errs
 }
 
 // observe applies a route event to actual and reports whether the kernel now differs from
@@ -225,13 +311,11 @@ func (t *routeTable) observe(u netlink.RouteUpdate) bool {
 	}
 	want, wanted := t.desired[dst]
 	have, present := t.actual[dst]
-	switch {
-	case wanted:
-		return !present || have != want
-	case present:
-		return owned(have.proto)
+	drift := (wanted && (!present || have != want)) || (!wanted && present && owned(have.proto))
+	if drift {
+		t.dirty[dst] = struct{}{}
 	}
-	return false
+	return drift
 }
 
 func summarize(items []string) string {
