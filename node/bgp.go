@@ -83,3 +83,26 @@ func (s *statusSource) Status() bgpstatus.Status {
 	}
 	return sp.Status()
 }
+
+// peerCounts returns how many configured peers are Established, and how many there are.
+func (a *Agent) peerCounts() (established, configured int) {
+	for _, p := range a.status.Status().Peers {
+		configured++
+		if p.Info == "Established" {
+			established++
+		}
+	}
+	return established, configured
+}
+
+// replaceLearned makes the speaker's table the whole truth (ends the restart warm-up).
+func (a *Agent) replaceLearned() {
+	var rs []calc.LearnedRoute
+	for _, r := range a.speaker.LearnedRoutes() {
+		if !r.Withdrawn {
+			rs = append(rs, calc.LearnedRoute{Dst: r.Prefix, NextHop: r.NextHop})
+		}
+	}
+	a.cache.state.ReplaceLearnedRoutes(rs)
+	a.log.Info("BGP routes now follow the speaker", zap.Int("routes", len(rs)))
+}

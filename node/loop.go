@@ -47,6 +47,15 @@ func (a *Agent) loop(ctx context.Context) error {
 	retry.Stop()
 	report := newReporter(a)
 	inSync, dirty := false, false
+	var warm *bgpWarmup
+	warmTick := time.NewTicker(time.Second)
+	defer warmTick.Stop()
+	if a.opts.BGP && a.dp != nil {
+		for _, r := range kernelBGPRoutes() {
+			a.cache.state.SetLearnedRoute(r)
+		}
+		warm = &bgpWarmup{started: time.Now()}
+	}
 	for {
 		var learned <-chan struct{}
 		if a.speaker != nil {
@@ -87,6 +96,15 @@ func (a *Agent) loop(ctx context.Context) error {
 			dirty = true
 		case <-report.tick():
 			report.report(ctx)
+		case now := <-warmTick.C:
+			if warm == nil || a.speaker == nil {
+				continue
+			}
+			if est, conf := a.peerCounts(); warm.done(now, est, conf) {
+				a.replaceLearned()
+				warm = nil
+				dirty = true
+			}
 		}
 		if !dirty || !inSync {
 			continue
