@@ -23,7 +23,8 @@ func TestNoEncapDatastoreRoutes(t *testing.T) {
 	c1 := addContainer(t, c, "node1", "c1")
 	c2 := addContainer(t, c, "node2", "c2")
 	c3 := addContainer(t, c, "node3", "c3")
-	cts := []*cluster.Container{c1, c2, c3}
+	cx := addContainer(t, c, "node1", "cx") // removed by CNI DEL below
+	cts := []*cluster.Container{c1, c2, c3, cx}
 
 	t.Run("routes and matrix", func(t *testing.T) {
 		for _, from := range []string{"node1", "node2", "node3"} {
@@ -42,7 +43,7 @@ func TestNoEncapDatastoreRoutes(t *testing.T) {
 	t.Run("natOutgoing", func(t *testing.T) { natOutgoing(t, c, c1) })
 	t.Run("route deleted by hand comes back", func(t *testing.T) { routeRepair(t, c, c2) })
 	t.Run("agent restart without loss", func(t *testing.T) { agentRestart(t, c, c1, c2, "node1", "node2") })
-	t.Run("container removal", func(t *testing.T) { containerRemoval(t, c, c1, c3) })
+	t.Run("container removal", func(t *testing.T) { containerRemoval(t, c, cx, c3) })
 	t.Run("node removal", func(t *testing.T) { nodeRemoval(t, c, c1, c2, "node3") })
 }
 
@@ -109,6 +110,7 @@ func routeRepair(t *testing.T, c *cluster.Cluster, remote *cluster.Container) {
 // containers; the first sync after a start must not flush anything, so nothing is lost.
 func agentRestart(t *testing.T, c *cluster.Cluster, from, to *cluster.Container, hosts ...string) {
 	p := cluster.StartPinger(from, to)
+	time.Sleep(500 * time.Millisecond)
 	for _, h := range hosts {
 		if _, err := c.RestartAgent(h); err != nil {
 			p.Stop()
@@ -166,7 +168,13 @@ func nodeRemoval(t *testing.T, c *cluster.Cluster, a, b *cluster.Container, host
 				func(_ cluster.Route, ok bool) bool { return !ok })
 		}
 	}
-	out, err := c.Ctl(nil, "ipam", "check")
-	t.Logf("brindle ipam check after deleting %s (err %v):\n%s", host, err, out)
+	// calicoctl's `delete node` also releases the node's IPAM (addresses, affinities);
+	// brindle's does not yet (see the report), so the IPAM is cleaned with gc here.
+	if out, err := c.Ctl(nil, "ipam", "gc", "--grace-period", "0s"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := c.Ctl(nil, "ipam", "check"); err != nil {
+		t.Errorf("IPAM not clean after deleting %s and gc: %v\n%s", host, err, out)
+	}
 	matrix(t, []*cluster.Container{a, b})
 }

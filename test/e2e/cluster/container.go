@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -44,16 +45,24 @@ func (c *Cluster) cniConf(host string) []byte {
 	return b
 }
 
-// cni runs the plugin in the host's namespace as a runtime would.
+// cni runs the plugin in the host's namespace as a runtime would. The result is stdout
+// alone; the plugin logs to stderr, which goes into the error on failure.
 func (c *Cluster) cni(host *testbed.Host, command, id, netnsPath string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return host.Run(ctx, testbed.RunOptions{
-		Path: filepath.Join(c.CNIDir, "calico"),
-		Env: []string{"CNI_COMMAND=" + command, "CNI_CONTAINERID=" + id, "CNI_NETNS=" + netnsPath,
-			"CNI_IFNAME=eth0", "CNI_PATH=" + c.CNIDir, "BRINDLE_STATE_DIR=" + c.StateDir(host.HostName)},
-		Stdin: bytes.NewReader(c.cniConf(host.HostName)),
-	})
+	cmd := exec.CommandContext(ctx, filepath.Join(c.CNIDir, "calico"))
+	cmd.Env = append(cmd.Environ(), "CNI_COMMAND="+command, "CNI_CONTAINERID="+id, "CNI_NETNS="+netnsPath,
+		"CNI_IFNAME=eth0", "CNI_PATH="+c.CNIDir, "BRINDLE_STATE_DIR="+c.StateDir(host.HostName))
+	cmd.Stdin = bytes.NewReader(c.cniConf(host.HostName))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := host.StartCmd(cmd); err != nil {
+		return "", err
+	}
+	if err := cmd.Wait(); err != nil {
+		return stdout.String(), fmt.Errorf("%w: %s %s", err, strings.TrimSpace(stdout.String()), strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
 }
 
 // AddContainer creates a namespace and runs CNI ADD for it on the host.
@@ -81,17 +90,11 @@ func (c *Cluster) AddContainer(host, name string) (*Container, error) {
 }
 
 func (ct *Container) parseResult(out string) error {
-	// Only stdout carries the result, but Run combines streams; the JSON object is the part
-	// starting at the first '{' on its own line.
-	i := strings.Index(out, "{")
-	if i < 0 {
-		return fmt.Errorf("no JSON result")
-	}
 	var r struct {
 		Interfaces []struct{ Name string }    `json:"interfaces"`
 		IPs        []struct{ Address string } `json:"ips"`
 	}
-	if err := json.NewDecoder(strings.NewReader(out[i:])).Decode(&r); err != nil {
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		return err
 	}
 	for _, ip := range r.IPs {
