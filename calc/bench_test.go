@@ -26,9 +26,12 @@ func benchState(blocks, nodes int, mode string) *State {
 // BenchmarkCompute10k: one full computation over 10,000 remote blocks (the agent runs it
 // per coalesced batch of changes).
 func BenchmarkCompute10k(b *testing.B) {
-	for _, mode := range []string{ModeAlways, ModeNever} {
-		b.Run("vxlan"+mode, func(b *testing.B) {
-			s := benchState(10000, 100, mode)
+	for _, sc := range []struct {
+		mode  string
+		nodes int
+	}{{ModeAlways, 100}, {ModeNever, 100}, {ModeAlways, 10000}} {
+		b.Run(fmt.Sprintf("vxlan%s-%dnodes", sc.mode, sc.nodes), func(b *testing.B) {
+			s := benchState(10000, sc.nodes, sc.mode)
 			b.ReportAllocs()
 			for b.Loop() {
 				Compute(s)

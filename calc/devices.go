@@ -1,11 +1,13 @@
 package calc
 
 import (
+	"cmp"
 	"crypto/sha1"
 	"fmt"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // ipipDevice wants tunl0 as soon as any pool uses IPIP (Calico derives ipipEnabled from the
@@ -65,7 +67,7 @@ func (c *computer) vteps() []VTEP {
 	if c.vxlan == nil {
 		return nil
 	}
-	byIP := map[netip.Addr]VTEP{}
+	out := make([]VTEP, 0, len(c.s.Nodes))
 	for name, n := range c.s.Nodes {
 		if name == c.s.NodeName || !n.VXLANTunnelAddr.Is4() {
 			continue
@@ -74,24 +76,37 @@ func (c *computer) vteps() []VTEP {
 			c.skip("vtep "+name, "node has a VXLAN tunnel address but no IPv4 address")
 			continue
 		}
-		v := VTEP{Node: name, TunnelIP: n.VXLANTunnelAddr, MAC: VXLANMAC(n), HostIP: n.IPv4.Addr(),
-			Reason: "node " + name + " has VXLAN tunnel address " + n.VXLANTunnelAddr.String()}
-		// Two nodes claiming one tunnel address is an IPAM error; keep the same winner
-		// whatever the map order, and say so.
-		if old, dup := byIP[v.TunnelIP]; dup {
-			if old.Node < v.Node {
-				v, old = old, v
-			}
-			c.skip("vtep "+old.Node, "tunnel address "+old.TunnelIP.String()+" also claimed by node "+v.Node)
+		v, ok := c.memo.vtep[name]
+		if !ok {
+			v = VTEP{Node: name, TunnelIP: n.VXLANTunnelAddr, MAC: VXLANMAC(n), HostIP: n.IPv4.Addr(),
+				Reason: "node " + name + " has VXLAN tunnel address " + n.VXLANTunnelAddr.String()}
+			c.memo.vtep[name] = v
 		}
-		byIP[v.TunnelIP] = v
-	}
-	out := make([]VTEP, 0, len(byIP))
-	for _, v := range byIP {
 		out = append(out, v)
 	}
-	slices.SortFunc(out, func(a, b VTEP) int { return a.TunnelIP.Compare(b.TunnelIP) })
-	return out
+	// Sort by tunnel address, then node name, through small keys (moving 10,000 VTEP
+	// structs costs more than the rest). Two nodes claiming one tunnel address is an IPAM
+	// error: keep the first by name whatever the map order, and say so.
+	keys := make([]sortKey, len(out))
+	for i, v := range out {
+		keys[i] = sortKey{dst: prefixKey(netip.PrefixFrom(v.TunnelIP, 32)), idx: int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if a.dst != b.dst {
+			return cmp.Compare(a.dst, b.dst)
+		}
+		return strings.Compare(out[a.idx].Node, out[b.idx].Node)
+	})
+	sorted := make([]VTEP, 0, len(out))
+	for i, k := range keys {
+		if i > 0 && keys[i-1].dst == k.dst {
+			prev := sorted[len(sorted)-1]
+			c.skip("vtep "+out[k.idx].Node, "tunnel address "+prev.TunnelIP.String()+" also claimed by node "+prev.Node)
+			continue
+		}
+		sorted = append(sorted, out[k.idx])
+	}
+	return sorted
 }
 
 // VXLANMAC returns the node's VXLAN device MAC: spec.vxlanTunnelMACAddr when set, else

@@ -109,10 +109,23 @@ func TestSequence(t *testing.T) {
 		}},
 		{"workload gone", func(s *State) { s.DeleteWorkload("cali00000000001") }},
 		{"block released", func(s *State) { s.DeleteBlock(pfx("192.168.2.0/26")) }},
+		{"local node gets a new address", func(s *State) {
+			n := s.Nodes["node-0"]
+			n.IPv4 = pfx("10.0.1.50/24")
+			s.SetNode(n)
+		}},
+		{"uplink renamed", func(s *State) { s.Uplink = "ens3" }},
+		{"node-5 gets a VXLAN MAC", func(s *State) {
+			n := s.Nodes["node-5"]
+			n.VXLANMAC = []byte{2, 0, 0, 0, 0, 5}
+			s.SetNode(n)
+		}},
+		{"ipip pool removed", func(s *State) { s.DeletePool(pfx("192.168.0.0/16")) }},
 		{"switch to BGP", func(s *State) { s.RoutesFromBGP = true }},
 	}
 	var history []update
 	for _, st := range steps {
+		Compute(s) // fill the memo before the change, so a missed invalidation shows
 		st.apply(s)
 		history = append(history, st)
 		got := Compute(s)

@@ -144,12 +144,11 @@ func (c *computer) learnedRoutes(rs *routeList) {
 			continue // our own block: the blackhole stays
 		}
 		k := tmplKey{what: "learned route", pool: pool.CIDR, inPool: inPool, gw: l.NextHop}
-		t, hit := c.memo[k]
-		if !hit {
-			t = template{r: c.routeVia(pool, inPool, l.NextHop, "learned route"), ok: true}
+		t := c.template("", k, func() template {
+			t := template{r: c.routeVia(pool, inPool, l.NextHop, "learned route"), ok: true}
 			t.r.FromBGP = true
-			c.memo[k] = t
-		}
+			return t
+		})
 		r := t.r
 		r.Dst = dst
 		rs.add(r, rankRemote)
@@ -175,11 +174,7 @@ type template struct {
 // routeToNode routes dst to the node called name, shaped by the pool's encapsulation.
 func (c *computer) routeToNode(dst netip.Prefix, pool Pool, inPool bool, name, what string) (Route, bool) {
 	k := tmplKey{what: what, pool: pool.CIDR, inPool: inPool, node: name}
-	t, hit := c.memo[k]
-	if !hit {
-		t = c.nodeTemplate(pool, inPool, name, what)
-		c.memo[k] = t
-	}
+	t := c.template(name, k, func() template { return c.nodeTemplate(pool, inPool, name, what) })
 	if !t.ok {
 		c.skip(what+" "+dst.String(), t.why)
 		return Route{}, false

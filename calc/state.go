@@ -6,6 +6,9 @@ import "net/netip"
 // keeps one State, updates it from watch events (cheap, no I/O) and calls Compute when it
 // wants to program the kernel. Its maps are keyed so that the last update for a key wins,
 // which is what makes the result independent of event order.
+//
+// Change nodes and pools through the methods (or call Invalidate after editing the maps):
+// Compute remembers per-node results between calls. A State is used by one goroutine.
 type State struct {
 	// NodeName is this node's name; Nodes[NodeName] is the local node.
 	NodeName string
@@ -22,6 +25,8 @@ type State struct {
 	Blocks    map[netip.Prefix]Block
 	Workloads map[string]LocalWorkload // keyed by interface name
 	Learned   map[netip.Prefix]LearnedRoute
+
+	memo *memo
 }
 
 // NewState returns an empty State for the named node.
@@ -37,16 +42,28 @@ func NewState(nodeName string) *State {
 }
 
 // SetNode adds or replaces a node.
-func (s *State) SetNode(n Node) { s.Nodes[n.Name] = n }
+func (s *State) SetNode(n Node) {
+	s.invalidateNode(n.Name)
+	s.Nodes[n.Name] = n
+}
 
 // DeleteNode removes a node.
-func (s *State) DeleteNode(name string) { delete(s.Nodes, name) }
+func (s *State) DeleteNode(name string) {
+	s.invalidateNode(name)
+	delete(s.Nodes, name)
+}
 
 // SetPool adds or replaces a pool.
-func (s *State) SetPool(p Pool) { s.Pools[p.CIDR.Masked()] = p }
+func (s *State) SetPool(p Pool) {
+	s.memo = nil
+	s.Pools[p.CIDR.Masked()] = p
+}
 
 // DeletePool removes a pool.
-func (s *State) DeletePool(cidr netip.Prefix) { delete(s.Pools, cidr.Masked()) }
+func (s *State) DeletePool(cidr netip.Prefix) {
+	s.memo = nil
+	delete(s.Pools, cidr.Masked())
+}
 
 // SetBlock adds or replaces a block.
 func (s *State) SetBlock(b Block) { s.Blocks[b.CIDR.Masked()] = b }
