@@ -240,6 +240,9 @@ func runDelete(c *ucli.Context) error {
 		}
 		m := r.GetObjectMeta()
 		_, err = cl.Delete(context.Background(), k.Kind, namespaceFor(c, k, m.Namespace), m.Name, "")
+		if err == nil && k.Kind == "Node" {
+			err = cleanupNode(context.Background(), cl, m.Name)
+		}
 		switch {
 		case err == nil:
 			deleted++
