@@ -95,6 +95,10 @@ func Start(o Options) (*Server, error) {
 		cfg.ClientTLSInfo.TrustedCAFile = o.ClientTLS.TrustedCAFile
 		cfg.ClientTLSInfo.ClientCertAuth = o.ClientTLS.ClientCertAuth
 	}
+	// Nothing else compacts this etcd (in Kubernetes the API server does): keep an hour of
+	// history so watchers can resume, and let etcd drop the rest so the keyspace stays small.
+	cfg.AutoCompactionMode = "periodic"
+	cfg.AutoCompactionRetention = "1h"
 	cfg.InitialClusterToken = "brindle"
 	if o.ClusterToken != "" {
 		cfg.InitialClusterToken = o.ClusterToken
