@@ -16,6 +16,7 @@ type options struct {
 	Cache       string
 	Scenarios   string
 	Brindle     string
+	Seed        string
 	Run         string
 	TestTimeout time.Duration
 	Timeout     time.Duration
@@ -29,6 +30,7 @@ func main() {
 	flag.StringVar(&o.Cache, "cache", "test/vm/.cache", "cache dir: kernel package, unpacked tree, initramfs, share")
 	flag.StringVar(&o.Scenarios, "scenarios", "", "static test binary of test/vm/scenarios (CGO_ENABLED=0 go test -c); required")
 	flag.StringVar(&o.Brindle, "brindle", "bin/brindle", "static brindle binary put in the guest as /mnt/brindle")
+	flag.StringVar(&o.Seed, "seed", "test/fixtures/seed", "seed manifests put in the guest as /mnt/seed ($BRINDLE_SEED_DIR)")
 	flag.StringVar(&o.Run, "run", "", "go test -run pattern for the scenarios (default: all)")
 	flag.DurationVar(&o.TestTimeout, "test-timeout", 10*time.Minute, "go test -timeout inside the guest")
 	flag.DurationVar(&o.Timeout, "timeout", 0, "kill qemu after this long (default test-timeout + 2m)")

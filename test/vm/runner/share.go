@@ -64,13 +64,23 @@ func prepareShare(o options) (string, error) {
 	} else {
 		fmt.Printf("vm-test: note: %s not found (make build); scenarios that need it will fail\n", o.Brindle)
 	}
+	// The seed manifests the scenarios apply (test/fixtures/seed), as $BRINDLE_SEED_DIR.
+	seeds, err := filepath.Glob(filepath.Join(o.Seed, "*.yaml"))
+	if err != nil {
+		return "", err
+	}
+	for _, f := range seeds {
+		if err := copyFile(f, filepath.Join(share, "seed", filepath.Base(f))); err != nil {
+			return "", fmt.Errorf("seed manifests: %w", err)
+		}
+	}
 	verbose := ""
 	if o.Verbose {
 		verbose = "-test.v"
 	}
 	script := fmt.Sprintf(`#!/bin/sh
 # Written by test/vm/runner for one run. BRINDLE_VM tells the scenarios they are in the VM.
-export BRINDLE_VM=1 BRINDLE_BIN=/mnt/brindle TMPDIR=/tmp
+export BRINDLE_VM=1 BRINDLE_BIN=/mnt/brindle BRINDLE_SEED_DIR=/mnt/seed TMPDIR=/tmp
 cd /tmp
 /mnt/scenarios.test %s -test.timeout %s -test.run '%s'
 `, verbose, o.TestTimeout, strings.ReplaceAll(o.Run, "'", ""))

@@ -1,0 +1,192 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/brindle-net/brindle/test/e2e/cluster"
+	"github.com/brindle-net/brindle/test/testbed"
+)
+
+// The product scenarios run a whole brindle cluster with test/e2e/cluster (the datastore in
+// the router namespace, `brindle node run` in every host namespace, containers added through
+// the CNI plugin), the same harness the e2e scenarios use on this machine's kernel.
+
+var (
+	subnetA = netip.MustParsePrefix("172.30.1.0/24")
+	subnetB = netip.MustParsePrefix("172.30.2.0/24")
+)
+
+// oneSubnet is three nodes on one layer-2 subnet.
+func oneSubnet() testbed.Options {
+	return testbed.Options{Prefix: nsPrefix, Subnets: []netip.Prefix{subnetA, subnetB},
+		Hosts: []testbed.HostOptions{{Name: "node1"}, {Name: "node2"}, {Name: "node3"}}}
+}
+
+// twoSubnets puts node1 and node2 on subnet A and node3 behind the router on subnet B.
+func twoSubnets() testbed.Options {
+	return testbed.Options{Prefix: nsPrefix, Subnets: []netip.Prefix{subnetA, subnetB},
+		Hosts: []testbed.HostOptions{{Name: "node1"}, {Name: "node2"}, {Name: "node3", Subnet: 1}}}
+}
+
+var allNodes = []string{"node1", "node2", "node3"}
+
+// startCluster builds the bed and starts the datastore; everything is removed when the test
+// ends, and every process log is printed if it failed.
+func startCluster(t *testing.T, bed testbed.Options) *cluster.Cluster {
+	t.Helper()
+	RequireVM(t)
+	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: BrindleBin(t), WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("starting the cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("tearing down: %v", err)
+		}
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpLogs(t, c.LogDir())
+		}
+	})
+	return c
+}
+
+func dumpLogs(t *testing.T, dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		t.Logf("---- %s (last %d lines) ----\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+// seedDir is test/fixtures/seed: the runner copies it into the share and names it in
+// $BRINDLE_SEED_DIR; outside the VM the work tree's copy is used.
+func seedDir() string {
+	if d := os.Getenv("BRINDLE_SEED_DIR"); d != "" {
+		return d
+	}
+	return "../../fixtures/seed"
+}
+
+// seed returns one seed manifest as text.
+func seed(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(seedDir(), name))
+	if err != nil {
+		t.Fatalf("seed manifest: %v", err)
+	}
+	return string(b)
+}
+
+// applyPool applies the seed's IPPool with the given encapsulation modes.
+func applyPool(t *testing.T, c *cluster.Cluster, ipip, vxlan string) {
+	t.Helper()
+	doc, err := cluster.SetField(seed(t, "default-ipv4-ippool.yaml"), "ipipMode", ipip)
+	if err == nil {
+		doc, err = cluster.SetField(doc, "vxlanMode", vxlan)
+	}
+	if err == nil {
+		err = c.Apply(doc)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startAgents starts the agents on the named hosts in parallel (each waits for its own first
+// sync, which under TCG takes a few seconds).
+func startAgents(t *testing.T, c *cluster.Cluster, o cluster.AgentOptions, hosts ...string) {
+	t.Helper()
+	errs := make([]error, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.StartAgent(h, o)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// addContainers adds one container per host, named c-<host>.
+func addContainers(t *testing.T, c *cluster.Cluster, hosts ...string) []*cluster.Container {
+	t.Helper()
+	var out []*cluster.Container
+	for _, h := range hosts {
+		ct, err := c.AddContainer(h, "c-"+h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ct)
+	}
+	return out
+}
+
+func hostIP(c *cluster.Cluster, host string) netip.Addr { return c.Host(host).Addr.Addr() }
+
+func blockOf(t *testing.T, c *cluster.Cluster, ct *cluster.Container) netip.Prefix {
+	t.Helper()
+	b, err := cluster.BlockOf(c.Host(ct.Host), ct.IP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// waitRoute waits until the host's route to dst satisfies want and returns it.
+func waitRoute(t *testing.T, c *cluster.Cluster, host string, dst netip.Prefix, what string, want func(cluster.Route, bool) bool) cluster.Route {
+	t.Helper()
+	var got cluster.Route
+	err := cluster.WaitFor(30*time.Second, host+": "+what, func() (bool, string) {
+		r, ok, err := cluster.RouteTo(c.Host(host), dst)
+		if err != nil {
+			return false, err.Error()
+		}
+		got = r
+		if !ok {
+			return want(r, false), "no route to " + dst.String()
+		}
+		return want(r, true), "have " + r.String()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// matrix waits until every container reaches every other, then pings each pair twice.
+func matrix(t *testing.T, cts []*cluster.Container) {
+	t.Helper()
+	if err := cluster.WaitMatrix(cts, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if failed := cluster.PingMatrix(cts, 2); len(failed) > 0 {
+		t.Errorf("ping matrix:\n%s", strings.Join(failed, "\n"))
+	}
+}
+
+// mustf fails the test with err's text, prefixed, when err is set.
+func mustf(t *testing.T, err error, format string, args ...any) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
+	}
+}
