@@ -11,8 +11,14 @@ TESTFLAGS ?= -timeout 20m
 
 all: build
 
+# bin/brindle is the lean build with the full build embedded (see docs/architecture.md):
+# daemon roles exec the embedded full build, the CNI path never pays its package init.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/brindle .
+	mkdir -p bin cli/payload
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/.brindle-full .
+	gzip -6 -c bin/.brindle-full > cli/payload/brindle-server.gz
+	CGO_ENABLED=0 $(GO) build -trimpath -tags brindle_lean -ldflags "$(LDFLAGS)" -o bin/brindle .
+	rm -f bin/.brindle-full
 
 # Installs what building and testing need on a fresh Debian machine (idempotent).
 setup:
@@ -37,4 +43,4 @@ bench: build
 	$(GO) test -run XXX -bench . -benchtime 1x ./bench/... 
 
 clean:
-	rm -rf bin
+	rm -rf bin cli/payload
