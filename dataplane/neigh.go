@@ -1,12 +1,10 @@
 package dataplane
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"sync"
 
 	"github.com/brindle-net/brindle/calc"
@@ -15,28 +13,43 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+type mac6 [6]byte
+
+func toMAC6(hw net.HardwareAddr) (mac6, bool) {
+	var m mac6
+	if len(hw) != 6 {
+		return m, false
+	}
+	copy(m[:], hw)
+	return m, true
+}
+
+type vtepEntry struct {
+	mac  mac6
+	host netip.Addr
+}
+
 // vtepTable owns the permanent ARP neighbours (tunnel IP -> MAC) and FDB entries (MAC ->
 // host IP) on vxlan.calico. Everything permanent on that device is brindle's. Like the
-// route table it keeps a mirror of the kernel, re-read when marked stale.
+// route table it mirrors the kernel (re-read when stale) and, between resyncs, touches
+// only the VTEPs that changed, so a node joining a 10,000-node cluster costs two writes.
 type vtepTable struct {
-	mu    sync.Mutex
-	h     *nsHandles
-	log   *zap.Logger
-	link  int                      // vxlan.calico's index when actual was read
-	arp   map[netip.Addr]string    // tunnel IP -> MAC
-	fdb   map[string]netip.Addr    // MAC -> host IP
-	want  map[netip.Addr]calc.VTEP // by tunnel IP
-	byMAC map[string]calc.VTEP
-	prev  []calc.VTEP
-	// changed: the wanted set or the kernel changed since the last apply; without it, and
-	// without staleness, apply has nothing to do and skips the walk over every VTEP.
-	changed bool
-	stale   bool
-	writes  int
+	mu     sync.Mutex
+	h      *nsHandles
+	log    *zap.Logger
+	link   int                 // vxlan.calico's index when the mirror was read
+	arp    map[netip.Addr]mac6 // kernel: tunnel IP -> MAC
+	fdb    map[mac6]netip.Addr // kernel: MAC -> host IP
+	want   map[netip.Addr]vtepEntry
+	wanted map[mac6]netip.Addr // wanted FDB: MAC -> host IP
+	dirty  map[netip.Addr]mac6 // tunnel IPs to converge, with the MAC they had before
+	stale  bool
+	writes int
 }
 
 func newVTEPTable(h *nsHandles, log *zap.Logger) *vtepTable {
-	return &vtepTable{h: h, log: log, stale: true}
+	return &vtepTable{h: h, log: log, stale: true, want: map[netip.Addr]vtepEntry{},
+		wanted: map[mac6]netip.Addr{}, dirty: map[netip.Addr]mac6{}}
 }
 
 func (v *vtepTable) markStale() {
@@ -45,37 +58,56 @@ func (v *vtepTable) markStale() {
 	v.mu.Unlock()
 }
 
-func vtepEqual(a, b calc.VTEP) bool {
-	return a.TunnelIP == b.TunnelIP && a.HostIP == b.HostIP && bytes.Equal(a.MAC, b.MAC)
-}
-
+// set takes the complete VTEP list and marks the tunnel IPs whose entry changed.
 func (v *vtepTable) set(vteps []calc.VTEP) {
 	v.mu.Lock()
-	same := v.want != nil && slices.EqualFunc(v.prev, vteps, vtepEqual)
-	v.mu.Unlock()
-	if same {
+	defer v.mu.Unlock()
+	seen := make(map[netip.Addr]bool, len(vteps))
+	for _, t := range vteps {
+		m, ok := toMAC6(t.MAC)
+		if !ok {
+			continue
+		}
+		seen[t.TunnelIP] = true
+		e := vtepEntry{mac: m, host: t.HostIP}
+		if old, ok := v.want[t.TunnelIP]; !ok || old != e {
+			v.markDirty(t.TunnelIP, old.mac)
+			if ok {
+				delete(v.wanted, old.mac)
+			}
+			v.want[t.TunnelIP] = e
+			v.wanted[m] = t.HostIP
+		}
+	}
+	if len(seen) == len(v.want) {
 		return
 	}
-	want := make(map[netip.Addr]calc.VTEP, len(vteps))
-	byMAC := make(map[string]calc.VTEP, len(vteps))
-	for _, t := range vteps {
-		want[t.TunnelIP] = t
-		byMAC[t.MAC.String()] = t
+	for ip, e := range v.want {
+		if !seen[ip] {
+			v.markDirty(ip, e.mac)
+			delete(v.want, ip)
+			delete(v.wanted, e.mac)
+		}
 	}
-	v.mu.Lock()
-	v.want, v.byMAC, v.prev, v.changed = want, byMAC, vteps, true
-	v.mu.Unlock()
+}
+
+func (v *vtepTable) markDirty(ip netip.Addr, oldMAC mac6) {
+	if _, ok := v.dirty[ip]; !ok {
+		v.dirty[ip] = oldMAC
+	}
 }
 
 func (v *vtepTable) resync(link int) error {
-	v.arp, v.fdb, v.link = map[netip.Addr]string{}, map[string]netip.Addr{}, link
+	v.arp, v.fdb, v.link = map[netip.Addr]mac6{}, map[mac6]netip.Addr{}, link
 	neighs, err := dump("neighbours", func() ([]netlink.Neigh, error) { return v.h.nl.NeighList(link, netlink.FAMILY_V4) })
 	if err != nil {
 		return err
 	}
 	for _, n := range neighs {
-		if ip, ok := netip.AddrFromSlice(n.IP); ok && n.State&netlink.NUD_PERMANENT != 0 {
-			v.arp[ip.Unmap()] = n.HardwareAddr.String()
+		ip, ok := netip.AddrFromSlice(n.IP)
+		m, okm := toMAC6(n.HardwareAddr)
+		if ok && okm && n.State&netlink.NUD_PERMANENT != 0 {
+			v.arp[ip.Unmap()] = m
 		}
 	}
 	fdb, err := dump("fdb", func() ([]netlink.Neigh, error) { return v.h.nl.NeighList(link, unix.AF_BRIDGE) })
@@ -83,8 +115,10 @@ func (v *vtepTable) resync(link int) error {
 		return err
 	}
 	for _, n := range fdb {
-		if ip, ok := netip.AddrFromSlice(n.IP); ok && n.State&netlink.NUD_PERMANENT != 0 && n.LinkIndex == link {
-			v.fdb[n.HardwareAddr.String()] = ip.Unmap()
+		ip, ok := netip.AddrFromSlice(n.IP)
+		m, okm := toMAC6(n.HardwareAddr)
+		if ok && okm && n.State&netlink.NUD_PERMANENT != 0 && n.LinkIndex == link {
+			v.fdb[m] = ip.Unmap()
 		}
 	}
 	v.stale = false
@@ -99,64 +133,42 @@ func (v *vtepTable) apply(link int) error {
 		v.arp, v.fdb, v.stale = nil, nil, true
 		return nil
 	}
-	if !v.stale && link == v.link && !v.changed {
-		return nil
-	}
-	if v.stale || link != v.link {
+	full := v.stale || link != v.link
+	if full {
 		if err := v.resync(link); err != nil {
 			return err
 		}
+	} else if len(v.dirty) == 0 {
+		return nil
 	}
-	v.changed = false
 	var errs []string
-	wantFDB := make(map[string]bool, len(v.want))
-	for ip, t := range v.want {
-		mac := t.MAC.String()
-		wantFDB[mac] = true
-		if v.arp[ip] != mac {
-			n := &netlink.Neigh{LinkIndex: link, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
-				IP: ip.AsSlice(), HardwareAddr: t.MAC}
-			if err := v.h.nl.NeighSet(n); err != nil {
-				errs = append(errs, fmt.Sprintf("neighbour %s: %v", ip, err))
-			} else {
-				v.arp[ip] = mac
-				v.writes++
+	if full {
+		for ip := range v.want {
+			errs = v.convergeARP(ip, errs)
+		}
+		for ip := range v.arp {
+			if _, ok := v.want[ip]; !ok {
+				errs = v.convergeARP(ip, errs)
 			}
 		}
-		if v.fdb[mac] != t.HostIP {
-			if err := v.h.nl.NeighSet(fdbEntry(link, t.MAC, t.HostIP)); err != nil {
-				errs = append(errs, fmt.Sprintf("fdb %s: %v", mac, err))
-			} else {
-				v.fdb[mac] = t.HostIP
-				v.writes++
+		for m := range v.wanted {
+			errs = v.convergeFDB(m, errs)
+		}
+		for m := range v.fdb {
+			if _, ok := v.wanted[m]; !ok {
+				errs = v.convergeFDB(m, errs)
+			}
+		}
+	} else {
+		for ip, oldMAC := range v.dirty {
+			errs = v.convergeARP(ip, errs)
+			errs = v.convergeFDB(oldMAC, errs)
+			if e, ok := v.want[ip]; ok {
+				errs = v.convergeFDB(e.mac, errs)
 			}
 		}
 	}
-	for ip, mac := range v.arp {
-		if _, ok := v.want[ip]; ok {
-			continue
-		}
-		hw, _ := net.ParseMAC(mac)
-		n := &netlink.Neigh{LinkIndex: link, Family: netlink.FAMILY_V4, IP: ip.AsSlice(), HardwareAddr: hw}
-		if err := v.h.nl.NeighDel(n); err != nil && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Sprintf("delete neighbour %s: %v", ip, err))
-			continue
-		}
-		delete(v.arp, ip)
-		v.writes++
-	}
-	for mac, host := range v.fdb {
-		if wantFDB[mac] {
-			continue
-		}
-		hw, _ := net.ParseMAC(mac)
-		if err := v.h.nl.NeighDel(fdbEntry(link, hw, host)); err != nil && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Sprintf("delete fdb %s: %v", mac, err))
-			continue
-		}
-		delete(v.fdb, mac)
-		v.writes++
-	}
+	clear(v.dirty)
 	if len(errs) > 0 {
 		v.stale = true
 		return fmt.Errorf("vteps: %s", summarize(errs))
@@ -164,48 +176,107 @@ func (v *vtepTable) apply(link int) error {
 	return nil
 }
 
-func fdbEntry(link int, mac net.HardwareAddr, host netip.Addr) *netlink.Neigh {
-	return &netlink.Neigh{LinkIndex: link, Family: unix.AF_BRIDGE, Flags: netlink.NTF_SELF,
-		State: netlink.NUD_PERMANENT, IP: host.AsSlice(), HardwareAddr: mac}
+func (v *vtepTable) convergeARP(ip netip.Addr, errs []string) []string {
+	e, wanted := v.want[ip]
+	have, present := v.arp[ip]
+	switch {
+	case wanted && (!present || have != e.mac):
+		n := &netlink.Neigh{LinkIndex: v.link, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
+			IP: ip.AsSlice(), HardwareAddr: net.HardwareAddr(e.mac[:])}
+		if err := v.h.nl.NeighSet(n); err != nil {
+			return append(errs, fmt.Sprintf("neighbour %s: %v", ip, err))
+		}
+		v.arp[ip] = e.mac
+		v.writes++
+	case !wanted && present:
+		n := &netlink.Neigh{LinkIndex: v.link, Family: netlink.FAMILY_V4, IP: ip.AsSlice(), HardwareAddr: net.HardwareAddr(have[:])}
+		if err := v.h.nl.NeighDel(n); err != nil && !errors.Is(err, unix.ENOENT) {
+			return append(errs, fmt.Sprintf("delete neighbour %s: %v", ip, err))
+		}
+		delete(v.arp, ip)
+		v.writes++
+	}
+	return errs
 }
 
-// observe reports whether a neighbour event touched an entry brindle wants on the device.
+func (v *vtepTable) convergeFDB(m mac6, errs []string) []string {
+	host, wanted := v.wanted[m]
+	have, present := v.fdb[m]
+	switch {
+	case wanted && (!present || have != host):
+		if err := v.h.nl.NeighSet(fdbEntry(v.link, m, host)); err != nil {
+			return append(errs, fmt.Sprintf("fdb %s: %v", net.HardwareAddr(m[:]), err))
+		}
+		v.fdb[m] = host
+		v.writes++
+	case !wanted && present:
+		if err := v.h.nl.NeighDel(fdbEntry(v.link, m, have)); err != nil && !errors.Is(err, unix.ENOENT) {
+			return append(errs, fmt.Sprintf("delete fdb %s: %v", net.HardwareAddr(m[:]), err))
+		}
+		delete(v.fdb, m)
+		v.writes++
+	}
+	return errs
+}
+
+func fdbEntry(link int, m mac6, host netip.Addr) *netlink.Neigh {
+	return &netlink.Neigh{LinkIndex: link, Family: unix.AF_BRIDGE, Flags: netlink.NTF_SELF,
+		State: netlink.NUD_PERMANENT, IP: host.AsSlice(), HardwareAddr: net.HardwareAddr(m[:])}
+}
+
+// observe keeps the mirror current from neighbour events and reports drift from what
+// brindle wants on the device (an entry deleted or changed by hand).
 func (v *vtepTable) observe(u netlink.NeighUpdate) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.link == 0 || u.LinkIndex != v.link {
+	if v.link == 0 || v.arp == nil || u.LinkIndex != v.link {
 		return false
 	}
-	ip, _ := netip.AddrFromSlice(u.IP)
+	ip, ok := netip.AddrFromSlice(u.IP)
+	if !ok {
+		return false
+	}
 	ip = ip.Unmap()
-	if u.Type == unix.RTM_DELNEIGH {
-		if u.Family == unix.AF_BRIDGE {
-			mac := u.HardwareAddr.String()
-			if host, ok := v.fdb[mac]; ok && host == ip {
-				delete(v.fdb, mac)
-				v.changed = true
-				return true
-			}
+	m, okm := toMAC6(u.HardwareAddr) // deletions of neighbours may carry no MAC
+	permanent := u.State&netlink.NUD_PERMANENT != 0
+	if u.Family == unix.AF_BRIDGE {
+		if !okm {
 			return false
 		}
-		if _, ok := v.arp[ip]; ok {
-			delete(v.arp, ip)
-			v.changed = true
+		if u.Type == unix.RTM_DELNEIGH {
+			delete(v.fdb, m)
+		} else if permanent {
+			v.fdb[m] = ip
+		}
+		host, wanted := v.wanted[m]
+		have, present := v.fdb[m]
+		if (wanted && (!present || have != host)) || (!wanted && present) {
+			v.markDirty(v.tunnelIPOf(m), m)
 			return true
 		}
 		return false
 	}
-	if u.Family == unix.AF_BRIDGE {
-		t, ok := v.byMAC[u.HardwareAddr.String()]
-		if ok && t.HostIP != ip {
-			v.stale = true
-			return true
-		}
-		return false
+	if u.Type == unix.RTM_DELNEIGH {
+		delete(v.arp, ip)
+	} else if permanent && okm {
+		v.arp[ip] = m
 	}
-	if t, ok := v.want[ip]; ok && !bytes.Equal(t.MAC, u.HardwareAddr) {
-		v.stale = true
+	e, wanted := v.want[ip]
+	have, present := v.arp[ip]
+	if (wanted && (!present || have != e.mac)) || (!wanted && present) {
+		v.markDirty(ip, m)
 		return true
 	}
 	return false
+}
+
+// tunnelIPOf finds the VTEP owning a MAC (only on drift, so a scan is acceptable); an
+// unknown MAC maps to the zero address, whose dirty entry still converges the FDB by MAC.
+func (v *vtepTable) tunnelIPOf(m mac6) netip.Addr {
+	for ip, e := range v.want {
+		if e.mac == m {
+			return ip
+		}
+	}
+	return netip.Addr{}
 }

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ type nftTableRec struct {
 	h     *nsHandles
 	log   *zap.Logger
 	last  nftSpec
+	elems map[string][]nftables.SetElement // what last was written as, per set
 	stale bool
 }
 
@@ -37,20 +39,29 @@ func (n *nftTableRec) apply(d *calc.Desired) error {
 	}
 	defer c.CloseLasting()
 	var have *nftState
-	if n.stale {
+	if n.stale || n.elems == nil {
 		if have, err = readNFT(c); err != nil {
 			return fmt.Errorf("nftables: read table %s: %w", nftTable, err)
 		}
 	} else {
 		// Between resyncs the table holds what we last wrote: diff against that instead of
 		// reading 10,000 host elements back for every change.
-		have = stateFromSpec(n.last)
+		have = stateFromSpec(n.last, n.elems)
 	}
-	if err := writeNFT(c, have, want); err != nil {
+	elems := map[string][]nftables.SetElement{
+		setAllPools:  rangeElems(want.allPools),
+		setMasqPools: rangeElems(want.masqPools),
+	}
+	if n.elems != nil && slices.Equal(want.hosts, n.last.hosts) {
+		elems[setAllHosts] = n.elems[setAllHosts]
+	} else {
+		elems[setAllHosts] = addrElems(want.hosts)
+	}
+	if err := writeNFT(c, have, want, elems); err != nil {
 		n.stale = true
 		return fmt.Errorf("nftables: %w", err)
 	}
-	n.last, n.stale = want, false
+	n.last, n.elems, n.stale = want, elems, false
 	return nil
 }
 
@@ -108,14 +119,13 @@ func readNFT(c *nftables.Conn) (*nftState, error) {
 }
 
 // stateFromSpec describes the table as it is after spec was written successfully.
-func stateFromSpec(spec nftSpec) *nftState {
+func stateFromSpec(spec nftSpec, elems map[string][]nftables.SetElement) *nftState {
 	t := &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv4}
 	s := &nftState{table: t, sets: map[string]*nftables.Set{}, elems: map[string][]nftables.SetElement{},
 		rules: map[string][]string{}, chain: map[string]*nftables.Chain{}}
-	for name, elems := range map[string][]nftables.SetElement{
-		setAllPools: rangeElems(spec.allPools), setMasqPools: rangeElems(spec.masqPools), setAllHosts: addrElems(spec.hosts)} {
+	for name, es := range elems {
 		s.sets[name] = &nftables.Set{Table: t, Name: name, KeyType: nftables.TypeIPAddr, Interval: name != setAllHosts}
-		s.elems[name] = elems
+		s.elems[name] = es
 	}
 	s.chain[chainPostNAT] = &nftables.Chain{Name: chainPostNAT, Table: t, Hooknum: nftables.ChainHookPostrouting}
 	s.chain[chainInput] = &nftables.Chain{Name: chainInput, Table: t, Hooknum: nftables.ChainHookInput}
@@ -125,7 +135,7 @@ func stateFromSpec(spec nftSpec) *nftState {
 }
 
 // writeNFT queues the difference between have and want and sends it as one transaction.
-func writeNFT(c *nftables.Conn, have *nftState, want nftSpec) error {
+func writeNFT(c *nftables.Conn, have *nftState, want nftSpec, wantElems map[string][]nftables.SetElement) error {
 	if have.table != nil && !shapesOK(have) {
 		// An older or hand-edited layout: replace the whole table in this same transaction,
 		// so there is no moment without it.
@@ -142,9 +152,9 @@ func writeNFT(c *nftables.Conn, have *nftState, want nftSpec) error {
 		interval bool
 		elems    []nftables.SetElement
 	}{
-		{setAllPools, true, rangeElems(want.allPools)},
-		{setMasqPools, true, rangeElems(want.masqPools)},
-		{setAllHosts, false, addrElems(want.hosts)},
+		{setAllPools, true, wantElems[setAllPools]},
+		{setMasqPools, true, wantElems[setMasqPools]},
+		{setAllHosts, false, wantElems[setAllHosts]},
 	} {
 		cur := have.sets[def.name]
 		if cur == nil {
@@ -212,36 +222,27 @@ func syncRules(c *nftables.Conn, t *nftables.Table, ch *nftables.Chain, have, wa
 // same transaction): they hold a handful of pool ranges, and a range's two boundary
 // elements must change together.
 func syncElems(c *nftables.Conn, s *nftables.Set, have, want []nftables.SetElement) error {
-	key := func(e nftables.SetElement) string {
-		if e.IntervalEnd {
-			return string(e.Key) + "e"
-		}
-		return string(e.Key)
-	}
-	hk := map[string]bool{}
-	for _, e := range have {
-		hk[key(e)] = true
-	}
-	wk := map[string]bool{}
-	for _, e := range want {
-		wk[key(e)] = true
-	}
 	if s.Interval {
-		if mapsEqual(hk, wk) {
+		if slices.EqualFunc(sortedElems(have), sortedElems(want), elemEqual) {
 			return nil
 		}
 		c.FlushSet(s)
 		return addElems(c, s, want)
 	}
+	// Plain sets can hold 10,000 hosts: walk both sorted lists once.
+	have, want = sortedElems(have), sortedElems(want)
 	var add, del []nftables.SetElement
-	for _, e := range want {
-		if !hk[key(e)] {
-			add = append(add, e)
-		}
-	}
-	for _, e := range have {
-		if !wk[key(e)] {
-			del = append(del, e)
+	i, j := 0, 0
+	for i < len(have) || j < len(want) {
+		switch {
+		case j == len(want) || (i < len(have) && bytes.Compare(have[i].Key, want[j].Key) < 0):
+			del = append(del, have[i])
+			i++
+		case i == len(have) || bytes.Compare(have[i].Key, want[j].Key) > 0:
+			add = append(add, want[j])
+			j++
+		default:
+			i, j = i+1, j+1
 		}
 	}
 	for chunk := range slices.Chunk(del, elemChunk) {
@@ -250,6 +251,31 @@ func syncElems(c *nftables.Conn, s *nftables.Set, have, want []nftables.SetEleme
 		}
 	}
 	return addElems(c, s, add)
+}
+
+func elemCompare(a, b nftables.SetElement) int {
+	if n := bytes.Compare(a.Key, b.Key); n != 0 {
+		return n
+	}
+	switch {
+	case a.IntervalEnd == b.IntervalEnd:
+		return 0
+	case a.IntervalEnd:
+		return -1
+	}
+	return 1
+}
+
+func elemEqual(a, b nftables.SetElement) bool { return elemCompare(a, b) == 0 }
+
+// sortedElems returns es sorted by key; already sorted input (ours) is returned as is.
+func sortedElems(es []nftables.SetElement) []nftables.SetElement {
+	if slices.IsSortedFunc(es, elemCompare) {
+		return es
+	}
+	es = slices.Clone(es)
+	slices.SortFunc(es, elemCompare)
+	return es
 }
 
 // elemChunk bounds the elements per netlink message: the element list is one nested
@@ -264,18 +290,6 @@ func addElems(c *nftables.Conn, s *nftables.Set, elems []nftables.SetElement) er
 		}
 	}
 	return nil
-}
-
-func mapsEqual(a, b map[string]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
 }
 
 func rangeElems(rs []ipRange) []nftables.SetElement {
