@@ -1,0 +1,166 @@
+package nodebench
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/brindle-net/brindle/test/e2e/cluster"
+	"github.com/brindle-net/brindle/test/testbed"
+)
+
+// coldResult is one row of BenchmarkAgentColdStart.
+type coldResult struct {
+	mode             string
+	remotes          int
+	write            time.Duration // writing the records (setup, for context)
+	ready, routes    time.Duration // agent start -> /readiness, -> every remote route announced
+	rssKiB, hwmKiB   int64
+	list, bare       time.Duration // baselines: one etcd list, bare netlink programming
+	change           stats         // etcd write of one more node -> its route announced
+	watch            stats         // baseline: etcd write -> delivery on a bare watch
+	lostNotification int
+}
+
+// coldSizes are the remote node counts; BNB_SIZES=1000,10000 style overrides them.
+func coldSizes() []int {
+	if s := os.Getenv("BNB_SIZES"); s != "" {
+		var out []int
+		for _, f := range splitComma(s) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	return []int{0, 1000, 10000}
+}
+
+// BenchmarkAgentColdStart: N remote nodes (Node + /26 block + affinity each) are written
+// straight into etcd, then `brindle node run --bgp=false` starts on a fresh host and we time
+// until every remote route is in the kernel (from the netlink announcements), read the
+// agent's VmRSS, and time 20 single changes on top (one more node written -> its route). The
+// baselines are one etcd list of everything, the same kernel state written by bare netlink
+// requests in a sibling namespace, and etcd write -> bare watch delivery.
+func BenchmarkAgentColdStart(b *testing.B) {
+	var rows []coldResult
+	for _, mode := range []string{"vxlan", "noencap"} {
+		for _, n := range coldSizes() {
+			b.Run(fmt.Sprintf("%s-%d", mode, n), func(b *testing.B) {
+				rows = append(rows, coldStart(b, mode, n))
+			})
+		}
+	}
+	var out [][]string
+	for _, r := range rows {
+		out = append(out, []string{r.mode, strconv.Itoa(r.remotes), ms(r.ready), ms(r.routes),
+			ms(r.list), ms(r.bare), ratio(r.routes, r.list+r.bare),
+			fmt.Sprintf("%.1f", float64(r.rssKiB)/1024), fmt.Sprintf("%.1f", float64(r.hwmKiB)/1024),
+			ms(r.change.p50), ms(r.change.p90), ms(r.change.max), ms(r.watch.p50),
+			ratio(r.change.p50, r.watch.p50)})
+	}
+	table("Agent cold start (node run --bgp=false) and one change on top",
+		[]string{"pool", "remotes", "ready ms", "all routes ms", "etcd list ms", "bare netlink ms",
+			"ratio", "RSS MiB", "peak RSS MiB", "change p50 ms", "p90", "max", "bare watch p50 ms", "ratio p50"}, out)
+}
+
+func ratio(a, base time.Duration) string {
+	if base <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fx", float64(a)/float64(base))
+}
+
+func coldStart(b *testing.B, mode string, n int) coldResult {
+	ctx := context.Background()
+	res := coldResult{mode: mode, remotes: n}
+	c := startCluster(b, testbed.Options{Subnets: []netip.Prefix{fakeSubnet},
+		Hosts: []testbed.HostOptions{{Name: "node1"}, {Name: "base"}}})
+	vx := "Never"
+	if mode == "vxlan" {
+		vx = "Always"
+	}
+	if err := c.Apply(poolYAML("bench-pool", benchPool.String(), 26, "Never", vx)); err != nil {
+		b.Fatal(err)
+	}
+	st, err := c.Store()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Now()
+	if err := writeRemotes(ctx, st, 0, n); err != nil {
+		b.Fatal(err)
+	}
+	res.write = time.Since(start)
+	if res.list, _, err = bareList(ctx, st); err != nil {
+		b.Fatal(err)
+	}
+	if res.bare, err = bareProgram(c.Host("base"), n, mode == "vxlan"); err != nil {
+		b.Fatal(err)
+	}
+
+	w, err := watchRoutes(c.Host("node1"), benchPool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	b.ResetTimer()
+	start = time.Now()
+	a, err := c.StartAgent("node1", cluster.AgentOptions{NoBGP: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res.ready = time.Since(start)
+	// The agent's own block (VXLAN tunnel address) is in the pool too.
+	want := n
+	if mode == "vxlan" {
+		want++
+	}
+	last, err := w.WaitCount(want, 5*time.Minute)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	res.routes = last.Sub(start)
+	if got, err := countRoutes(c.Host("node1"), benchPool); err != nil || got != want {
+		b.Fatalf("node1 holds %d routes in the pool, want %d (err %v)", got, want, err)
+	}
+	time.Sleep(2 * time.Second) // let the agent settle (status reports, GC) before reading RSS
+	if res.rssKiB, err = vmRSS(a.Proc.PID); err != nil {
+		b.Fatal(err)
+	}
+	res.hwmKiB, _ = procField(a.Proc.PID, "VmHWM:")
+
+	var changes []time.Duration
+	for k := range 20 {
+		i := n + k
+		w.Reset()
+		t0 := time.Now()
+		if err := writeRemotes(ctx, st, i, i+1); err != nil {
+			b.Fatal(err)
+		}
+		at, err := w.WaitFor(remoteBlock(i), 30*time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		changes = append(changes, at.Sub(t0))
+		time.Sleep(50 * time.Millisecond)
+	}
+	res.change = summarize(changes)
+	watch, err := bareWatchLatency(ctx, st, 20)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res.watch = summarize(watch)
+	res.lostNotification = w.Lost()
+	b.ReportMetric(float64(res.routes.Milliseconds()), "ms-all-routes")
+	b.ReportMetric(float64(res.rssKiB)/1024, "MiB-RSS")
+	b.ReportMetric(float64(res.change.p50.Microseconds())/1000, "ms-change-p50")
+	b.Logf("%s %d remotes: records written in %s; route notifications lost: %d", mode, n, res.write.Round(time.Millisecond), res.lostNotification)
+	return res
+}

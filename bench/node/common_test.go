@@ -1,0 +1,188 @@
+// Package nodebench measures the node agent as users run it: `bin/brindle node run` in host
+// namespaces of the e2e test bed, the embedded datastore, the CNI plugin and iperf3. Every
+// benchmark prints a table with its figures next to a baseline measured in the same run (bare
+// netlink, a bare etcd watch, host-to-host iperf3), because the machine is shared and busy.
+// Needs root and a built binary (`make build`; BRINDLE_BIN=path to use another one).
+//
+//	make build && go test -run XXX -bench . -benchtime 1x -timeout 30m ./bench/node/
+package nodebench
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brindle-net/brindle/test/e2e/cluster"
+	"github.com/brindle-net/brindle/test/testbed"
+)
+
+// prefix starts every namespace this package creates.
+const prefix = "bnb-"
+
+// brindleBin is the lean bin/brindle that `make build` produces (daemon roles exec the
+// embedded full build in the same PID, so /proc/<pid> of the started process is the agent).
+func brindleBin(b *testing.B) string {
+	b.Helper()
+	p := os.Getenv("BRINDLE_BIN")
+	if p == "" {
+		p = "../../bin/brindle"
+	}
+	abs, err := filepath.Abs(p)
+	if err == nil {
+		_, err = os.Stat(abs)
+	}
+	if err != nil {
+		b.Fatalf("brindle binary %s: %v (run `make build` first, or set BRINDLE_BIN)", p, err)
+	}
+	return abs
+}
+
+// startCluster builds the bed and starts the datastore; Cleanup stops every process by PID
+// and removes every namespace, also on failure (when it prints the tail of each log).
+func startCluster(b *testing.B, bed testbed.Options) *cluster.Cluster {
+	b.Helper()
+	testbed.RequireRoot(b)
+	bed.Prefix = prefix
+	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: brindleBin(b), WorkDir: b.TempDir()})
+	if err != nil {
+		b.Fatalf("starting the cluster: %v", err)
+	}
+	b.Cleanup(func() {
+		if b.Failed() {
+			dumpLogs(b, c.LogDir())
+		}
+		if err := c.Close(); err != nil {
+			b.Errorf("tearing down: %v", err)
+		}
+	})
+	return c
+}
+
+func dumpLogs(b *testing.B, dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, f := range files {
+		raw, _ := os.ReadFile(f)
+		lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+		if len(lines) > 40 {
+			lines = lines[len(lines)-40:]
+		}
+		b.Logf("---- %s (last %d lines) ----\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+// poolYAML is an IPPool manifest for the benchmarks' pools.
+func poolYAML(name, cidr string, blockSize int, ipip, vxlan string) string {
+	return fmt.Sprintf(`apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata:
+  name: %s
+spec:
+  cidr: %s
+  blockSize: %d
+  ipipMode: %s
+  vxlanMode: %s
+  natOutgoing: false
+  nodeSelector: all()
+`, name, cidr, blockSize, ipip, vxlan)
+}
+
+// loadAvg is /proc/loadavg's first three fields: the machine is shared, so every table says
+// how busy it was.
+func loadAvg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// vmRSS reads VmRSS of a process in KiB.
+func vmRSS(pid int) (int64, error) { return procField(pid, "VmRSS:") }
+
+// stats summarises latencies.
+type stats struct {
+	n                   int
+	p50, p90, max, mean time.Duration
+}
+
+func summarize(d []time.Duration) stats {
+	if len(d) == 0 {
+		return stats{}
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	q := func(p float64) time.Duration { return s[int(math.Ceil(p*float64(len(s))))-1] }
+	var sum time.Duration
+	for _, x := range s {
+		sum += x
+	}
+	return stats{n: len(s), p50: q(0.5), p90: q(0.9), max: s[len(s)-1], mean: sum / time.Duration(len(s))}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
+
+// table prints a markdown table: a header row, then rows, every cell padded to its column.
+func table(title string, header []string, rows [][]string) {
+	w := make([]int, len(header))
+	for i, h := range header {
+		w[i] = len(h)
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			w[i] = max(w[i], len(c))
+		}
+	}
+	line := func(cells []string) {
+		var sb strings.Builder
+		sb.WriteString("|")
+		for i, c := range cells {
+			fmt.Fprintf(&sb, " %-*s |", w[i], c)
+		}
+		fmt.Println(sb.String())
+	}
+	fmt.Printf("\n%s (load average %s)\n", title, loadAvg())
+	line(header)
+	sep := make([]string, len(header))
+	for i := range sep {
+		sep[i] = strings.Repeat("-", w[i])
+	}
+	line(sep)
+	for _, r := range rows {
+		line(r)
+	}
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// procField reads a "<name> <n> kB" line of /proc/<pid>/status (VmRSS:, VmHWM:) in KiB.
+func procField(pid int, name string) (int64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, name); ok {
+			var kb int64
+			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
+			return kb, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
+}
