@@ -105,42 +105,41 @@ func (a *Allocator) claimNew(ctx context.Context, host string, cidr netip.Prefix
 	return nil
 }
 
-// fixAffinity brings one listed affinity into a usable state: a missing block is created, a
-// pending claim on our own block is confirmed, and an affinity whose block belongs to someone
-// else is deleted (Calico's getBlockFromAffinity). It returns the block or nil when the
-// affinity was dropped. Conflicts come back as errors for the caller to retry.
-func (a *Allocator) fixAffinity(ctx context.Context, host string, ar affRef) (*store.KV, *Block, error) {
-	key := store.AffinityKey(host, ar.CIDR.String())
-	if ar.Aff.State == StatePendingDeletion {
-		return nil, nil, nil // someone is releasing it; do not allocate from it
-	}
-	kv, b, err := a.getBlock(ctx, ar.CIDR)
+// assignAffine allocates up to num addresses from a block affine to the host, and brings the
+// affinity into a usable state on the way (Calico's getBlockFromAffinity): a missing block is
+// created, a pending claim on our own block is confirmed, and an affinity whose block belongs
+// to someone else is deleted. Conflicts come back as errors for the caller to retry.
+func (a *Allocator) assignAffine(ctx context.Context, r famRequest, ar affRef, num int) ([]netip.Prefix, error) {
+	var missing, foreign bool
+	ips, err := a.assignInBlock(ctx, r, ar.CIDR, num, func(b *Block) bool {
+		missing, foreign = b == nil, b != nil && b.AffinityHost() != r.host
+		return !missing && !foreign
+	})
 	if err != nil {
-		return nil, nil, err
+		return ips, err
 	}
-	if b == nil {
-		nb := newBlock(ar.CIDR, hostAffinity(host))
+	key := store.AffinityKey(r.host, ar.CIDR.String())
+	switch {
+	case missing:
+		nb := newBlock(ar.CIDR, hostAffinity(r.host))
 		w := &write{}
 		w.add(store.Op{Key: key, Value: mustJSON(Affinity{State: StateConfirmed}), ModRevision: ar.KV.ModRevision})
 		w.add(store.Op{Key: store.BlockKey(ar.CIDR.String()), Value: mustJSON(nb)})
 		if err := a.commit(ctx, w); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return nil, nil, errRetry // re-read to get the revision
-	}
-	if b.AffinityHost() != host {
-		a.log.Infow("deleting stale affinity", "host", host, "cidr", ar.CIDR.String(), "blockAffinity", b.Affinity)
+		return nil, errRetry // allocate from it on the next pass
+	case foreign:
+		a.log.Infow("deleting stale affinity", "host", r.host, "cidr", ar.CIDR.String())
 		if err := a.c.DeleteKV(ctx, key, ar.KV.ModRevision); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, nil, err
+			return nil, err
 		}
-		return nil, nil, nil
-	}
-	if ar.Aff.State == StatePending {
+	case ar.Aff.State == StatePending:
 		if _, err := a.c.UpdateKV(ctx, key, mustJSON(Affinity{State: StateConfirmed}), ar.KV.ModRevision); err != nil {
-			return nil, nil, err
+			return ips, err
 		}
 	}
-	return kv, b, nil
+	return ips, nil
 }
 
 // releaseAffinity drops host's claim on a block: an empty block is deleted, a block still

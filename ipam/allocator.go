@@ -20,17 +20,27 @@ import (
 type Options struct {
 	Logger     *zap.Logger
 	MaxRetries int           // per operation; default 100 as Calico's datastoreRetries
-	RetryBase  time.Duration // first backoff bound; doubles up to 64x; default 2ms
+	RetryBase  time.Duration // first backoff bound (after two quick retries); doubles up to 64x; default 2ms
 	// Now is the clock for allocation timestamps and GC grace periods (tests move it).
 	Now func() time.Time
+	// Queue: QueueOn, QueueProcess or QueueOff (see queue.go); empty takes
+	// $BRINDLE_IPAM_QUEUE, else QueueOn. The queue only saves work; correctness never needs it.
+	Queue string
+	// QueueDir holds the cross-process queue's lock files; default
+	// $BRINDLE_STATE_DIR/ipam-queue, else /var/run/brindle/ipam-queue.
+	QueueDir string
+	// QueueWait bounds the wait for a turn, after which the caller proceeds without one.
+	QueueWait time.Duration
 }
 
 // Allocator assigns and releases addresses. It is safe for concurrent use, also with other
 // Allocators in other processes and with Calico's own clients on the same etcd.
 type Allocator struct {
-	c    *store.Client
-	opts Options
-	log  *zap.SugaredLogger
+	c     *store.Client
+	opts  Options
+	log   *zap.SugaredLogger
+	q     *queue
+	cache blockCache
 }
 
 // New returns an allocator on c.
@@ -47,7 +57,8 @@ func New(c *store.Client, opts Options) *Allocator {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Allocator{c: c, opts: opts, log: opts.Logger.Named("ipam").Sugar()}
+	log := opts.Logger.Named("ipam").Sugar()
+	return &Allocator{c: c, opts: opts, log: log, q: newQueue(opts, log)}
 }
 
 // DefaultMaxBlocksPerHost is Calico's cap when the config sets none (v3.26-v3.30).

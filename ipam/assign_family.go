@@ -22,6 +22,7 @@ type famRequest struct {
 	selectedPools bool // pools came from node selectors (not requested by name)
 	allPools      []*pool
 	labels        map[string]string
+	hint          *handleHint // shared by the request's families
 }
 
 func (r *famRequest) inPools(cidr netip.Prefix) bool {
@@ -56,14 +57,10 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 				a.maybeReleaseUnselected(ctx, r, ar)
 				continue
 			}
-			kv, b, err := a.fixAffinity(ctx, r.host, ar)
-			if err != nil {
-				return err
+			if ar.Aff.State == StatePendingDeletion {
+				continue // someone is releasing it; do not allocate from it
 			}
-			if b == nil {
-				continue
-			}
-			ips, err := a.assignInBlock(ctx, kv, b, r, r.num-len(got))
+			ips, err := a.assignAffine(ctx, r, ar, r.num-len(got))
 			got = append(got, ips...)
 			if err != nil {
 				return err
@@ -121,41 +118,58 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 	return got, nil
 }
 
-// assignInBlock takes up to num addresses from one block and counts them in the handle, both
-// in one transaction. A conflict on either key returns a retryable error and changes nothing.
-func (a *Allocator) assignInBlock(ctx context.Context, kv *store.KV, b *Block, r famRequest, num int) ([]netip.Prefix, error) {
-	ips := b.autoAssign(num, r.handle, r.attrs, r.reserved)
-	if len(ips) == 0 {
-		return nil, nil
-	}
-	b.SequenceNum++
-	w := &write{}
-	w.add(store.Op{Key: kv.Key, Value: mustJSON(b), ModRevision: kv.ModRevision})
-	if err := a.addHandleOp(ctx, w, r.handle, b.CIDR, len(ips)); err != nil {
-		return nil, err
-	}
-	if err := a.commit(ctx, w); err != nil {
+// assignInBlock takes up to num addresses from block cidr and counts them in the handle,
+// both in one transaction, if accept likes the block (b nil: absent). It returns what it took.
+func (a *Allocator) assignInBlock(ctx context.Context, r famRequest, cidr netip.Prefix, num int, accept func(b *Block) bool) ([]netip.Prefix, error) {
+	var ips []netip.Addr
+	err := a.casBlock(ctx, cidr, r.handle, r.hint, func(kv *store.KV, b *Block, h *store.KV) (*write, error) {
+		ips = nil
+		if !accept(b) {
+			return nil, nil
+		}
+		ips = b.autoAssign(num, r.handle, r.attrs, r.reserved)
+		if len(ips) == 0 {
+			return nil, nil
+		}
+		b.SequenceNum++
+		w := &write{}
+		w.add(store.Op{Key: kv.Key, Value: mustJSON(b), ModRevision: kv.ModRevision})
+		if err := handleOp(w, r.handle, h, b.CIDR, len(ips)); err != nil {
+			return nil, err
+		}
+		return w, nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := make([]netip.Prefix, len(ips))
 	for i, ip := range ips {
-		out[i] = netip.PrefixFrom(ip, b.prefix.Bits())
+		out[i] = netip.PrefixFrom(ip, cidr.Bits())
 	}
 	return out, nil
 }
 
 // addHandleOp appends the handle write that adds delta addresses in block cidr (delta may be
-// negative; a handle that drops to zero is deleted).
+// negative; a handle that drops to zero is deleted), reading the handle first.
 func (a *Allocator) addHandleOp(ctx context.Context, w *write, handleID, cidr string, delta int) error {
-	key := store.HandleKey(handleID)
-	kv, err := a.c.GetKV(ctx, key)
-	h := &Handle{Block: map[string]int{}}
-	var rev int64
+	kv, err := a.c.GetKV(ctx, store.HandleKey(handleID))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		kv = nil
 	case err != nil:
 		return err
-	default:
+	}
+	return handleOp(w, handleID, kv, cidr, delta)
+}
+
+// handleOp appends the write that adds delta addresses in block cidr to the handle whose
+// current value is kv (nil: absent).
+func handleOp(w *write, handleID string, kv *store.KV, cidr string, delta int) error {
+	key := store.HandleKey(handleID)
+	h := &Handle{Block: map[string]int{}}
+	var rev int64
+	if kv != nil {
+		var err error
 		if h, err = decodeHandle(kv.Value); err != nil {
 			return &store.KeyError{Key: key, Err: err}
 		}
@@ -221,8 +235,9 @@ func (a *Allocator) borrow(ctx context.Context, r famRequest, got *[]netip.Prefi
 			if br.B.AffinityHost() == r.host || len(br.B.Unallocated) == 0 {
 				continue
 			}
-			kv := br.KV
-			ips, err := a.assignInBlock(ctx, &kv, br.B, r, r.num-len(*got))
+			ips, err := a.assignInBlock(ctx, r, br.B.prefix, r.num-len(*got), func(b *Block) bool {
+				return b != nil && b.AffinityHost() != r.host
+			})
 			*got = append(*got, ips...)
 			if err != nil {
 				return err

@@ -52,6 +52,8 @@ func (a *Allocator) AutoAssign(ctx context.Context, args AutoAssignArgs) (v4, v6
 	if err != nil {
 		return nil, nil, err
 	}
+	// Most requests use a new handle: guess it absent and let the CAS correct a wrong guess.
+	hint := &handleHint{known: true}
 	defer func() {
 		if err != nil {
 			a.rollback(ctx, args.HandleID, append(v4, v6...))
@@ -73,7 +75,7 @@ func (a *Allocator) AutoAssign(ctx context.Context, args AutoAssignArgs) (v4, v6
 		}
 		req := famRequest{host: args.Hostname, handle: args.HandleID, attrs: attrs, v6: fam.v6,
 			num: fam.num, pools: pools, cfg: cfg, reserved: reserved, selectedPools: len(fam.pools) == 0,
-			allPools: all, labels: labels}
+			allPools: all, labels: labels, hint: hint}
 		got, err := a.assignFamily(ctx, req)
 		*fam.out = append(*fam.out, got...)
 		if err != nil {

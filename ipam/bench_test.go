@@ -18,19 +18,28 @@ import (
 // batch of 512 allocations; run with -benchtime 1x for one batch per case:
 //
 //	go test -run XXX -bench AutoAssign -benchtime 1x ./ipam/
+//
+// queue=off is the bare compare-and-swap path; queue=on adds the advisory queue (queue.go).
 func BenchmarkAutoAssign(b *testing.B) {
-	for _, hosts := range []int{1, 8} {
-		for _, conc := range []int{1, 8, 64} {
-			b.Run(fmt.Sprintf("hosts=%d/allocators=%d", hosts, conc), func(b *testing.B) {
-				benchAssign(b, hosts, conc)
-			})
+	for _, queue := range []string{QueueOff, QueueOn} {
+		for _, hosts := range []int{1, 8} {
+			for _, conc := range []int{1, 8, 64} {
+				b.Run(fmt.Sprintf("queue=%s/hosts=%d/allocators=%d", queue, hosts, conc), func(b *testing.B) {
+					benchAssign(b, queue, hosts, conc)
+				})
+			}
 		}
 	}
 }
 
-func benchAssign(b *testing.B, hosts, conc int) {
+var benchHeader sync.Once
+
+func benchAssign(b *testing.B, queue string, hosts, conc int) {
+	benchHeader.Do(func() {
+		fmt.Println("\n| queue | hosts | allocators | allocs | p50 ms   | p99 ms   | alloc+release/s  | failures |")
+	})
 	_, c := datastore.StartTest(b)
-	a := New(c, Options{})
+	a := New(c, Options{Queue: queue, QueueDir: b.TempDir()})
 	mkPool(b, c, "bench", "10.128.0.0/12", 26, "")
 	for h := 0; h < hosts; h++ {
 		mkNode(b, c, fmt.Sprintf("b%d", h), "")
@@ -69,7 +78,9 @@ func benchAssign(b *testing.B, hosts, conc int) {
 					_, _, err := a.AutoAssign(ctx, AutoAssignArgs{Num4: 1, HandleID: h, Hostname: host})
 					d := time.Since(t0)
 					if err != nil {
-						fails.Add(1)
+						if fails.Add(1) == 1 {
+							b.Logf("first failure: %v", err)
+						}
 						continue
 					}
 					mine = append(mine, d)
@@ -96,6 +107,8 @@ func benchAssign(b *testing.B, hosts, conc int) {
 	b.ReportMetric(float64(p(0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "alloc+release/s")
 	b.ReportMetric(float64(fails.Load()), "failures")
+	fmt.Printf("| %-5s | %5d | %10d | %7d | %8.1f | %8.1f | %16.0f | %8d |\n", queue, hosts, conc, len(lat),
+		float64(p(0.50).Microseconds())/1000, float64(p(0.99).Microseconds())/1000, float64(len(lat))/elapsed.Seconds(), fails.Load())
 	b.Logf("hosts=%d allocators=%d: %d allocations, p50 %s, p99 %s, %.0f alloc+release/s, %d failures",
 		hosts, conc, len(lat), p(0.50).Round(time.Microsecond), p(0.99).Round(time.Microsecond), float64(len(lat))/elapsed.Seconds(), fails.Load())
 }

@@ -72,17 +72,17 @@ func (a *Allocator) blockCIDRFor(ctx context.Context, ip netip.Addr, pools []*po
 
 func (a *Allocator) releaseInBlock(ctx context.Context, cidr netip.Prefix, opts []ReleaseOptions) ([]netip.Addr, error) {
 	var skipped []netip.Addr
-	err := a.retry(ctx, "releasing addresses in block "+cidr.String(), func() error {
+	primary := ""
+	if len(opts) > 0 && opts[0].Handle != "" {
+		primary = opts[0].Handle // usually every address of one call has the same handle
+	}
+	err := a.casBlock(ctx, cidr, primary, nil, func(kv *store.KV, b *Block, h *store.KV) (*write, error) {
 		skipped = skipped[:0]
-		kv, b, err := a.getBlock(ctx, cidr)
-		if err != nil {
-			return err
-		}
 		if b == nil {
 			for _, o := range opts {
 				skipped = append(skipped, o.Address)
 			}
-			return nil
+			return nil, nil
 		}
 		var ords []int
 		for _, o := range opts {
@@ -94,9 +94,9 @@ func (a *Allocator) releaseInBlock(ctx context.Context, cidr netip.Prefix, opts 
 			ords = append(ords, ord)
 		}
 		if len(ords) == 0 {
-			return nil
+			return nil, nil
 		}
-		return a.commitRelease(ctx, kv, b, ords)
+		return a.releaseWrite(ctx, kv, b, ords, primary, h)
 	})
 	return skipped, err
 }
@@ -115,9 +115,10 @@ func (b *Block) matches(ord int, o ReleaseOptions) bool {
 	return true
 }
 
-// commitRelease frees ords in b and decrements every affected handle, in one transaction.
-// An empty block without affinity is deleted, as Calico does.
-func (a *Allocator) commitRelease(ctx context.Context, kv *store.KV, b *Block, ords []int) error {
+// releaseWrite frees ords in b and decrements every affected handle, as one write. An empty
+// block without affinity is deleted, as Calico does. The handle named primary has value hkv
+// (nil: absent); other handles are read.
+func (a *Allocator) releaseWrite(ctx context.Context, kv *store.KV, b *Block, ords []int, primary string, hkv *store.KV) (*write, error) {
 	lost := b.release(ords)
 	w := &write{}
 	if b.empty() && b.Affinity == nil {
@@ -132,14 +133,20 @@ func (a *Allocator) commitRelease(ctx context.Context, kv *store.KV, b *Block, o
 	}
 	slices.Sort(handles)
 	for _, h := range handles {
-		if h == "" {
+		var err error
+		switch h {
+		case "":
 			continue
+		case primary:
+			err = handleOp(w, h, hkv, b.CIDR, -lost[h])
+		default:
+			err = a.addHandleOp(ctx, w, h, b.CIDR, -lost[h])
 		}
-		if err := a.addHandleOp(ctx, w, h, b.CIDR, -lost[h]); err != nil {
-			return err
+		if err != nil {
+			return nil, err
 		}
 	}
-	return a.commit(ctx, w)
+	return w, nil
 }
 
 // ReleaseByHandle frees every address held by handleID. A missing handle is not an error
@@ -148,52 +155,55 @@ func (a *Allocator) ReleaseByHandle(ctx context.Context, handleID string) error 
 	if handleID == "" {
 		return errors.New("handleID: is required")
 	}
-	h, err := a.getHandle(ctx, handleID)
-	if err != nil || h == nil {
-		return err
-	}
-	for cidrStr := range h.Block {
-		cidr, err := netip.ParsePrefix(cidrStr)
-		if err != nil {
-			return fmt.Errorf("handle %q: block %q: %w", handleID, cidrStr, err)
-		}
-		err = a.retry(ctx, "releasing handle "+handleID, func() error {
-			kv, b, err := a.getBlock(ctx, cidr)
-			if err != nil {
-				return err
-			}
-			var ords []int
-			if b != nil {
-				ords = b.ordinalsOfHandle(handleID)
-			}
-			if len(ords) == 0 {
-				// The handle counts addresses the block does not hold: fix the count only.
-				w := &write{}
-				if err := a.dropHandleBlockOp(ctx, w, handleID, cidrStr); err != nil {
-					return err
-				}
-				if len(w.ops) == 0 {
-					return nil
-				}
-				return a.commit(ctx, w)
-			}
-			return a.commitRelease(ctx, kv, b, ords)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// dropHandleBlockOp appends the write that removes block cidr from the handle entirely.
-func (a *Allocator) dropHandleBlockOp(ctx context.Context, w *write, handleID, cidr string) error {
-	kv, err := a.c.GetKV(ctx, store.HandleKey(handleID))
+	hkv, err := a.c.GetKV(ctx, store.HandleKey(handleID))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	h, err := decodeHandle(hkv.Value)
+	if err != nil {
+		return &store.KeyError{Key: hkv.Key, Err: err}
+	}
+	hint := &handleHint{known: true, kv: hkv}
+	for cidrStr := range h.Block {
+		cidr, err := netip.ParsePrefix(cidrStr)
+		if err != nil {
+			return fmt.Errorf("handle %q: block %q: %w", handleID, cidrStr, err)
+		}
+		err = a.casBlock(ctx, cidr, handleID, hint, func(kv *store.KV, b *Block, hkv *store.KV) (*write, error) {
+			var ords []int
+			if b != nil {
+				ords = b.ordinalsOfHandle(handleID)
+			}
+			if len(ords) > 0 {
+				return a.releaseWrite(ctx, kv, b, ords, handleID, hkv)
+			}
+			// The handle counts addresses the block does not hold: fix the count only, and
+			// only if the block is still as read (the decision rests on it).
+			same := store.KV{Key: store.BlockKey(cidr.String())}
+			if kv != nil {
+				same.ModRevision = kv.ModRevision
+			}
+			w := &write{same: []store.KV{same}}
+			if err := dropHandleBlockOp(w, handleID, hkv, cidrStr); err != nil || len(w.ops) == 0 {
+				return nil, err
+			}
+			return w, nil
+		})
+		if err != nil {
+			return fmt.Errorf("releasing handle %s: %w", handleID, err)
+		}
+	}
+	return nil
+}
+
+// dropHandleBlockOp appends the write that removes block cidr from the handle (value kv, nil:
+// absent) entirely.
+func dropHandleBlockOp(w *write, handleID string, kv *store.KV, cidr string) error {
+	if kv == nil {
+		return nil
 	}
 	h, err := decodeHandle(kv.Value)
 	if err != nil {

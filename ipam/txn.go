@@ -30,10 +30,15 @@ type prefixGuard struct {
 func (w *write) add(o store.Op) { w.ops = append(w.ops, o) }
 
 func (a *Allocator) commit(ctx context.Context, w *write) error {
-	if len(w.guards) == 0 && len(w.same) == 0 {
-		_, err := a.c.Txn(ctx, w.ops...)
-		return err
-	}
+	_, _, err := a.commitElse(ctx, w)
+	return err
+}
+
+// commitElse applies w and returns the revision it committed at. When a condition fails it
+// returns store.ErrConflict together with the current values of reads (nil: absent), taken in
+// the same transaction's Else branch, so that the caller can try again without another round
+// trip.
+func (a *Allocator) commitElse(ctx context.Context, w *write, reads ...string) (int64, []*store.KV, error) {
 	var cmps []clientv3.Cmp
 	var puts []clientv3.Op
 	for _, o := range w.ops {
@@ -61,14 +66,44 @@ func (a *Allocator) commit(ctx context.Context, w *write) error {
 	for _, g := range w.guards {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(g.prefix), "<", g.rev+1).WithPrefix())
 	}
-	resp, err := a.c.Etcd().Txn(ctx).If(cmps...).Then(puts...).Commit()
+	gets := make([]clientv3.Op, len(reads))
+	for i, k := range reads {
+		gets[i] = clientv3.OpGet(k)
+	}
+	resp, err := a.c.Etcd().Txn(ctx).If(cmps...).Then(puts...).Else(gets...).Commit()
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if !resp.Succeeded {
-		return store.ErrConflict
+		return 0, rangeValues(resp), store.ErrConflict
 	}
-	return nil
+	return resp.Header.Revision, nil, nil
+}
+
+// readKeys reads several keys at one revision in one round trip (nil: absent).
+func (a *Allocator) readKeys(ctx context.Context, keys ...string) ([]*store.KV, error) {
+	gets := make([]clientv3.Op, len(keys))
+	for i, k := range keys {
+		gets[i] = clientv3.OpGet(k)
+	}
+	resp, err := a.c.Etcd().Txn(ctx).Then(gets...).Commit()
+	if err != nil {
+		return nil, err
+	}
+	return rangeValues(resp), nil
+}
+
+func rangeValues(resp *clientv3.TxnResponse) []*store.KV {
+	out := make([]*store.KV, len(resp.Responses))
+	for i, r := range resp.Responses {
+		rr := r.GetResponseRange()
+		if rr == nil || len(rr.Kvs) == 0 {
+			continue
+		}
+		kv := rr.Kvs[0]
+		out[i] = &store.KV{Key: string(kv.Key), Value: kv.Value, ModRevision: kv.ModRevision}
+	}
+	return out
 }
 
 // errRetry asks retry to run the step again (a CAS lost a race).
@@ -77,27 +112,46 @@ var errRetry = errors.New("retry")
 // ErrMaxRetries is Calico's wording for an operation that kept losing races.
 var ErrMaxRetries = errors.New("Max retries hit - excessive concurrent IPAM requests")
 
-// retry runs fn until it returns something other than a conflict, with jittered exponential
-// backoff so that many allocators on one block spread out instead of colliding in lockstep.
+// retry runs fn until it returns something other than a conflict. The first two retries
+// follow at once (a lost CAS usually means one other writer got in first, and its write is
+// already visible); after that, jittered exponential backoff spreads out writers that keep
+// colliding.
 func (a *Allocator) retry(ctx context.Context, what string, fn func() error) error {
 	for attempt := 0; attempt < a.opts.MaxRetries; attempt++ {
 		err := fn()
-		if err == nil || !(errors.Is(err, errRetry) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrAlreadyExists)) {
+		if err == nil || !retryable(err) {
 			return err
 		}
-		if cerr := ctx.Err(); cerr != nil {
-			return fmt.Errorf("%s: %w", what, cerr)
-		}
-		back := a.opts.RetryBase << min(attempt, 6)
-		t := time.NewTimer(time.Duration(rand.Int64N(int64(back) + 1)))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%s: %w", what, ctx.Err())
-		case <-t.C:
+		if err := a.backoff(ctx, attempt+1); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return fmt.Errorf("%s: %w", what, ErrMaxRetries)
+}
+
+func retryable(err error) bool {
+	return errors.Is(err, errRetry) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrAlreadyExists)
+}
+
+// quickRetries is how many losses in a row are retried without any pause.
+const quickRetries = 2
+
+// backoff pauses before the next attempt after losses lost races in a row: not at all for
+// the first quickRetries, then a random time in [bound/2, bound] with bound doubling from
+// RetryBase up to 64x.
+func (a *Allocator) backoff(ctx context.Context, losses int) error {
+	if losses <= quickRetries {
+		return ctx.Err()
+	}
+	bound := int64(a.opts.RetryBase << min(losses-quickRetries-1, 6))
+	t := time.NewTimer(time.Duration(bound/2 + rand.Int64N(bound/2+1)))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -1,0 +1,182 @@
+package ipam
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"github.com/brindle-net/brindle/store"
+)
+
+// One block write: read the block and the handle that counts its addresses, change both,
+// compare-and-swap both in one transaction. casBlock runs that loop inside the block's queue
+// turn with one round trip per attempt: the first read fetches block and handle together
+// (or skips the read when this process knows both), and a failed transaction's Else branch
+// brings their current values for the next attempt.
+
+// blockChange inspects the block (b nil: absent) and the handle (h nil: absent) and returns
+// the write to make, or nil when there is nothing to do. It may be called several times.
+type blockChange func(kv *store.KV, b *Block, h *store.KV) (*write, error)
+
+// handleHint is what a request knows about its handle key. A wrong guess is harmless (the CAS
+// fails and brings the truth); a right one saves a read.
+type handleHint struct {
+	known bool
+	kv    *store.KV // nil with known: believed absent
+}
+
+// learn records the handle's value after w committed at rev.
+func (h *handleHint) learn(key string, w *write, rev int64) {
+	for _, o := range w.ops {
+		if o.Key != key {
+			continue
+		}
+		h.known = true
+		if o.Delete {
+			h.kv = nil
+		} else {
+			h.kv = &store.KV{Key: key, Value: o.Value, ModRevision: rev}
+		}
+	}
+}
+
+// casBlock applies change to block cidr until its write commits or change has nothing to do.
+// Decisions not to write (or errors) are only taken on values read from etcd in this call,
+// never on remembered ones, which may be stale.
+func (a *Allocator) casBlock(ctx context.Context, cidr netip.Prefix, handleID string, hint *handleHint, change blockChange) error {
+	release := a.q.acquire(ctx, "block/"+cidr.String())
+	defer release()
+	bkey := store.BlockKey(cidr.String())
+	hkey := ""
+	if handleID != "" {
+		hkey = store.HandleKey(handleID)
+	}
+	if hint == nil {
+		hint = &handleHint{}
+	}
+	var bkv, hkv *store.KV
+	fresh := false
+	if cached := a.cache.get(cidr); cached != nil && (hint.known || hkey == "") {
+		bkv, hkv = cached, hint.kv
+	} else if err := a.readBlockHandle(ctx, bkey, hkey, &bkv, &hkv); err != nil {
+		return err
+	} else {
+		fresh = true
+	}
+	for losses := 0; ; {
+		var b *Block
+		if bkv != nil {
+			var err error
+			if b, err = decodeBlock(bkv.Value); err != nil {
+				return &store.KeyError{Key: bkey, Err: err}
+			}
+		}
+		w, err := change(bkv, b, hkv)
+		if (err != nil || w == nil) && !fresh {
+			if err := a.readBlockHandle(ctx, bkey, hkey, &bkv, &hkv); err != nil {
+				return err
+			}
+			fresh = true
+			continue
+		}
+		if err != nil || w == nil {
+			return err
+		}
+		reads := []string{bkey}
+		if hkey != "" {
+			reads = append(reads, hkey)
+		}
+		rev, vals, err := a.commitElse(ctx, w, reads...)
+		if err == nil {
+			a.cache.learn(cidr, bkey, w, rev)
+			if hkey != "" {
+				hint.learn(hkey, w, rev)
+			}
+			return nil
+		}
+		if !isConflict(err) {
+			return err
+		}
+		bkv, hkv, fresh = vals[0], nil, true
+		if hkey != "" {
+			hkv = vals[1]
+		}
+		a.cache.set(cidr, bkv)
+		losses++
+		if losses >= a.opts.MaxRetries {
+			return fmt.Errorf("writing block %s: %w", cidr, ErrMaxRetries)
+		}
+		if err := a.backoff(ctx, losses); err != nil {
+			return fmt.Errorf("writing block %s: %w", cidr, err)
+		}
+	}
+}
+
+// readBlockHandle reads the block and (if hkey is set) the handle in one round trip.
+func (a *Allocator) readBlockHandle(ctx context.Context, bkey, hkey string, bkv, hkv **store.KV) error {
+	keys := []string{bkey}
+	if hkey != "" {
+		keys = append(keys, hkey)
+	}
+	vals, err := a.readKeys(ctx, keys...)
+	if err != nil {
+		return &store.KeyError{Key: bkey, Err: err}
+	}
+	*bkv, *hkv = vals[0], nil
+	if hkey != "" {
+		*hkv = vals[1]
+	}
+	return nil
+}
+
+// blockCache remembers the last value of the blocks this process wrote, so that the next
+// writer of a block in this process can go straight to its CAS. A stale entry costs one
+// failed transaction, never a wrong write.
+type blockCache struct {
+	mu sync.Mutex
+	m  map[netip.Prefix]*store.KV
+}
+
+// maxCachedBlocks bounds the cache in long-running processes (an agent touches a few blocks;
+// gc may touch thousands once).
+const maxCachedBlocks = 256
+
+func (c *blockCache) get(cidr netip.Prefix) *store.KV {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[cidr]
+}
+
+func (c *blockCache) set(cidr netip.Prefix, kv *store.KV) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if kv == nil {
+		delete(c.m, cidr)
+		return
+	}
+	if c.m == nil {
+		c.m = map[netip.Prefix]*store.KV{}
+	}
+	if _, ok := c.m[cidr]; !ok && len(c.m) >= maxCachedBlocks {
+		for k := range c.m { // map order is random enough for eviction
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[cidr] = kv
+}
+
+// learn records the block's value after w committed at rev.
+func (c *blockCache) learn(cidr netip.Prefix, key string, w *write, rev int64) {
+	for _, o := range w.ops {
+		if o.Key != key {
+			continue
+		}
+		if o.Delete {
+			c.set(cidr, nil)
+		} else {
+			c.set(cidr, &store.KV{Key: key, Value: o.Value, ModRevision: rev})
+		}
+	}
+}
