@@ -96,7 +96,7 @@ func TestVXLANCrossSubnet(t *testing.T) {
 // suite (make test-vm) covers IPIP on Debian's stock kernel.
 func TestIPIPAlways(t *testing.T) {
 	testbed.RequireRoot(t)
-	if err := ipipSupported(); err != nil {
+	if err := cluster.IPIPSupported(); err != nil {
 		t.Skipf("kernel has no IPIP support (%v): IPIP scenarios run in the VM suite, make test-vm", err)
 	}
 	c, cts := encapCluster(t, "Always", "Never", cluster.AgentOptions{})
@@ -108,16 +108,6 @@ func TestIPIPAlways(t *testing.T) {
 	if err := cluster.PMTU(c1, c3, podMTU(t, c, "node1", 1500-20)); err != nil {
 		t.Error(err)
 	}
-}
-
-// ipipSupported tries to create an IPIP device in a scratch namespace.
-func ipipSupported() error {
-	n, err := testbed.NewNetns("be2e-ipip-" + testbed.RandSuffix())
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	return n.NL.LinkAdd(&netlink.Iptun{LinkAttrs: netlink.LinkAttrs{Name: "be2eipip"}, Local: []byte{192, 0, 2, 1}})
 }
 
 // podMTU reads the MTU the agent wrote for the CNI plugin and checks it is the expected one.

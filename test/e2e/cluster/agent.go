@@ -72,7 +72,7 @@ func (c *Cluster) StartAgent(host string, o AgentOptions) (*Agent, error) {
 		args = append(args, "--as", strconv.FormatUint(uint64(o.AS), 10))
 	}
 	args = append(args, o.Extra...)
-	p, err := h.Start(testbed.ProcOptions{Name: "agent-" + host, Path: c.Bin, Args: args, LogDir: c.LogDir(),
+	p, err := c.StartProc(h.Netns, testbed.ProcOptions{Name: "agent-" + host, Path: c.Bin, Args: args, LogDir: c.LogDir(),
 		Env: []string{"ETCD_ENDPOINTS=" + c.Endpoints, "BRINDLE_STATE_DIR=" + a.StateDir}})
 	if err != nil {
 		return nil, err

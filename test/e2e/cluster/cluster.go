@@ -26,6 +26,8 @@ type Options struct {
 	Bed     testbed.Options // Prefix, subnets and hosts; agents are started separately
 	Binary  string          // path to the built brindle binary; required
 	WorkDir string          // state dirs, logs and etcd data go under it; required
+	// Detach starts every process so that it outlives this program (the demo's --keep).
+	Detach bool
 }
 
 // Cluster is a running test bed with a datastore. Close stops every process it started (by
@@ -36,6 +38,7 @@ type Cluster struct {
 	Dir       string
 	Endpoints string // ETCD_ENDPOINTS for every client
 	CNIDir    string // CNI_PATH: brindle as calico and calico-ipam
+	detach    bool
 
 	mu         sync.Mutex
 	etcd       *testbed.Proc
@@ -60,7 +63,7 @@ func Start(o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Bed: bed, Bin: bin, Dir: o.WorkDir, agents: map[string]*Agent{}}
+	c := &Cluster{Bed: bed, Bin: bin, Dir: o.WorkDir, agents: map[string]*Agent{}, detach: o.Detach}
 	if err := c.setup(); err != nil {
 		return nil, errors.Join(err, c.Close())
 	}
@@ -89,7 +92,7 @@ func (c *Cluster) EtcdAddr() netip.AddrPort {
 
 func (c *Cluster) startDatastore() error {
 	url := "http://" + c.EtcdAddr().String()
-	p, err := c.Bed.Router.Start(testbed.ProcOptions{
+	p, err := c.StartProc(c.Bed.Router, testbed.ProcOptions{
 		Name: "datastore", Path: c.Bin, LogDir: c.LogDir(),
 		Args: []string{"datastore", "run", "--data-dir", filepath.Join(c.Dir, "etcd"),
 			"--listen-client-urls", url, "--listen-peer-urls", "http://127.0.0.1:12380"},
@@ -123,6 +126,14 @@ func (c *Cluster) HostPort(name string) string {
 		}
 	}
 	return ""
+}
+
+// StartProc starts a long-lived process in n (detached if the cluster is). The caller tracks it.
+func (c *Cluster) StartProc(n *testbed.Netns, o testbed.ProcOptions) (*testbed.Proc, error) {
+	if c.detach {
+		return n.StartDetached(o)
+	}
+	return n.Start(o)
 }
 
 // Track makes Close stop p (by PID) before removing the namespaces.

@@ -119,3 +119,14 @@ func IP(n *testbed.Netns, args ...string) (string, error) {
 	defer cancel()
 	return n.Run(ctx, testbed.RunOptions{Path: "ip", Args: args})
 }
+
+// IPIPSupported tries to create an IPIP device in a scratch namespace; the error says why
+// not (this project's development kernel has no ipip module).
+func IPIPSupported() error {
+	n, err := testbed.NewNetns("be2e-ipip-" + testbed.RandSuffix())
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	return n.NL.LinkAdd(&netlink.Iptun{LinkAttrs: netlink.LinkAttrs{Name: "be2eipip"}, Local: []byte{192, 0, 2, 1}})
+}
