@@ -1,10 +1,12 @@
 package dataplane
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/brindle-net/brindle/calc"
@@ -43,6 +45,7 @@ type vtepTable struct {
 	want   map[netip.Addr]vtepEntry
 	wanted map[mac6]netip.Addr // wanted FDB: MAC -> host IP
 	dirty  map[netip.Addr]mac6 // tunnel IPs to converge, with the MAC they had before
+	prev   []calc.VTEP
 	stale  bool
 	writes int
 }
@@ -58,36 +61,58 @@ func (v *vtepTable) markStale() {
 	v.mu.Unlock()
 }
 
-// set takes the complete VTEP list and marks the tunnel IPs whose entry changed.
+// set takes the complete VTEP list (sorted by tunnel IP, as calc returns it) and marks the
+// tunnel IPs whose entry changed, walking the previous and the new list once.
 func (v *vtepTable) set(vteps []calc.VTEP) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	seen := make(map[netip.Addr]bool, len(vteps))
-	for _, t := range vteps {
-		m, ok := toMAC6(t.MAC)
-		if !ok {
-			continue
-		}
-		seen[t.TunnelIP] = true
-		e := vtepEntry{mac: m, host: t.HostIP}
-		if old, ok := v.want[t.TunnelIP]; !ok || old != e {
-			v.markDirty(t.TunnelIP, old.mac)
-			if ok {
-				delete(v.wanted, old.mac)
+	byIP := func(a, b calc.VTEP) int { return a.TunnelIP.Compare(b.TunnelIP) }
+	if !slices.IsSortedFunc(vteps, byIP) {
+		vteps = slices.SortedFunc(slices.Values(vteps), byIP)
+	}
+	old, i, j := v.prev, 0, 0
+	for i < len(old) || j < len(vteps) {
+		switch {
+		case j == len(vteps) || (i < len(old) && byIP(old[i], vteps[j]) < 0):
+			v.remove(old[i].TunnelIP)
+			i++
+		case i == len(old) || byIP(old[i], vteps[j]) > 0:
+			v.put(vteps[j])
+			j++
+		default:
+			if !vtepEqual(old[i], vteps[j]) {
+				v.put(vteps[j])
 			}
-			v.want[t.TunnelIP] = e
-			v.wanted[m] = t.HostIP
+			i, j = i+1, j+1
 		}
 	}
-	if len(seen) == len(v.want) {
+	v.prev = vteps
+}
+
+func vtepEqual(a, b calc.VTEP) bool {
+	return a.TunnelIP == b.TunnelIP && a.HostIP == b.HostIP && bytes.Equal(a.MAC, b.MAC)
+}
+
+func (v *vtepTable) put(t calc.VTEP) {
+	m, ok := toMAC6(t.MAC)
+	if !ok {
+		v.remove(t.TunnelIP)
 		return
 	}
-	for ip, e := range v.want {
-		if !seen[ip] {
-			v.markDirty(ip, e.mac)
-			delete(v.want, ip)
-			delete(v.wanted, e.mac)
-		}
+	old, had := v.want[t.TunnelIP]
+	v.markDirty(t.TunnelIP, old.mac)
+	if had {
+		delete(v.wanted, old.mac)
+	}
+	v.want[t.TunnelIP] = vtepEntry{mac: m, host: t.HostIP}
+	v.wanted[m] = t.HostIP
+}
+
+func (v *vtepTable) remove(ip netip.Addr) {
+	if e, ok := v.want[ip]; ok {
+		v.markDirty(ip, e.mac)
+		delete(v.want, ip)
+		delete(v.wanted, e.mac)
 	}
 }
 

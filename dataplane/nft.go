@@ -305,11 +305,14 @@ func rangeElems(rs []ipRange) []nftables.SetElement {
 
 func addrElems(as []netip.Addr) []nftables.SetElement {
 	as = slices.SortedFunc(slices.Values(as), func(a, b netip.Addr) int { return cmp.Compare(addrU64(a), addrU64(b)) })
+	as = slices.Compact(as)
 	out := make([]nftables.SetElement, 0, len(as))
-	for _, a := range slices.Compact(as) {
+	keys := make([]byte, 0, 4*len(as)) // one allocation for all keys
+	for _, a := range as {
 		if a.Is4() {
 			b := a.As4()
-			out = append(out, nftables.SetElement{Key: b[:]})
+			keys = append(keys, b[:]...)
+			out = append(out, nftables.SetElement{Key: keys[len(keys)-4 : len(keys) : len(keys)]})
 		}
 	}
 	return out
