@@ -2,6 +2,7 @@ package cni
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -15,6 +16,10 @@ import (
 
 // cmdAdd is the ADD verb as a list of steps. Each resource is followed at once by its undo;
 // any failure runs the undo stack, so a failed ADD leaves no address, veth or endpoint.
+//
+// The steps overlap where nothing orders them (docs/cni-performance.md): the veth is created
+// while the process connects to etcd and reads what ADD needs first, and the addresses and
+// routes go into the kernel while the endpoint is written.
 func cmdAdd(args *skel.CmdArgs) error {
 	c, err := parseCall(args)
 	if err != nil {
@@ -26,26 +31,30 @@ func cmdAdd(args *skel.CmdArgs) error {
 	if _, err := os.Stat(args.Netns); err != nil {
 		return newError(types.ErrInvalidNetNS, fmt.Sprintf("CNI_NETNS %s: %v", args.Netns, err), "")
 	}
+	mtu, mtuKnown, err := c.localMTU()
+	if err != nil {
+		return err
+	}
 	ctx, cancel := newContext()
 	defer cancel()
+	ph := newPhases()
+	defer ph.log(c.log)
 
-	sc, err := connect(ctx, c.conf, c.log)
-	if err != nil {
+	var first addReads
+	sess := startSession(ctx, c, func(ctx context.Context, sc *store.Client) error {
+		ph.done("connected")
+		err := first.load(ctx, sc, c)
+		ph.done("firstReads")
 		return err
-	}
-	defer sc.Close()
-	if err := checkReady(ctx, sc); err != nil {
-		return err
-	}
-	if res, ok := c.existing(ctx, sc); ok {
-		c.log.Info("endpoint already set up for this container; returning it unchanged")
-		return types.PrintResult(res, c.conf.CNIVersion)
-	}
-	mtu, err := c.mtu(ctx, sc)
-	if err != nil {
-		return err
-	}
+	})
+	defer sess.close()
 
+	var veth *Veth
+	defer func() {
+		if veth != nil {
+			veth.Close()
+		}
+	}()
 	undo := &undoStack{log: c.log}
 	success := false
 	defer func() {
@@ -56,9 +65,38 @@ func cmdAdd(args *skel.CmdArgs) error {
 	// Undo must still work when ctx has run out; that is often why we are undoing.
 	undoCtx := context.WithoutCancel(ctx)
 
+	// The veth needs no datastore when the MTU is known here and the address families are
+	// known from the conf (own IPAM), so it is made while the session connects.
+	var prepErr error
+	if mtuKnown && c.conf.ownIPAM() {
+		veth, prepErr = PrepareVeth(c.wireOptions(mtu, nil))
+		ph.done("veth")
+		if veth != nil {
+			undo.push("remove veth", veth.Remove)
+		}
+	}
+	sc, err := sess.wait()
+	if err != nil {
+		return err
+	}
+	var exists *ErrContainerIfExists
+	if first.wep != nil && first.wep.Spec.ContainerID == args.ContainerID && (veth == nil || errors.As(prepErr, &exists)) {
+		if res, ok := c.existing(first.wep); ok {
+			c.log.Info("endpoint already set up for this container; returning it unchanged")
+			return types.PrintResult(res, c.conf.CNIVersion)
+		}
+	}
+	if prepErr != nil {
+		return wrapErr(ErrDataplane, prepErr, "")
+	}
+	if !mtuKnown {
+		mtu = uplinkMTU(ctx, sc)
+	}
+
 	src := sourceFor(c.conf)
 	req := c.ipamRequest(sc)
 	got, err := src.assign(ctx, req)
+	ph.done("ipam")
 	if err != nil {
 		return err
 	}
@@ -66,41 +104,96 @@ func cmdAdd(args *skel.CmdArgs) error {
 		undo.push("release addresses", func() error { return src.release(undoCtx, req) })
 	}
 	ips := hostPrefixes(got.ips)
-
-	wired, err := Wire(WireOptions{
-		Netns: args.Netns, ContIfName: args.IfName, HostVeth: c.veth, MTU: mtu, IPs: ips,
-		AllowIPForwarding: c.conf.ContainerSettings.AllowIPForwarding,
-	})
-	if err != nil {
-		return wrapErr(ErrDataplane, err, "")
+	if veth == nil {
+		if veth, err = PrepareVeth(c.wireOptions(mtu, ips)); err != nil {
+			return wrapErr(ErrDataplane, err, "")
+		}
+		undo.push("remove veth", veth.Remove)
 	}
-	undo.push("remove veth", func() error { return Unwire(args.Netns, args.IfName, c.veth) })
 
-	wep := newWEP(c.id, c.node, args.ContainerID, args.IfName, c.veth, wired.ContainerMAC.String(), prefixStrings(ips), c.profiles())
-	created, err := writeWEP(ctx, sc, wep)
-	if err != nil {
-		return wrapErr(ErrDatastore, fmt.Errorf("writing WorkloadEndpoint %s/%s: %w", c.id.Namespace, c.id.Name, err), "")
-	}
-	if created {
+	// The kernel's addresses and routes, the endpoint and the network's profile at once.
+	wep := newWEP(c.id, c.node, args.ContainerID, args.IfName, c.veth, veth.ContainerMAC(), prefixStrings(ips), c.profiles())
+	var wepCreated bool
+	err = parallel(
+		func() error {
+			if _, err := veth.Finish(ips); err != nil {
+				return wrapErr(ErrDataplane, err, "")
+			}
+			return nil
+		},
+		func() (err error) {
+			if wepCreated, err = writeWEP(ctx, sc, wep); err != nil {
+				return wrapErr(ErrDatastore, fmt.Errorf("writing WorkloadEndpoint %s/%s: %w", c.id.Namespace, c.id.Name, err), "")
+			}
+			return nil
+		},
+		c.ensureProfile(ctx, sc, first.profileFound),
+	)
+	ph.done("finish")
+	if wepCreated {
 		undo.push("delete endpoint", func() error { return deleteWEP(undoCtx, sc, c.id, args.ContainerID) })
 	}
-	if c.conf.Policy == nil || c.conf.Policy.Type == "" {
-		if err := ensureProfile(ctx, sc, c.conf.Name, c.workload.k8s()); err != nil {
-			return wrapErr(ErrDatastore, fmt.Errorf("creating Profile %s: %w", c.conf.Name, err), "")
-		}
+	if err != nil {
+		return err
 	}
 	success = true
 	c.log.Info("workload added", zap.Strings("ips", prefixStrings(ips)), zap.String("hostVeth", c.veth), zap.Int("mtu", mtu))
 	return types.PrintResult(buildResult(c.veth, ips, c.conf.DNS), c.conf.CNIVersion)
 }
 
+// addReads is what ADD reads before it changes anything, all in one round trip.
+type addReads struct {
+	wep          *wepDoc // this workload's endpoint, if any
+	profileFound bool    // the network's profile exists
+}
+
+func (r *addReads) load(ctx context.Context, sc *store.Client, c *call) error {
+	return parallel(
+		func() error { return checkReady(ctx, sc) },
+		func() error {
+			// A read error here only means ADD does not take the repeated-ADD shortcut.
+			r.wep, _ = getWEP(ctx, sc, c.id)
+			return nil
+		},
+		func() error {
+			if c.needsProfile() {
+				var p profileDoc
+				r.profileFound, _ = getDoc(ctx, sc, "Profile", "", c.conf.Name, &p)
+			}
+			return nil
+		},
+	)
+}
+
+// needsProfile: Calico creates a Profile per network when the conf has no policy block.
+func (c *call) needsProfile() bool { return c.conf.Policy == nil || c.conf.Policy.Type == "" }
+
+// ensureProfile returns the step that creates the network's profile, or nil when none is
+// needed or it already exists.
+func (c *call) ensureProfile(ctx context.Context, sc *store.Client, found bool) func() error {
+	if !c.needsProfile() || found {
+		return nil
+	}
+	return func() error {
+		if err := createProfile(ctx, sc, c.conf.Name, c.workload.k8s()); err != nil {
+			return wrapErr(ErrDatastore, fmt.Errorf("creating Profile %s: %w", c.conf.Name, err), "")
+		}
+		return nil
+	}
+}
+
+func (c *call) wireOptions(mtu int, ips []netip.Prefix) WireOptions {
+	_, v6 := c.conf.families()
+	return WireOptions{
+		Netns: c.args.Netns, ContIfName: c.args.IfName, HostVeth: c.veth, MTU: mtu, IPs: ips,
+		AllowIPForwarding: c.conf.ContainerSettings.AllowIPForwarding,
+		IPv6:              c.conf.ownIPAM() && v6,
+	}
+}
+
 // existing returns the result of an earlier, complete ADD for this very container: its
 // endpoint record names this container, and the kernel still holds what it describes.
-func (c *call) existing(ctx context.Context, sc *store.Client) (*current.Result, bool) {
-	w, err := getWEP(ctx, sc, c.id)
-	if err != nil || w == nil || w.Spec.ContainerID != c.args.ContainerID {
-		return nil, false
-	}
+func (c *call) existing(w *wepDoc) (*current.Result, bool) {
 	var ips []netip.Prefix
 	for _, s := range w.Spec.IPNetworks {
 		p, err := netip.ParsePrefix(s)
@@ -115,19 +208,17 @@ func (c *call) existing(ctx context.Context, sc *store.Client) (*current.Result,
 	return buildResult(c.veth, ips, c.conf.DNS), true
 }
 
-// mtu: the conf's, else the node agent's mtu file, else the uplink's less encapsulation.
-func (c *call) mtu(ctx context.Context, sc *store.Client) (int, error) {
+// localMTU is the MTU when it needs no datastore: the conf's, else the node agent's mtu
+// file. known is false when only uplinkMTU (which reads the pools) can tell.
+func (c *call) localMTU() (mtu int, known bool, err error) {
 	if c.conf.MTU > 0 {
-		return c.conf.MTU, nil
+		return c.conf.MTU, true, nil
 	}
 	n, err := c.conf.mtuFromFile()
 	if err != nil {
-		return 0, newError(types.ErrIOFailure, err.Error(), "fix or remove the file; the node agent rewrites it")
+		return 0, false, newError(types.ErrIOFailure, err.Error(), "fix or remove the file; the node agent rewrites it")
 	}
-	if n > 0 {
-		return n, nil
-	}
-	return uplinkMTU(ctx, sc), nil
+	return n, n > 0, nil
 }
 
 func prefixStrings(ps []netip.Prefix) []string {

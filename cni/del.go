@@ -22,26 +22,56 @@ func cmdDel(args *skel.CmdArgs) error {
 	if err := c.resolve("DEL"); err != nil {
 		return err
 	}
-	var errs []error
-	if err := Unwire(args.Netns, args.IfName, c.veth); err != nil {
-		errs = append(errs, wrapErr(ErrDataplane, err, ""))
-	}
-
 	ctx, cancel := newContext()
 	defer cancel()
-	sc, err := connect(ctx, c.conf, c.log)
+	ph := newPhases()
+	defer ph.log(c.log)
+	// Connecting overlaps the kernel's deletion of the veth; the addresses are released only
+	// once the kernel has announced the veth gone, so a new container given the same address
+	// can never find this one's host route still in place.
+	sess := startSession(ctx, c, nil)
+	defer sess.close()
+
+	var errs []error
+	unwiring, err := StartUnwire(args.Netns, args.IfName)
+	ph.done("vethGone")
+	if err != nil {
+		errs = append(errs, wrapErr(ErrDataplane, err, ""))
+	}
+	sc, err := sess.wait()
+	ph.done("connected")
 	if err != nil {
 		// Without the datastore neither the addresses nor the endpoint can be released; the
 		// runtime must retry, so this is an error even though the interface is gone.
+		if unwiring != nil {
+			_ = unwiring.Wait()
+		}
 		return err
 	}
-	defer sc.Close()
-
-	if err := sourceFor(c.conf).release(ctx, c.ipamRequest(sc)); err != nil {
-		errs = append(errs, err)
+	var relErr, wepErr error
+	_ = parallel(
+		func() error {
+			relErr = sourceFor(c.conf).release(ctx, c.ipamRequest(sc))
+			return nil
+		},
+		func() error {
+			if err := deleteWEP(ctx, sc, c.id, args.ContainerID); err != nil {
+				wepErr = wrapErr(ErrDatastore, fmt.Errorf("deleting WorkloadEndpoint %s/%s: %w", c.id.Namespace, c.id.Name, err), "")
+			}
+			return nil
+		},
+	)
+	ph.done("released")
+	if unwiring != nil {
+		if err := unwiring.Wait(); err != nil {
+			errs = append(errs, wrapErr(ErrDataplane, err, ""))
+		}
+		ph.done("vethFreed")
 	}
-	if err := deleteWEP(ctx, sc, c.id, args.ContainerID); err != nil {
-		errs = append(errs, wrapErr(ErrDatastore, fmt.Errorf("deleting WorkloadEndpoint %s/%s: %w", c.id.Namespace, c.id.Name, err), ""))
+	for _, err := range []error{relErr, wepErr} {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		var ce *types.Error

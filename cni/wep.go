@@ -145,15 +145,10 @@ type ruleDoc struct {
 	Destination map[string]any `json:"destination"`
 }
 
-// ensureProfile creates Profile <network> if missing: ingress only from members of the
-// network (k8s: from anywhere), egress anywhere, and the network label on every member.
-// Like Calico it is never deleted by the plugin.
-func ensureProfile(ctx context.Context, sc *store.Client, network string, k8s bool) error {
-	var cur profileDoc
-	found, err := getDoc(ctx, sc, "Profile", "", network, &cur)
-	if err != nil || found {
-		return err
-	}
+// createProfile creates Profile <network> unless it exists: ingress only from members of
+// the network (k8s: from anywhere), egress anywhere, and the network label on every member.
+// Like Calico it is never deleted by the plugin, and an existing one is left as it is.
+func createProfile(ctx context.Context, sc *store.Client, network string, k8s bool) error {
 	src := map[string]any{"selector": "has(" + network + ")"}
 	if k8s {
 		src = map[string]any{}

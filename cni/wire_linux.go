@@ -6,9 +6,7 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,6 +29,7 @@ type WireOptions struct {
 	MTU               int            // both ends
 	IPs               []netip.Prefix // /32 and /128 addresses for the container
 	AllowIPForwarding bool
+	IPv6              bool // IPv6 addresses will follow (PrepareVeth without IPs)
 }
 
 // Wired is what the wiring produced.
@@ -40,91 +39,20 @@ type Wired struct {
 }
 
 // Wire creates the veth pair and programs addresses, routes and sysctls on both sides, as
-// Calico does. The calling process's namespace is the host. On failure everything it created
-// is removed again before the error is returned.
-func Wire(opts WireOptions) (out *Wired, err error) {
-	contNS, err := netns.GetFromPath(opts.Netns)
+// Calico does: PrepareVeth and Finish in one go. The calling thread's namespace is the host.
+// On failure everything it created is removed again before the error is returned.
+func Wire(opts WireOptions) (*Wired, error) {
+	v, err := PrepareVeth(opts)
 	if err != nil {
-		return nil, fmt.Errorf("opening container netns %s: %w", opts.Netns, err)
-	}
-	defer contNS.Close()
-	hostNS, err := netns.Get()
-	if err != nil {
-		return nil, fmt.Errorf("opening host netns: %w", err)
-	}
-	defer hostNS.Close()
-	ch, err := netlink.NewHandleAt(contNS)
-	if err != nil {
-		return nil, fmt.Errorf("netlink in container netns %s: %w", opts.Netns, err)
-	}
-	defer ch.Close()
-	hh, err := netlink.NewHandle()
-	if err != nil {
-		return nil, fmt.Errorf("netlink in host netns: %w", err)
-	}
-	defer hh.Close()
-
-	// A stale host veth of the same name (a container that died without DEL) is removed first,
-	// as Calico does; its name is derived from this workload, so it cannot be someone else's.
-	if old, err := hh.LinkByName(opts.HostVeth); err == nil {
-		if err := hh.LinkDel(old); err != nil {
-			return nil, fmt.Errorf("removing stale host veth %s: %w", opts.HostVeth, err)
-		}
-	}
-	if _, err := ch.LinkByName(opts.ContIfName); err == nil {
-		return nil, fmt.Errorf("container netns %s already has an interface %s: DEL the previous attachment first", opts.Netns, opts.ContIfName)
-	}
-
-	veth := &netlink.Veth{
-		LinkAttrs:        netlink.LinkAttrs{Name: opts.ContIfName, MTU: opts.MTU},
-		PeerName:         opts.HostVeth,
-		PeerHardwareAddr: HostVethMAC,
-		PeerNamespace:    netlink.NsFd(int(hostNS)),
-		PeerMTU:          uint32(opts.MTU),
-	}
-	if err := ch.LinkAdd(veth); err != nil {
-		return nil, fmt.Errorf("creating veth %s (container) / %s (host): %w", opts.ContIfName, opts.HostVeth, err)
-	}
-	defer func() {
-		if err != nil {
-			// Deleting one end removes both, and with them every address and route on them.
-			if l, lerr := ch.LinkByName(opts.ContIfName); lerr == nil {
-				_ = ch.LinkDel(l)
-			}
-		}
-	}()
-
-	v6 := hasV6(opts.IPs)
-	host, err := hh.LinkByName(opts.HostVeth)
-	if err != nil {
-		return nil, fmt.Errorf("finding host veth %s after creating it: %w", opts.HostVeth, err)
-	}
-	if err := writeSysctls(hostVethSysctls(opts.HostVeth, v6)); err != nil {
 		return nil, err
 	}
-	if err := hh.LinkSetUp(host); err != nil {
-		return nil, fmt.Errorf("bringing up host veth %s: %w", opts.HostVeth, err)
-	}
-
-	cont, err := ch.LinkByName(opts.ContIfName)
+	defer v.Close()
+	w, err := v.Finish(opts.IPs)
 	if err != nil {
-		return nil, fmt.Errorf("finding %s in container: %w", opts.ContIfName, err)
-	}
-	if err := ns.WithNetNSPath(opts.Netns, func(ns.NetNS) error {
-		return writeSysctls(containerSysctls(opts.ContIfName, v6, opts.AllowIPForwarding))
-	}); err != nil {
-		return nil, fmt.Errorf("container sysctls: %w", err)
-	}
-	if err := ch.LinkSetUp(cont); err != nil {
-		return nil, fmt.Errorf("bringing up %s in container: %w", opts.ContIfName, err)
-	}
-	if err := addContainerAddrsRoutes(ch, cont, opts.IPs); err != nil {
+		_ = v.Remove()
 		return nil, err
 	}
-	if err := addHostRoutes(hh, host, opts.IPs); err != nil {
-		return nil, err
-	}
-	return &Wired{ContainerMAC: cont.Attrs().HardwareAddr, HostIndex: host.Attrs().Index}, nil
+	return w, nil
 }
 
 func addContainerAddrsRoutes(ch *netlink.Handle, cont netlink.Link, ips []netip.Prefix) error {
@@ -177,31 +105,6 @@ func addHostRoutes(hh *netlink.Handle, host netlink.Link, ips []netip.Prefix) er
 			return fmt.Errorf("adding host route %s dev %s: %w", p, host.Attrs().Name, err)
 		}
 	}
-	return nil
-}
-
-// Unwire removes the workload's veth; a missing netns or interface is success (DEL must be
-// idempotent). The host veth goes with its peer, and the /32 routes with the host veth.
-func Unwire(netnsPath, contIfName, hostVeth string) error {
-	if netnsPath != "" {
-		contNS, err := netns.GetFromPath(netnsPath)
-		if err == nil {
-			defer contNS.Close()
-			ch, err := netlink.NewHandleAt(contNS)
-			if err != nil {
-				return fmt.Errorf("netlink in container netns %s: %w", netnsPath, err)
-			}
-			defer ch.Close()
-			if l, err := ch.LinkByName(contIfName); err == nil {
-				if err := ch.LinkDel(l); err != nil && !isNotFound(err) {
-					return fmt.Errorf("deleting %s in container netns %s: %w", contIfName, netnsPath, err)
-				}
-			}
-		}
-	}
-	// The host veth is not deleted by name: after a pod is recreated the same name belongs to
-	// the new container, and a late DEL of the old one must not cut it off. When the netns is
-	// gone the kernel has already destroyed both ends.
 	return nil
 }
 

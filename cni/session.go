@@ -1,0 +1,69 @@
+package cni
+
+import (
+	"context"
+	"sync"
+
+	"github.com/brindle-net/brindle/store"
+)
+
+// session is the datastore side of a verb, started in the background so that connecting to
+// etcd (a fresh process has no connection) overlaps the kernel work of the same verb.
+type session struct {
+	done chan struct{}
+	sc   *store.Client
+	err  error
+}
+
+// startSession connects in the background; then runs after, if given, on the connection,
+// still in the background (the reads a verb needs first, in parallel with each other).
+func startSession(ctx context.Context, c *call, after func(context.Context, *store.Client) error) *session {
+	s := &session{done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		s.sc, s.err = connect(ctx, c.conf, c.log)
+		if s.err == nil && after != nil {
+			s.err = after(ctx, s.sc)
+		}
+	}()
+	return s
+}
+
+// wait returns the connection once it and the first reads are done. The connection is
+// returned even when the reads failed, so the caller can still close it.
+func (s *session) wait() (*store.Client, error) {
+	<-s.done
+	return s.sc, s.err
+}
+
+// close waits for the session and closes its connection.
+func (s *session) close() {
+	<-s.done
+	if s.sc != nil {
+		_ = s.sc.Close()
+	}
+}
+
+// parallel runs fs concurrently and returns the first error in argument order. etcd serves
+// requests on one connection concurrently, so n reads cost about one round trip.
+func parallel(fs ...func() error) error {
+	errs := make([]error, len(fs))
+	var wg sync.WaitGroup
+	for i, f := range fs {
+		if f == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
