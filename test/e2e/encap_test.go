@@ -59,8 +59,10 @@ func expectPlainRoute(t *testing.T, c *cluster.Cluster, from string, ct *cluster
 		func(r cluster.Route, ok bool) bool { return ok && r.Dev == "eth0" && r.Gw == gw && r.Proto == proto })
 }
 
+// TestVXLANAlways runs `brindle felix` (dataplane only): VXLAN routes come from the
+// datastore, so no BGP is needed to connect the cluster.
 func TestVXLANAlways(t *testing.T) {
-	c, cts := encapCluster(t, "Never", "Always", cluster.AgentOptions{NoBGP: true})
+	c, cts := encapCluster(t, "Never", "Always", cluster.AgentOptions{Felix: true})
 	c1, c2, c3 := cts[0], cts[2], cts[3]
 	expectTunnelRoute(t, c, "node1", c2, "vxlan.calico")
 	expectTunnelRoute(t, c, "node1", c3, "vxlan.calico")
@@ -74,8 +76,11 @@ func TestVXLANAlways(t *testing.T) {
 	}
 }
 
+// TestVXLANCrossSubnet lets the agents find their addresses with Calico's can-reach
+// autodetection: CrossSubnet depends on the detected prefix length being right.
 func TestVXLANCrossSubnet(t *testing.T) {
-	c, cts := encapCluster(t, "Never", "CrossSubnet", cluster.AgentOptions{NoBGP: true})
+	o := cluster.AgentOptions{NoBGP: true, Autodetect: "can-reach=" + subnetA.Addr().Next().String()}
+	c, cts := encapCluster(t, "Never", "CrossSubnet", o)
 	c1, c2, c3 := cts[0], cts[2], cts[3]
 	expectPlainRoute(t, c, "node1", c2, 80)
 	expectTunnelRoute(t, c, "node1", c3, "vxlan.calico")

@@ -95,9 +95,8 @@ func routeRepair(t *testing.T, c *cluster.Cluster, remote *cluster.Container) {
 	if err := h.NL.RouteDel(&netlink.Route{Dst: dst}); err != nil {
 		t.Fatalf("deleting %s on node1: %v", block, err)
 	}
-	if _, ok, _ := cluster.RouteTo(h, block); ok {
-		t.Fatalf("route to %s still there right after deleting it", block)
-	}
+	// RouteDel succeeding proves the route was there and is gone; the agent may put it back
+	// within a millisecond, so there is nothing to look at in between.
 	expectPlainRoute(t, c, "node1", remote, 80)
 	took := time.Since(start)
 	t.Logf("route to %s back on node1 %v after it was deleted", block, took.Round(time.Millisecond))

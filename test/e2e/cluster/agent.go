@@ -23,8 +23,11 @@ type AgentOptions struct {
 	Felix bool
 	// NoBGP passes --bgp=false: routes to remote blocks come from the datastore.
 	NoBGP bool
-	AS    uint32   // --as, 0 = inherit from BGPConfiguration
-	Extra []string // more flags
+	AS    uint32 // --as, 0 = inherit from BGPConfiguration
+	// Autodetect, if set, is the --ip-autodetection-method (Calico's first-found,
+	// can-reach=<ip>, interface=<regex>, ...) used instead of giving --ip the host's address.
+	Autodetect string
+	Extra      []string // more flags
 }
 
 // Agent is one host's node agent.
@@ -63,8 +66,12 @@ func (c *Cluster) StartAgent(host string, o AgentOptions) (*Agent, error) {
 	if o.Felix {
 		args = []string{"felix"}
 	}
-	args = append(args, "--name", host, "--ip", h.Addr.String(), "--state-dir", a.StateDir,
-		"--health-port", strconv.Itoa(HealthPort))
+	args = append(args, "--name", host, "--state-dir", a.StateDir, "--health-port", strconv.Itoa(HealthPort))
+	if o.Autodetect != "" {
+		args = append(args, "--ip", "autodetect", "--ip-autodetection-method", o.Autodetect)
+	} else {
+		args = append(args, "--ip", h.Addr.String())
+	}
 	if o.NoBGP {
 		args = append(args, "--bgp=false")
 	}
