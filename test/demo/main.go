@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
@@ -63,6 +65,18 @@ func run(o options) error {
 	c, err := cluster.Start(cluster.Options{Bed: topology(), Binary: o.bin, WorkDir: dir, Detach: o.keep})
 	if err != nil {
 		return err
+	}
+	if !o.keep {
+		// Ctrl-C: the processes die with us (parent-death signal), but the namespaces would
+		// stay; remove everything before exiting.
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-sig
+			fmt.Fprintln(os.Stderr, "\ninterrupted: tearing down")
+			_ = c.Close()
+			os.Exit(130)
+		}()
 	}
 	demoErr := demo(c)
 	if o.keep {

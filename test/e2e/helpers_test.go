@@ -20,8 +20,17 @@ import (
 var (
 	buildOnce sync.Once
 	binPath   string
+	buildDir  string // removed by TestMain; empty when BRINDLE_E2E_BIN names a binary
 	buildErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
 
 // brindleBin builds the binary once per test run (the full build, as `make build` does).
 func brindleBin(t *testing.T) string {
@@ -31,12 +40,11 @@ func brindleBin(t *testing.T) string {
 			binPath, buildErr = filepath.Abs(p)
 			return
 		}
-		dir, err := os.MkdirTemp("", "be2e-bin-")
-		if err != nil {
-			buildErr = err
+		buildDir, buildErr = os.MkdirTemp("", "be2e-bin-")
+		if buildErr != nil {
 			return
 		}
-		binPath = filepath.Join(dir, "brindle")
+		binPath = filepath.Join(buildDir, "brindle")
 		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, ".")
 		cmd.Dir = "../.."
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
