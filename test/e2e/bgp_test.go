@@ -31,6 +31,15 @@ func TestBGP(t *testing.T) {
 		matrix(t, cts)
 		expectWire(t, c, cts[0], cts[2], wirePlain)
 	})
+	t.Run("mesh agent restart under traffic", func(t *testing.T) {
+		// Keep pinging until node2's sessions are back and its warm-up (kernel routes kept
+		// until the peers have resent theirs) is over.
+		agentRestart(t, c, cts[0], cts[1], func() {
+			waitPeers(t, c, "node2", peersOf(c, "node2", "node-to-node mesh", nodes...))
+			time.Sleep(4 * time.Second)
+		}, "node2")
+		expectBGPRoutes(t, c, cts)
+	})
 	t.Run("route reflector", func(t *testing.T) { routeReflector(t, c, cts) })
 	t.Run("route reflector restart under traffic", func(t *testing.T) {
 		p := cluster.StartPinger(cts[1], cts[2]) // client to client: its routes come through node1

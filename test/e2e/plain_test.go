@@ -42,7 +42,7 @@ func TestNoEncapDatastoreRoutes(t *testing.T) {
 	})
 	t.Run("natOutgoing", func(t *testing.T) { natOutgoing(t, c, c1) })
 	t.Run("route deleted by hand comes back", func(t *testing.T) { routeRepair(t, c, c2) })
-	t.Run("agent restart without loss", func(t *testing.T) { agentRestart(t, c, c1, c2, "node1", "node2") })
+	t.Run("agent restart without loss", func(t *testing.T) { agentRestart(t, c, c1, c2, nil, "node1", "node2") })
 	t.Run("container removal", func(t *testing.T) { containerRemoval(t, c, cx, c3) })
 	t.Run("node removal", func(t *testing.T) { nodeRemoval(t, c, c1, c2, "node3") })
 }
@@ -107,7 +107,9 @@ func routeRepair(t *testing.T, c *cluster.Cluster, remote *cluster.Container) {
 
 // agentRestart restarts two agents one after the other while a ping runs between their
 // containers; the first sync after a start must not flush anything, so nothing is lost.
-func agentRestart(t *testing.T, c *cluster.Cluster, from, to *cluster.Container, hosts ...string) {
+// settle, if not nil, runs after the restarts with the ping still going (e.g. to wait for BGP
+// sessions to come back, which is when a peer could drop the restarted node's routes).
+func agentRestart(t *testing.T, c *cluster.Cluster, from, to *cluster.Container, settle func(), hosts ...string) {
 	p := cluster.StartPinger(from, to)
 	time.Sleep(500 * time.Millisecond)
 	for _, h := range hosts {
@@ -115,6 +117,9 @@ func agentRestart(t *testing.T, c *cluster.Cluster, from, to *cluster.Container,
 			p.Stop()
 			t.Fatal(err)
 		}
+	}
+	if settle != nil {
+		settle()
 	}
 	time.Sleep(500 * time.Millisecond)
 	sent, got := p.Stop()
