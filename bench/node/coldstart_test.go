@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,8 +118,10 @@ func coldStart(b *testing.B, mode string, n int) coldResult {
 	defer w.Close()
 	b.ResetTimer()
 	start = time.Now()
-	a, err := c.StartAgent("node1", cluster.AgentOptions{NoBGP: true})
-	if err != nil {
+	var a *cluster.Agent
+	if dir := os.Getenv("BNB_PROFILE"); dir != "" {
+		a = startProfiledAgent(b, c, dir, fmt.Sprintf("%s-%d", mode, n))
+	} else if a, err = c.StartAgent("node1", cluster.AgentOptions{NoBGP: true}); err != nil {
 		b.Fatal(err)
 	}
 	res.ready = time.Since(start)
@@ -146,6 +149,10 @@ func coldStart(b *testing.B, mode string, n int) coldResult {
 	res.hwmKiB, _ = procField(a.Proc.PID, "VmHWM:")
 
 	var changes []time.Duration
+	if os.Getenv("BNB_PROFILE") != "" {
+		_ = syscall.Kill(a.Proc.PID, syscall.SIGUSR1) // switch to the changes profile
+		time.Sleep(100 * time.Millisecond)
+	}
 	cpu0, _ := cpuTime(a.Proc.PID)
 	for k := range 20 {
 		i := n + k
