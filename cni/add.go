@@ -17,7 +17,7 @@ import (
 // cmdAdd is the ADD verb as a list of steps. Each resource is followed at once by its undo;
 // any failure runs the undo stack, so a failed ADD leaves no address, veth or endpoint.
 //
-// The steps overlap where nothing orders them (docs/cni-performance.md): the veth is created
+// The steps overlap where nothing orders them (bench/cni/README.md): the veth is created
 // while the process connects to etcd and reads what ADD needs first, and the addresses and
 // routes go into the kernel while the endpoint is written.
 func cmdAdd(args *skel.CmdArgs) error {
@@ -41,8 +41,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 	defer ph.log(c.log)
 
 	var first addReads
-	sess := startSession(ctx, c, func(ctx context.Context, sc *store.Client) error {
-		ph.done("connected")
+	sess := startLazySession(ctx, c, func(ctx context.Context, sc *store.Client) error {
 		err := first.load(ctx, sc, c)
 		ph.done("firstReads")
 		return err

@@ -46,8 +46,7 @@ func (c *NetConf) storeConfig(log *zap.Logger) store.Config {
 func connect(ctx context.Context, c *NetConf, log *zap.Logger) (*store.Client, error) {
 	cfg := c.storeConfig(log)
 	if len(cfg.Endpoints) == 0 {
-		return nil, newError(types.ErrInvalidNetworkConfig, "etcd_endpoints: no datastore configured",
-			"set \"etcd_endpoints\" in the CNI config or ETCD_ENDPOINTS in the runtime's environment")
+		return nil, errNoEndpoints()
 	}
 	sc, err := store.Connect(ctx, cfg)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -39,7 +38,23 @@ type workloadArgs struct {
 // k8s reports Calico's rule: the orchestrator is k8s iff both pod namespace and name are given.
 func (w workloadArgs) k8s() bool { return w.PodNamespace != "" && w.PodName != "" }
 
-var k8sName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+// isK8sName reports whether s is a lower-case DNS subdomain name: 1-253 characters of a-z,
+// 0-9, '-' and '.', starting and ending with a letter or digit. Written out rather than as a
+// regexp because that regexp's {0,251} compiles into a large program at every process start,
+// 0.2 ms of CPU per CNI call.
+func isK8sName(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || i == len(s)-1 || c != '-' && c != '.') {
+			return false
+		}
+	}
+	return true
+}
 
 // parseArgs reads CNI_ARGS ("K=V;K=V"). Unknown keys are ignored, as runtimes add their own;
 // the keys brindle uses are validated because they end up in etcd key names.
@@ -66,7 +81,7 @@ func parseArgs(s string) (workloadArgs, error) {
 		}
 	}
 	for key, v := range map[string]string{"K8S_POD_NAMESPACE": w.PodNamespace, "K8S_POD_NAME": w.PodName} {
-		if v != "" && !k8sName.MatchString(v) {
+		if v != "" && !isK8sName(v) {
 			return w, newError(types.ErrInvalidEnvironmentVariables,
 				fmt.Sprintf("CNI_ARGS: %s %q must be a lower-case DNS name (a-z, 0-9, '-', '.')", key, v), "")
 		}

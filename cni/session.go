@@ -29,6 +29,24 @@ func startSession(ctx context.Context, c *call, after func(context.Context, *sto
 	return s
 }
 
+// startLazySession is startSession for ADD: it dials without store.Connect's ping, and
+// first, bounded by dialTimeout, proves the connection instead (see dialLazy).
+func startLazySession(ctx context.Context, c *call, first func(context.Context, *store.Client) error) *session {
+	s := &session{done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		if s.sc, s.err = dialLazy(c.conf, c.log); s.err != nil {
+			return
+		}
+		fctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+		if s.err = first(fctx, s.sc); s.err != nil {
+			s.err = explainDial(ctx, c.conf, c.log, s.err)
+		}
+	}()
+	return s
+}
+
 // wait returns the connection once it and the first reads are done. The connection is
 // returned even when the reads failed, so the caller can still close it.
 func (s *session) wait() (*store.Client, error) {

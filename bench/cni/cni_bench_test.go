@@ -1,20 +1,21 @@
 // Package benchcni measures the CNI plugin as a runtime calls it: a fresh process per ADD
 // and DEL, sequentially and 100 at once on one host, next to the bare kernel steps of the
-// same wiring without datastore or IPAM. Run as root:
+// same wiring without datastore or IPAM, all in the same run. Run as root:
 //
 //	go test -run XXX -bench CNI -benchtime 1x ./bench/cni/
 //
-// BENCH_CNI_N sets the sequential sample count (default 60).
+// It measures bin/brindle (the lean build users install; `make build` runs first unless
+// BENCH_CNI_BIN names a binary) and, for comparison, the full `go build .` binary.
+// BENCH_CNI_N sets the sequential sample count (default 60); BENCH_CNI_CONC the number of
+// concurrent ADDs (default 100).
 package benchcni
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -27,17 +28,6 @@ import (
 )
 
 func TestMain(m *testing.M) { hostns.Main(m) }
-
-func build(b *testing.B, dir, name, pkg string) string {
-	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if o, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build %s: %v %s", pkg, err, o)
-	}
-	return out
-}
 
 type nsPool struct {
 	b     *testing.B
@@ -53,53 +43,43 @@ func (p *nsPool) add() string {
 	return "/var/run/netns/" + name
 }
 
+// delLast deletes the most recently added namespace.
+func (p *nsPool) delLast() {
+	last := p.names[len(p.names)-1]
+	if o, err := exec.Command("ip", "netns", "del", last).CombinedOutput(); err != nil {
+		p.b.Fatalf("ip netns del %s: %v %s", last, err, o)
+	}
+	p.names = p.names[:len(p.names)-1]
+}
+
 func (p *nsPool) cleanup() {
 	for _, n := range p.names {
 		_ = exec.Command("ip", "netns", "del", n).Run()
 	}
 }
 
-// timed runs one process and returns its wall time.
-func timed(b *testing.B, env []string, stdin []byte, prog string, args ...string) time.Duration {
-	cmd := exec.Command(prog, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
-	if err != nil {
-		b.Errorf("%s %v: %v\n%s\n%s", prog, args, err, so.String(), se.String())
-	}
-	return d
-}
-
 func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	i := int(float64(len(s)-1) * p)
-	return s[i]
+	return s[int(float64(len(s)-1)*p)]
 }
 
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64)
 }
 
-func BenchmarkCNI(b *testing.B) {
-	if os.Getenv(hostns.Env) == "" {
-		b.Skip("needs root (runs inside a host namespace)")
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
 	}
-	n := 60
-	if v, err := strconv.Atoi(os.Getenv("BENCH_CNI_N")); err == nil && v > 0 {
-		n = v
-	}
-	dir := b.TempDir()
-	plugin := build(b, dir, "calico", "./test/cni/cnimain")
-	bare := build(b, dir, "bare", "./bench/cni/bare")
+	return def
+}
 
-	srv, sc := datastore.StartTest(b)
-	ctx := context.Background()
+// seed makes the datastore ready and gives it a pool.
+func seed(b *testing.B, create func(context.Context, api.Resource) (api.Resource, error)) {
 	for kind, doc := range map[string]string{
 		"ClusterInformation": `{"metadata":{"name":"default"},"spec":{"datastoreReady":true}}`,
 		"IPPool":             `{"metadata":{"name":"p"},"spec":{"cidr":"10.250.0.0/16","blockSize":26,"nodeSelector":"all()"}}`,
@@ -107,67 +87,155 @@ func BenchmarkCNI(b *testing.B) {
 		k, _ := api.LookupKind(kind)
 		r := k.NewResource()
 		_ = json.Unmarshal([]byte(doc), r)
-		if _, err := sc.Create(ctx, r); err != nil {
+		if _, err := create(context.Background(), r); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+func BenchmarkCNI(b *testing.B) {
+	if os.Getenv(hostns.Env) == "" {
+		b.Skip("needs root (runs inside a host namespace)")
+	}
+	n := envInt("BENCH_CNI_N", 60)
+	conc := envInt("BENCH_CNI_CONC", 100)
+	dir := b.TempDir()
+	lean := install(b, dir, "lean", leanBinary(b))
+	full := install(b, dir, "full", goBuild(b, dir, "brindle-full", "."))
+	bare := goBuild(b, dir, "bare", "./bench/cni/bare")
+
+	srv, sc := datastore.StartTest(b)
+	seed(b, sc.Create)
 	conf, _ := json.Marshal(map[string]any{
 		"cniVersion": "1.0.0", "name": "bnet", "type": "calico", "datastore_type": "etcdv3",
 		"etcd_endpoints": srv.Endpoints(), "nodename": "bnode", "mtu": 1480, "log_level": "warning",
 		"ipam": map[string]any{"type": "calico-ipam"},
 	})
-	env := func(cmd, id, netns string) []string {
-		return []string{"CNI_COMMAND=" + cmd, "CNI_CONTAINERID=" + id, "CNI_NETNS=" + netns, "CNI_IFNAME=eth0", "CNI_PATH=" + dir}
+	env := func(p plugin, cmd, id, netns string) []string {
+		return []string{"CNI_COMMAND=" + cmd, "CNI_CONTAINERID=" + id, "CNI_NETNS=" + netns, "CNI_IFNAME=eth0", "CNI_PATH=" + p.dir}
 	}
 	pool := &nsPool{b: b}
 	defer pool.cleanup()
 
 	b.ResetTimer()
 	for range b.N {
-		var addT, delT, bareAddT, bareDelT []time.Duration
+		loadStart := loadavg()
+		// Interleaved, so that the machine's load, which changes by the second here, weighs
+		// on every variant alike and the ratios hold.
+		t := map[string][]sample{}
 		for i := 0; i < n; i++ {
+			for _, p := range []plugin{lean, full} {
+				ns := pool.add()
+				id := fmt.Sprintf("%s%06d", p.label, i)
+				t[p.label+" ADD"] = append(t[p.label+" ADD"], run(b, env(p, "ADD", id, ns), conf, p.bin))
+				t[p.label+" DEL"] = append(t[p.label+" DEL"], run(b, env(p, "DEL", id, ns), conf, p.bin))
+				t[p.label+" VERSION"] = append(t[p.label+" VERSION"], run(b, env(p, "VERSION", "", ""), conf, p.bin))
+			}
 			ns := pool.add()
-			id := fmt.Sprintf("seq%06d", i)
-			addT = append(addT, timed(b, env("ADD", id, ns), conf, plugin))
-			delT = append(delT, timed(b, env("DEL", id, ns), conf, plugin))
 			veth := fmt.Sprintf("calibare%d", i)
 			ip := fmt.Sprintf("10.251.%d.%d", i/250, i%250+1)
-			bareAddT = append(bareAddT, timed(b, nil, nil, bare, "add", ns, veth, ip))
-			bareDelT = append(bareDelT, timed(b, nil, nil, bare, "del", ns, veth, ip))
+			t["bare ADD"] = append(t["bare ADD"], run(b, nil, nil, bare, "add", ns, veth, ip))
+			t["bare DEL"] = append(t["bare DEL"], run(b, nil, nil, bare, "del", ns, veth, ip))
 		}
 
-		// 100 ADDs at once on one host, then 100 DELs at once.
-		const conc = 100
+		// conc ADDs at once on one host, then conc DELs at once; bare the same for scale.
 		nss := make([]string, conc)
 		for i := range nss {
 			nss[i] = pool.add()
 		}
-		run := func(cmd string) ([]time.Duration, time.Duration) {
-			ds := make([]time.Duration, conc)
+		at := func(f func(i int) sample) ([]sample, time.Duration) {
+			ds := make([]sample, conc)
 			var wg sync.WaitGroup
 			start := time.Now()
 			for i := range conc {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					ds[i] = timed(b, env(cmd, fmt.Sprintf("conc%04d", i), nss[i]), conf, plugin)
+					ds[i] = f(i)
 				}()
 			}
 			wg.Wait()
 			return ds, time.Since(start)
 		}
-		cAdd, cAddWall := run("ADD")
-		cDel, cDelWall := run("DEL")
+		cAdd, cAddWall := at(func(i int) sample {
+			return run(b, env(lean, "ADD", fmt.Sprintf("conc%04d", i), nss[i]), conf, lean.bin)
+		})
+		cDel, cDelWall := at(func(i int) sample {
+			return run(b, env(lean, "DEL", fmt.Sprintf("conc%04d", i), nss[i]), conf, lean.bin)
+		})
+		bAdd, bAddWall := at(func(i int) sample {
+			return run(b, nil, nil, bare, "add", nss[i], fmt.Sprintf("calibc%d", i), fmt.Sprintf("10.252.%d.%d", i/250, i%250+1))
+		})
+		bDel, bDelWall := at(func(i int) sample {
+			return run(b, nil, nil, bare, "del", nss[i], fmt.Sprintf("calibc%d", i), "")
+		})
 
-		fmt.Printf("\nCNI plugin, fresh process per call (n=%d sequential; %d concurrent)\n", n, conc)
-		fmt.Printf("%-44s %9s %9s\n", "operation", "p50 ms", "p99 ms")
-		fmt.Printf("%-44s %9s %9s\n", "ADD (plugin, etcd + in-process IPAM)", ms(pct(addT, .5)), ms(pct(addT, .99)))
-		fmt.Printf("%-44s %9s %9s\n", "DEL (plugin)", ms(pct(delT, .5)), ms(pct(delT, .99)))
-		fmt.Printf("%-44s %9s %9s\n", "bare ADD (same netlink steps, no etcd/IPAM)", ms(pct(bareAddT, .5)), ms(pct(bareAddT, .99)))
-		fmt.Printf("%-44s %9s %9s\n", "bare DEL", ms(pct(bareDelT, .5)), ms(pct(bareDelT, .99)))
-		fmt.Printf("%-44s %9s %9s   wall %s ms\n", "100 concurrent ADDs, per call", ms(pct(cAdd, .5)), ms(pct(cAdd, .99)), ms(cAddWall))
-		fmt.Printf("%-44s %9s %9s   wall %s ms\n", "100 concurrent DELs, per call", ms(pct(cDel, .5)), ms(pct(cDel, .99)), ms(cDelWall))
-		fmt.Printf("ADD p50 / bare ADD p50 = %.2fx; Calico's ADD (observed) ~100 ms = %.1fx ours\n",
-			float64(pct(addT, .5))/float64(pct(bareAddT, .5)), 100/(float64(pct(addT, .5).Microseconds())/1000))
+		report(b, reportIn{n: n, conc: conc, t: t, loadStart: loadStart, loadEnd: loadavg(),
+			cAdd: cAdd, cDel: cDel, bAdd: bAdd, bDel: bDel,
+			cAddWall: cAddWall, cDelWall: cDelWall, bAddWall: bAddWall, bDelWall: bDelWall})
 	}
+}
+
+type reportIn struct {
+	n, conc                                int
+	t                                      map[string][]sample
+	loadStart, loadEnd                     string
+	cAdd, cDel, bAdd, bDel                 []sample
+	cAddWall, cDelWall, bAddWall, bDelWall time.Duration
+}
+
+func walls(ss []sample) []time.Duration {
+	out := make([]time.Duration, len(ss))
+	for i, s := range ss {
+		out[i] = s.wall
+	}
+	return out
+}
+
+func cpus(ss []sample) []time.Duration {
+	out := make([]time.Duration, len(ss))
+	for i, s := range ss {
+		out[i] = s.cpu
+	}
+	return out
+}
+
+func ratio(a, base []time.Duration) float64 {
+	if pct(base, .5) == 0 {
+		return 0
+	}
+	return float64(pct(a, .5)) / float64(pct(base, .5))
+}
+
+func report(b *testing.B, r reportIn) {
+	row := func(name string, ss, base []sample) {
+		fmt.Printf("%-42s %7s %7s %6.2fx %7s %6.2fx\n", name, ms(pct(walls(ss), .5)), ms(pct(walls(ss), .99)),
+			ratio(walls(ss), walls(base)), ms(pct(cpus(ss), .5)), ratio(cpus(ss), cpus(base)))
+	}
+	fmt.Printf("\nCNI plugin, a fresh process per call (n=%d sequential, interleaved; %d concurrent)\n", r.n, r.conc)
+	fmt.Printf("load average at start %s, at end %s (%d CPUs)\n", r.loadStart, r.loadEnd, numCPU())
+	fmt.Printf("%-42s %7s %7s %7s %7s %7s\n", "operation", "p50 ms", "p99 ms", "/bare", "CPU ms", "/bare")
+	row("bare ADD (same netlink steps, no etcd/IPAM)", r.t["bare ADD"], r.t["bare ADD"])
+	row("ADD  bin/brindle (lean, as installed)", r.t["lean ADD"], r.t["bare ADD"])
+	row("ADD  go build . (full)", r.t["full ADD"], r.t["bare ADD"])
+	row("bare DEL", r.t["bare DEL"], r.t["bare DEL"])
+	row("DEL  bin/brindle (lean)", r.t["lean DEL"], r.t["bare DEL"])
+	row("DEL  go build . (full)", r.t["full DEL"], r.t["bare DEL"])
+	row("VERSION bin/brindle (lean): start-up", r.t["lean VERSION"], r.t["bare ADD"])
+	row("VERSION go build . (full): start-up", r.t["full VERSION"], r.t["bare ADD"])
+	conc := func(name string, ss []sample, wall, bareWall time.Duration) {
+		fmt.Printf("%-42s %7s %7s   wall %s ms (bare: %s ms)\n", fmt.Sprintf("%d concurrent %s, per call", r.conc, name),
+			ms(pct(walls(ss), .5)), ms(pct(walls(ss), .99)), ms(wall), ms(bareWall))
+	}
+	conc("ADDs, lean", r.cAdd, r.cAddWall, r.bAddWall)
+	conc("DELs, lean", r.cDel, r.cDelWall, r.bDelWall)
+	conc("bare ADDs", r.bAdd, r.bAddWall, r.bAddWall)
+	conc("bare DELs", r.bDel, r.bDelWall, r.bDelWall)
+	leanAdd := float64(pct(walls(r.t["lean ADD"]), .5).Microseconds()) / 1000
+	fmt.Printf("Calico's ADD (observed ~100 ms) / bin/brindle ADD p50 = %.1fx\n", 100/leanAdd)
+	b.ReportMetric(leanAdd, "add-p50-ms")
+	b.ReportMetric(ratio(walls(r.t["lean ADD"]), walls(r.t["bare ADD"])), "add/bare")
+	b.ReportMetric(ratio(cpus(r.t["lean ADD"]), cpus(r.t["bare ADD"])), "add-cpu/bare")
+	b.ReportMetric(float64(pct(walls(r.t["lean DEL"]), .5).Microseconds())/1000, "del-p50-ms")
+	b.ReportMetric(float64(r.cAddWall.Milliseconds()), "conc-add-wall-ms")
 }
