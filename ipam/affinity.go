@@ -34,6 +34,11 @@ func (a *Allocator) listAffinities(ctx context.Context, host string, v6 bool) ([
 	if err != nil {
 		return nil, 0, err
 	}
+	return a.parseAffinities(prefix, kvs), rev, nil
+}
+
+// parseAffinities decodes the affinity keys listed under prefix, skipping bad ones.
+func (a *Allocator) parseAffinities(prefix string, kvs []store.KV) []affRef {
 	out := make([]affRef, 0, len(kvs))
 	for _, kv := range kvs {
 		cidr, err := netip.ParsePrefix(store.CIDRFromKeySuffix(strings.TrimPrefix(kv.Key, prefix)))
@@ -48,7 +53,7 @@ func (a *Allocator) listAffinities(ctx context.Context, host string, v6 bool) ([
 		}
 		out = append(out, affRef{CIDR: cidr, KV: kv, Aff: aff})
 	}
-	return out, rev, nil
+	return out
 }
 
 // getBlock reads a block; nil, nil when it does not exist.

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/brindle-net/brindle/store"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // famRequest is the part of an AutoAssign that concerns one address family.
@@ -23,6 +24,10 @@ type famRequest struct {
 	allPools      []*pool
 	labels        map[string]string
 	hint          *handleHint // shared by the request's families
+	// affs and affRev are the host's affinities as read with the rest of the request; the
+	// first pass uses them, later passes list them again.
+	affs   []affRef
+	affRev int64
 }
 
 func (r *famRequest) inPools(cidr netip.Prefix) bool {
@@ -42,12 +47,17 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 		return nil, &ExhaustedError{Family: family(r.v6), Wanted: r.num, Reason: ErrNoPools.Error() + " " + r.host}
 	}
 	limitHit := false
+	first := true
 	err := a.retry(ctx, "assigning addresses", func() error {
 		limitHit = false
-		affs, affRev, err := a.listAffinities(ctx, r.host, r.v6)
-		if err != nil {
-			return err
+		affs, affRev := r.affs, r.affRev
+		if !first {
+			var err error
+			if affs, affRev, err = a.listAffinities(ctx, r.host, r.v6); err != nil {
+				return err
+			}
 		}
+		first = false
 		// 1. Blocks affine to this host.
 		for _, ar := range affs {
 			if len(got) == r.num {
@@ -78,15 +88,9 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 			if len(affs) >= limit {
 				limitHit = true
 			} else {
-				cidr, ok, err := a.findFreeBlock(ctx, r)
-				if err != nil {
+				claimed, err := a.claimTurn(ctx, r, affRev)
+				if err != nil || claimed {
 					return err
-				}
-				if ok {
-					if err := a.claimNew(ctx, r.host, cidr, affRev); err != nil {
-						return err
-					}
-					return errRetry
 				}
 			}
 		}
@@ -188,6 +192,33 @@ func handleOp(w *write, handleID string, kv *store.KV, cidr string, delta int) e
 		w.add(store.Op{Key: key, Value: mustJSON(h), ModRevision: rev})
 	}
 	return nil
+}
+
+// claimTurn claims a new block for the host inside the host's claim turn, so that allocators
+// that all found the host's blocks full do not all list every block and race for a claim only
+// one can win. It returns errRetry after a claim, or when another allocator claimed a block
+// since affRev (the next pass then uses that block); claimed false means no block is free.
+func (a *Allocator) claimTurn(ctx context.Context, r famRequest, affRev int64) (claimed bool, err error) {
+	release := a.q.acquire(ctx, "claim/"+r.host+"/"+famName(r.v6))
+	defer release()
+	prefix := store.AffinityPrefix(r.host, famName(r.v6))
+	// Keys only, filtered by revision (etcd's count would ignore the filter).
+	resp, err := a.c.Etcd().Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(),
+		clientv3.WithMinModRev(affRev+1))
+	if err != nil {
+		return false, &store.KeyError{Key: prefix, Err: err}
+	}
+	if len(resp.Kvs) > 0 {
+		return true, errRetry
+	}
+	cidr, ok, err := a.findFreeBlock(ctx, r)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := a.claimNew(ctx, r.host, cidr, affRev); err != nil {
+		return true, err
+	}
+	return true, errRetry
 }
 
 // findFreeBlock walks the pools for a block CIDR nobody has created yet.

@@ -32,26 +32,11 @@ func (a *Allocator) AutoAssign(ctx context.Context, args AutoAssignArgs) (v4, v6
 		return nil, nil, err
 	}
 	attrs := a.withDefaultAttrs(args.Attrs, args.Hostname)
-	node, _, err := a.getNode(ctx, args.Hostname)
+	view, err := a.readRequestView(ctx, args.Hostname)
 	if err != nil {
 		return nil, nil, err
 	}
-	var labels map[string]string
-	if node != nil {
-		labels = node.Metadata.Labels
-	}
-	cfg, err := a.ReadConfig(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	reserved, err := a.reservations(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	all, err := a.allPools(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
+	labels, all := view.labels, view.pools
 	// Most requests use a new handle: guess it absent and let the CAS correct a wrong guess.
 	hint := &handleHint{known: true}
 	defer func() {
@@ -60,7 +45,7 @@ func (a *Allocator) AutoAssign(ctx context.Context, args AutoAssignArgs) (v4, v6
 			v4, v6 = nil, nil
 		}
 	}()
-	for _, fam := range []struct {
+	for f, fam := range []struct {
 		v6    bool
 		num   int
 		pools []string
@@ -74,8 +59,8 @@ func (a *Allocator) AutoAssign(ctx context.Context, args AutoAssignArgs) (v4, v6
 			return v4, v6, err
 		}
 		req := famRequest{host: args.Hostname, handle: args.HandleID, attrs: attrs, v6: fam.v6,
-			num: fam.num, pools: pools, cfg: cfg, reserved: reserved, selectedPools: len(fam.pools) == 0,
-			allPools: all, labels: labels, hint: hint}
+			num: fam.num, pools: pools, cfg: view.cfg, reserved: view.reserved, selectedPools: len(fam.pools) == 0,
+			allPools: all, labels: labels, hint: hint, affs: view.affs[f], affRev: view.affRev}
 		got, err := a.assignFamily(ctx, req)
 		*fam.out = append(*fam.out, got...)
 		if err != nil {

@@ -83,6 +83,9 @@ func (a *Allocator) casBlock(ctx context.Context, cidr netip.Prefix, handleID st
 		if err != nil || w == nil {
 			return err
 		}
+		if !fresh && bkv != nil {
+			w.valueIs = append(w.valueIs, *bkv)
+		}
 		reads := []string{bkey}
 		if hkey != "" {
 			reads = append(reads, hkey)

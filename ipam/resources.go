@@ -121,8 +121,13 @@ func (a *Allocator) reservations(ctx context.Context) (func(netip.Addr) bool, er
 			nets = append(nets, p)
 		}
 	}
+	return reservedFunc(nets), nil
+}
+
+// reservedFunc is the predicate for addresses inside nets (nil when there are none).
+func reservedFunc(nets []netip.Prefix) func(netip.Addr) bool {
 	if len(nets) == 0 {
-		return nil, nil
+		return nil
 	}
 	return func(ip netip.Addr) bool {
 		for _, p := range nets {
@@ -131,7 +136,7 @@ func (a *Allocator) reservations(ctx context.Context) (func(netip.Addr) bool, er
 			}
 		}
 		return false
-	}, nil
+	}
 }
 
 // parseCIDROrIP accepts "10.0.0.0/24" or a bare address (as a /32 or /128).

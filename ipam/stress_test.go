@@ -17,13 +17,28 @@ import (
 // The stress test: 8 hosts x 16 workers, 5,000+ allocate/release operations, a
 // fifth of them under a context cancelled at a random moment (a killed CNI call). Afterwards
 // no address is held twice, every handle matches its blocks, and check is clean after gc.
+// It runs with the advisory queue off (correctness must rest on the compare-and-swaps alone)
+// and on.
 func TestStressRandomCancellation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stress test")
 	}
+	for _, q := range []string{QueueOff, QueueOn} {
+		t.Run("queue="+q, func(t *testing.T) { stressRandomCancellation(t, q) })
+	}
+}
+
+func stressRandomCancellation(t *testing.T, queue string) {
 	_, c := datastore.StartTest(t)
 	var clk clock
-	a := New(c, Options{Now: clk.now})
+	// Four allocators stand for four processes: each has its own block cache and in-process
+	// queue, and with the queue on they meet in the same lock directory.
+	dir := t.TempDir()
+	var allocs []*Allocator
+	for range 4 {
+		allocs = append(allocs, New(c, Options{Now: clk.now, Queue: queue, QueueDir: dir}))
+	}
+	a := allocs[0]
 	mkPool(t, c, "p", "10.70.0.0/16", 26, "")
 	const hosts, workers, rounds = 8, 16, 26
 	for h := 0; h < hosts; h++ {
@@ -41,6 +56,7 @@ func TestStressRandomCancellation(t *testing.T) {
 			wg.Add(1)
 			go func(host string, w int) {
 				defer wg.Done()
+				a := allocs[w%len(allocs)]
 				for i := 0; i < rounds; i++ {
 					handle := fmt.Sprintf("net.%s-%d-%d", host, w, i)
 					actx, cancel := ctx, context.CancelFunc(func() {})

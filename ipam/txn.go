@@ -20,6 +20,10 @@ type write struct {
 	ops    []store.Op
 	guards []prefixGuard
 	same   []store.KV // keys that must still have this ModRevision (0: must not exist); not written
+	// valueIs: keys that must still hold exactly this value. Used with remembered values:
+	// should etcd be wiped and rebuilt under a running process, a revision alone could match
+	// a different value.
+	valueIs []store.KV
 }
 
 type prefixGuard struct {
@@ -62,6 +66,9 @@ func (a *Allocator) commitElse(ctx context.Context, w *write, reads ...string) (
 		} else {
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(kv.Key), "=", kv.ModRevision))
 		}
+	}
+	for _, kv := range w.valueIs {
+		cmps = append(cmps, clientv3.Compare(clientv3.Value(kv.Key), "=", string(kv.Value)))
 	}
 	for _, g := range w.guards {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(g.prefix), "<", g.rev+1).WithPrefix())

@@ -1,0 +1,104 @@
+package ipam
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/store"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// requestView is everything an AutoAssign reads before its first write: the node's labels,
+// the IPAM config, reservations, pools and the host's affinities of both families. It comes
+// from one transaction of range reads, so one round trip at one revision instead of six. The
+// saving is mostly CPU (client and server work per request), which is what 100 plugin
+// processes started at once on a small host run short of.
+type requestView struct {
+	labels   map[string]string
+	cfg      Config
+	reserved func(netip.Addr) bool
+	pools    []*pool
+	affs     [2][]affRef // [0] IPv4, [1] IPv6
+	affRev   int64
+}
+
+func (a *Allocator) readRequestView(ctx context.Context, host string) (*requestView, error) {
+	kind := func(name string) *api.KindInfo {
+		k, _ := api.LookupKind(name)
+		return k
+	}
+	nodeK, poolK, resK := kind("Node"), kind("IPPool"), kind("IPReservation")
+	ops := []clientv3.Op{
+		clientv3.OpGet(store.ResourceKey(nodeK, "", host)),
+		clientv3.OpGet(store.IPAMConfigKey),
+		clientv3.OpGet(store.ListPrefix(poolK, ""), clientv3.WithPrefix()),
+		clientv3.OpGet(store.AffinityPrefix(host, famName(false)), clientv3.WithPrefix()),
+		clientv3.OpGet(store.AffinityPrefix(host, famName(true)), clientv3.WithPrefix()),
+	}
+	if resK != nil {
+		ops = append(ops, clientv3.OpGet(store.ListPrefix(resK, ""), clientv3.WithPrefix()))
+	}
+	resp, err := a.c.Etcd().Txn(ctx).Then(ops...).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("reading IPAM state for %s: %w", host, err)
+	}
+	kvs := func(i int) []store.KV {
+		rr := resp.Responses[i].GetResponseRange()
+		out := make([]store.KV, len(rr.Kvs))
+		for j, kv := range rr.Kvs {
+			out[j] = store.KV{Key: string(kv.Key), Value: kv.Value, ModRevision: kv.ModRevision}
+		}
+		return out
+	}
+	v := &requestView{cfg: Config{AutoAllocateBlocks: true}, affRev: resp.Header.Revision}
+	if n := kvs(0); len(n) > 0 {
+		var nv nodeView
+		if err := json.Unmarshal(n[0].Value, &nv); err != nil {
+			return nil, fmt.Errorf("node %q: %w", host, err)
+		}
+		v.labels = nv.Metadata.Labels
+	}
+	if c := kvs(1); len(c) > 0 {
+		if err := json.Unmarshal(c[0].Value, &v.cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", store.IPAMConfigKey, err)
+		}
+	}
+	for _, kv := range kvs(2) {
+		var ip api.IPPool
+		if err := json.Unmarshal(kv.Value, &ip); err != nil {
+			return nil, fmt.Errorf("%s: %w", kv.Key, err)
+		}
+		p, err := toPool(&ip)
+		if err != nil {
+			return nil, err
+		}
+		v.pools = append(v.pools, p)
+	}
+	for f, v6 := range []bool{false, true} {
+		v.affs[f] = a.parseAffinities(store.AffinityPrefix(host, famName(v6)), kvs(3+f))
+	}
+	if resK != nil {
+		var nets []netip.Prefix
+		for _, kv := range kvs(5) {
+			var rv reservationView
+			if err := json.Unmarshal(kv.Value, &rv); err != nil {
+				return nil, fmt.Errorf("%s: %w", kv.Key, err)
+			}
+			for _, s := range rv.Spec.ReservedCIDRs {
+				p, err := parseCIDROrIP(s)
+				if err != nil {
+					return nil, fmt.Errorf("IPReservation %q: spec.reservedCIDRs: %w", keyName(kv.Key), err)
+				}
+				nets = append(nets, p)
+			}
+		}
+		v.reserved = reservedFunc(nets)
+	}
+	return v, nil
+}
+
+func keyName(key string) string { return key[strings.LastIndex(key, "/")+1:] }
