@@ -65,7 +65,6 @@ func TestConcurrentFillClaimsOneMoreBlock(t *testing.T) {
 	}
 }
 
-
 // A remembered block value that another process has since changed must cost a retry, never
 // a lost allocation: A allocates (and remembers the block), B allocates in the same block,
 // A allocates again from its stale memory.
