@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X $(PKG)/cli.Version=$(VERSION) -X $(PKG)/cli.Commit=$(COMMIT)
 # Test timeout per package; the e2e and VM suites set their own inside.
 TESTFLAGS ?= -timeout 20m
 
-.PHONY: all build setup test test-unit test-vm lint fuzz bench demo clean
+.PHONY: all build setup test test-unit test-vm lint bench clean
 
 all: build
 
@@ -15,8 +15,8 @@ all: build
 # daemon roles exec the embedded full build, the CNI path never pays its package init.
 build:
 	mkdir -p bin cli/payload
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/.brindle-full .
-	gzip -6 -c bin/.brindle-full > cli/payload/brindle-server.gz
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/.brindle-full.$$$$ . && mv bin/.brindle-full.$$$$ bin/.brindle-full
+	gzip -6 -c bin/.brindle-full > cli/payload/.brindle-server.gz.$$$$ && mv cli/payload/.brindle-server.gz.$$$$ cli/payload/brindle-server.gz
 	CGO_ENABLED=0 $(GO) build -trimpath -tags brindle_lean -ldflags "$(LDFLAGS)" -o bin/brindle .
 	rm -f bin/.brindle-full
 
@@ -38,6 +38,9 @@ test-vm: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# The main job: a local three-host cluster (see test/demo/Makefile.inc for demo and demo-down).
+include test/demo/Makefile.inc
 
 bench: build
 	$(GO) test -run XXX -bench . -benchtime 1x ./bench/... 

@@ -124,9 +124,14 @@ func showHost(c *cluster.Cluster, host string) error {
 			show(host, "ip -4 addr show dev "+dev, out)
 		}
 	}
-	out, err = c.NodeStatus(host)
+	// Sessions across the router take a moment longer (the passive end waits for the other's
+	// connect retry); show the table once every peer is up, as the seed does.
+	out, err = c.WaitEstablished(host, 30*time.Second)
 	show(host, "brindle node status", out)
-	return err
+	if err != nil {
+		fmt.Printf("(not every session is Established yet: %v)\n", err)
+	}
+	return nil
 }
 
 // pings runs iputils ping from every container to the containers on other hosts.
