@@ -21,6 +21,7 @@ type options struct {
 	TestTimeout time.Duration
 	Timeout     time.Duration
 	MemMB       int
+	CPUs        int
 	KernelPkg   string
 	Verbose     bool
 }
@@ -35,6 +36,7 @@ func main() {
 	flag.DurationVar(&o.TestTimeout, "test-timeout", 10*time.Minute, "go test -timeout inside the guest")
 	flag.DurationVar(&o.Timeout, "timeout", 0, "kill qemu after this long (default test-timeout + 2m)")
 	flag.IntVar(&o.MemMB, "mem", 1024, "guest memory in MiB")
+	flag.IntVar(&o.CPUs, "smp", 1, "guest vCPUs")
 	flag.StringVar(&o.KernelPkg, "kernel-pkg", "", "kernel package (default: what linux-image-amd64 depends on)")
 	flag.BoolVar(&o.Verbose, "v", true, "go test -v in the guest")
 	flag.Parse()
@@ -73,7 +75,7 @@ func run(o options) error {
 	fmt.Printf("vm-test: kernel %s, initramfs %s (built now: %v), booting (timeout %s)\n",
 		k.Package, filepath.Base(initrd), built, o.Timeout)
 	res, err := boot(bootOptions{
-		Vmlinux: k.Vmlinux, Initrd: initrd, Share: share, MemMB: o.MemMB, Timeout: o.Timeout,
+		Vmlinux: k.Vmlinux, Initrd: initrd, Share: share, MemMB: o.MemMB, CPUs: o.CPUs, Timeout: o.Timeout,
 		SerialLog: filepath.Join(o.Cache, "serial.log"), Out: os.Stdout,
 	})
 	if err != nil {

@@ -17,6 +17,7 @@ type bootOptions struct {
 	Vmlinux, Initrd string
 	Share           string // host dir mounted at /mnt in the guest (9p)
 	MemMB           int
+	CPUs            int // guest vCPUs; TCG runs one host thread per vCPU
 	Timeout         time.Duration
 	SerialLog       string    // every serial line, as printed
 	Out             io.Writer // serial lines with an elapsed-time prefix
@@ -38,7 +39,7 @@ func boot(o bootOptions) (*bootResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
 	defer cancel()
 	args := []string{
-		"-accel", "tcg", "-cpu", "max", "-m", fmt.Sprint(o.MemMB), "-smp", "1",
+		"-accel", "tcg", "-cpu", "max", "-m", fmt.Sprint(o.MemMB), "-smp", fmt.Sprint(o.CPUs),
 		// No NIC: without -nic none qemu adds a user-mode network, a path out of the guest.
 		"-nic", "none", "-no-reboot", "-display", "none", "-monitor", "none", "-serial", "stdio",
 		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",

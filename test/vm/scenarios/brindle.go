@@ -10,7 +10,7 @@ import (
 )
 
 // BrindleBin is the brindle binary the scenarios drive: $BRINDLE_BIN (the runner sets
-// /mnt/brindle), else bin/brindle of this work tree for a run outside the VM.
+// /tmp/brindle, copied from the share), else bin/brindle of this work tree for a run outside the VM.
 func BrindleBin(t testing.TB) string {
 	t.Helper()
 	p := os.Getenv("BRINDLE_BIN")

@@ -42,6 +42,8 @@ var allNodes = []string{"node1", "node2", "node3"}
 func startCluster(t *testing.T, bed testbed.Options) *cluster.Cluster {
 	t.Helper()
 	RequireVM(t)
+	t0 := time.Now()
+	defer func() { t.Logf("bed and datastore up in %.1fs", time.Since(t0).Seconds()) }()
 	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: BrindleBin(t), WorkDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)
@@ -105,10 +107,24 @@ func applyPool(t *testing.T, c *cluster.Cluster, ipip, vxlan string) {
 	}
 }
 
+// switchPool changes one field of the pool the way the seed does: `get ippool -o yaml`,
+// edit, `apply` (the fresh resourceVersion makes the apply a compare-and-swap that wins).
+func switchPool(t *testing.T, c *cluster.Cluster, field, value string) {
+	t.Helper()
+	doc, err := c.Ctl(nil, "get", "ippool", "default-ipv4-ippool", "-o", "yaml")
+	mustf(t, err, "get ippool")
+	if doc, err = cluster.SetField(doc, field, value); err == nil {
+		err = c.Apply(doc)
+	}
+	mustf(t, err, "switching the pool to %s %s", field, value)
+}
+
 // startAgents starts the agents on the named hosts in parallel (each waits for its own first
 // sync, which under TCG takes a few seconds).
 func startAgents(t *testing.T, c *cluster.Cluster, o cluster.AgentOptions, hosts ...string) {
 	t.Helper()
+	t0 := time.Now()
+	defer func() { t.Logf("agents on %v ready in %.1fs", hosts, time.Since(t0).Seconds()) }()
 	errs := make([]error, len(hosts))
 	var wg sync.WaitGroup
 	for i, h := range hosts {
@@ -129,6 +145,8 @@ func startAgents(t *testing.T, c *cluster.Cluster, o cluster.AgentOptions, hosts
 // addContainers adds one container per host, named c-<host>.
 func addContainers(t *testing.T, c *cluster.Cluster, hosts ...string) []*cluster.Container {
 	t.Helper()
+	t0 := time.Now()
+	defer func() { t.Logf("%d containers added in %.1fs", len(hosts), time.Since(t0).Seconds()) }()
 	var out []*cluster.Container
 	for _, h := range hosts {
 		ct, err := c.AddContainer(h, "c-"+h)

@@ -4,11 +4,15 @@
 // `go test ./...` on the host stays green.
 //
 // A scenario builds its hosts with test/testbed, the same namespace test bed test/e2e uses,
-// and drives brindle through the binary the runner puts at $BRINDLE_BIN (/mnt/brindle):
-// StartBrindle for daemons (`brindle datastore run`, `brindle node run`) in a host's
-// namespace, stopped by PID when the test ends, and RunBrindle for one-shot CLI calls.
+// and drives brindle through the binary the runner puts at $BRINDLE_BIN (/tmp/brindle, a
+// copy of /mnt/brindle in guest RAM). The product scenarios run a whole cluster with
+// test/e2e/cluster (datastore, `brindle node run` per host, CNI containers, CLI); the
+// infrastructure smoke tests use StartBrindle and RunBrindle directly.
 //
 // Files: vm.go (environment), brindle.go (process harness), workload.go (Calico-style
-// workload plumbing by hand), nft.go (nft counters), smoke_test.go (the infrastructure smoke
-// test).
+// workload plumbing by hand), nft.go (nft counters), smoke_test.go and binary_test.go (the
+// infrastructure smoke tests), cluster.go (cluster, seed manifests, agents, containers),
+// encap.go (what the fabric carries, tunl0), routes.go (route expectations) and one
+// *_test.go per product scenario (IPIP mesh, CrossSubnet, route reflector, mode switch,
+// VXLAN, no encapsulation).
 package scenarios
