@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 
+	"github.com/brindle-net/brindle/ipam"
 	"github.com/brindle-net/brindle/store"
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -94,6 +95,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 
 	src := sourceFor(c.conf)
 	req := c.ipamRequest(sc)
+	req.held, req.heldRead = first.held, first.heldRead
 	got, err := src.assign(ctx, req)
 	ph.done("ipam")
 	if err != nil {
@@ -142,8 +144,10 @@ func cmdAdd(args *skel.CmdArgs) error {
 
 // addReads is what ADD reads before it changes anything, all in one round trip.
 type addReads struct {
-	wep          *wepDoc // this workload's endpoint, if any
-	profileFound bool    // the network's profile exists
+	wep          *wepDoc      // this workload's endpoint, if any
+	profileFound bool         // the network's profile exists
+	held         []netip.Addr // own IPAM: what the attachment's handle holds already
+	heldRead     bool
 }
 
 func (r *addReads) load(ctx context.Context, sc *store.Client, c *call) error {
@@ -155,9 +159,17 @@ func (r *addReads) load(ctx context.Context, sc *store.Client, c *call) error {
 			return nil
 		},
 		func() error {
+			if c.conf.ownIPAM() {
+				h := handleID(c.conf.Name, c.args.ContainerID)
+				held, err := ipam.New(sc, ipam.Options{Logger: c.log}).IPsByHandle(ctx, h)
+				// On an error the assignment reads the handle again and reports it.
+				r.held, r.heldRead = held, err == nil
+			}
+			return nil
+		},
+		func() error {
 			if c.needsProfile() {
-				var p profileDoc
-				r.profileFound, _ = getDoc(ctx, sc, "Profile", "", c.conf.Name, &p)
+				r.profileFound = profileExists(ctx, sc, c.conf.Name)
 			}
 			return nil
 		},

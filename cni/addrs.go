@@ -20,6 +20,11 @@ type ipamRequest struct {
 	id          wepIdentity
 	sc          *store.Client
 	log         *zap.Logger
+
+	// held, when heldRead, is what the handle already held, read by ADD in its first round
+	// trip (own IPAM), so assign need not read it again.
+	held     []netip.Addr
+	heldRead bool
 }
 
 func (r *ipamRequest) handle() string { return handleID(r.conf.Name, r.containerID) }

@@ -17,7 +17,10 @@ func (ownIPAM) assign(ctx context.Context, r *ipamRequest) (assigned, error) {
 	a := ipam.New(r.sc, ipam.Options{Logger: r.log})
 	h := r.handle()
 	// A repeated ADD finds the addresses of the first one under the same handle.
-	have, err := a.IPsByHandle(ctx, h)
+	have, err := r.held, error(nil)
+	if !r.heldRead {
+		have, err = a.IPsByHandle(ctx, h)
+	}
 	if err != nil {
 		return assigned{}, wrapErr(ErrIPAM, fmt.Errorf("looking up IPAM handle %s: %w", h, err), "")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/brindle-net/brindle/api"
 	"github.com/brindle-net/brindle/store"
 )
 
@@ -143,6 +144,20 @@ type ruleDoc struct {
 	Action      string         `json:"action"`
 	Source      map[string]any `json:"source"`
 	Destination map[string]any `json:"destination"`
+}
+
+// profileExists reports whether Profile <network> is stored. Only existence matters, so the
+// stored value is not decoded; on a read error it says no, and createProfile settles it.
+func profileExists(ctx context.Context, sc *store.Client, network string) bool {
+	if network == store.DefaultAllowProfile {
+		return true // built in, never stored
+	}
+	k, ok := api.LookupKind("Profile")
+	if !ok {
+		return false
+	}
+	_, err := sc.GetKV(ctx, store.ResourceKey(k, "", network))
+	return err == nil
 }
 
 // createProfile creates Profile <network> unless it exists: ingress only from members of
