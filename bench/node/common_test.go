@@ -3,6 +3,8 @@
 // benchmark prints a table with its figures next to a baseline measured in the same run (bare
 // netlink, a bare etcd watch, host-to-host iperf3), because the machine is shared and busy.
 // Needs root and a built binary (`make build`; BRINDLE_BIN=path to use another one).
+// BNB_SIZES=0,1000 chooses the cold-start sizes, BNB_RR_CLIENTS=200 the light clients,
+// BNB_LOGS=dir keeps every process log, BNB_PROFILE=dir profiles the cold-start agent.
 //
 //	make build && go test -run XXX -bench . -benchtime 1x -timeout 30m ./bench/node/
 package nodebench
@@ -56,11 +58,32 @@ func startCluster(b *testing.B, bed testbed.Options) *cluster.Cluster {
 		if b.Failed() {
 			dumpLogs(b, c.LogDir())
 		}
+		keepLogs(b, c.LogDir())
 		if err := c.Close(); err != nil {
 			b.Errorf("tearing down: %v", err)
 		}
 	})
 	return c
+}
+
+// keepLogs copies the cluster's logs to $BNB_LOGS/<benchmark name>/ when BNB_LOGS is set, to
+// read an agent's own account of a run (its log says what it programmed and when).
+func keepLogs(b *testing.B, dir string) {
+	root := os.Getenv("BNB_LOGS")
+	if root == "" {
+		return
+	}
+	dst := filepath.Join(root, strings.ReplaceAll(b.Name(), "/", "_"))
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		b.Logf("keeping logs: %v", err)
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, f := range files {
+		if raw, err := os.ReadFile(f); err == nil {
+			_ = os.WriteFile(filepath.Join(dst, filepath.Base(f)), raw, 0o644)
+		}
+	}
 }
 
 func dumpLogs(b *testing.B, dir string) {
