@@ -199,8 +199,7 @@ func handleOp(w *write, handleID string, kv *store.KV, cidr string, delta int) e
 // one can win. It returns errRetry after a claim, or when another allocator claimed a block
 // since affRev (the next pass then uses that block); claimed false means no block is free.
 func (a *Allocator) claimTurn(ctx context.Context, r famRequest, affRev int64) (claimed bool, err error) {
-	release := a.q.acquire(ctx, "claim/"+r.host+"/"+famName(r.v6))
-	defer release()
+	defer a.q.acquire(ctx, "claim/"+r.host+"/"+famName(r.v6)).done()
 	prefix := store.AffinityPrefix(r.host, famName(r.v6))
 	// Keys only, filtered by revision (etcd's count would ignore the filter).
 	resp, err := a.c.Etcd().Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(),

@@ -45,9 +45,13 @@ func (h *handleHint) learn(key string, w *write, rev int64) {
 // Decisions not to write (or errors) are only taken on values read from etcd in this call,
 // never on remembered ones, which may be stale.
 func (a *Allocator) casBlock(ctx context.Context, cidr netip.Prefix, handleID string, hint *handleHint, change blockChange) error {
-	release := a.q.acquire(ctx, "block/"+cidr.String())
-	defer release()
 	bkey := store.BlockKey(cidr.String())
+	t := a.q.acquire(ctx, "block/"+cidr.String())
+	var last *store.KV // the block's value when the turn ends, for the next holder
+	defer func() {
+		t.leaveHint(bkey, last)
+		t.done()
+	}()
 	hkey := ""
 	if handleID != "" {
 		hkey = store.HandleKey(handleID)
@@ -55,10 +59,14 @@ func (a *Allocator) casBlock(ctx context.Context, cidr netip.Prefix, handleID st
 	if hint == nil {
 		hint = &handleHint{}
 	}
+	known := a.cache.get(cidr)
+	if h := t.hint(bkey); h != nil && (known == nil || h.ModRevision > known.ModRevision) {
+		known = h
+	}
 	var bkv, hkv *store.KV
 	fresh := false
-	if cached := a.cache.get(cidr); cached != nil && (hint.known || hkey == "") {
-		bkv, hkv = cached, hint.kv
+	if known != nil && (hint.known || hkey == "") {
+		bkv, hkv = known, hint.kv
 	} else if err := a.readBlockHandle(ctx, bkey, hkey, &bkv, &hkv); err != nil {
 		return err
 	} else {
@@ -81,6 +89,9 @@ func (a *Allocator) casBlock(ctx context.Context, cidr netip.Prefix, handleID st
 			continue
 		}
 		if err != nil || w == nil {
+			if err == nil {
+				last = bkv
+			}
 			return err
 		}
 		if !fresh && bkv != nil {
@@ -92,7 +103,7 @@ func (a *Allocator) casBlock(ctx context.Context, cidr netip.Prefix, handleID st
 		}
 		rev, vals, err := a.commitElse(ctx, w, reads...)
 		if err == nil {
-			a.cache.learn(cidr, bkey, w, rev)
+			last = a.cache.learn(cidr, bkey, w, rev)
 			if hkey != "" {
 				hint.learn(hkey, w, rev)
 			}
@@ -170,16 +181,15 @@ func (c *blockCache) set(cidr netip.Prefix, kv *store.KV) {
 	c.m[cidr] = kv
 }
 
-// learn records the block's value after w committed at rev.
-func (c *blockCache) learn(cidr netip.Prefix, key string, w *write, rev int64) {
+// learn records (and returns) the block's value after w committed at rev; nil when w
+// deleted the block or did not write it (then the old value is stale: forget it).
+func (c *blockCache) learn(cidr netip.Prefix, key string, w *write, rev int64) *store.KV {
+	var kv *store.KV
 	for _, o := range w.ops {
-		if o.Key != key {
-			continue
-		}
-		if o.Delete {
-			c.set(cidr, nil)
-		} else {
-			c.set(cidr, &store.KV{Key: key, Value: o.Value, ModRevision: rev})
+		if o.Key == key && !o.Delete {
+			kv = &store.KV{Key: key, Value: o.Value, ModRevision: rev}
 		}
 	}
+	c.set(cidr, kv)
+	return kv
 }

@@ -79,11 +79,20 @@ func stateDir() string {
 	return "/var/run/brindle"
 }
 
-// acquire waits (at most q.wait) for the turn on key and returns the function that ends it.
-// It never fails: without a turn the caller simply proceeds.
-func (q *queue) acquire(ctx context.Context, key string) (release func()) {
+// turn is one writer's turn on a key; end it with done. While it holds the key's lock file,
+// the file also passes the last writer's block value on to the next (see hint).
+type turn struct {
+	done func()
+	f    *os.File // the locked file; nil without a cross-process turn
+}
+
+var noTurn = &turn{done: func() {}}
+
+// acquire waits (at most q.wait) for the turn on key. It never fails: without a turn the
+// caller simply proceeds.
+func (q *queue) acquire(ctx context.Context, key string) *turn {
 	if q == nil || q.mode == QueueOff {
-		return func() {}
+		return noTurn
 	}
 	deadline := time.Now().Add(q.wait)
 	s := q.slot(key)
@@ -94,17 +103,17 @@ func (q *queue) acquire(ctx context.Context, key string) (release func()) {
 	case <-t.C:
 		q.put(key, s)
 		q.log.Debugw("no in-process turn within the bound; proceeding", "key", key)
-		return func() {}
+		return noTurn
 	case <-ctx.Done():
 		q.put(key, s)
-		return func() {}
+		return noTurn
 	}
-	unlockFile := q.lockFile(ctx, key, time.Until(deadline))
-	return func() {
+	f, unlockFile := q.lockFile(ctx, key, time.Until(deadline))
+	return &turn{f: f, done: func() {
 		unlockFile()
 		<-s.turn
 		q.put(key, s)
-	}
+	}}
 }
 
 func (q *queue) slot(key string) *slot {
@@ -127,21 +136,22 @@ func (q *queue) put(key string, s *slot) {
 	}
 }
 
-// lockFile takes an exclusive flock on the key's file in the state dir, waiting at most wait.
-// The blocking flock runs in its own goroutine so that the wait can be abandoned; if the lock
-// is granted after that, the goroutine drops it at once.
-func (q *queue) lockFile(ctx context.Context, key string, wait time.Duration) (unlock func()) {
+// lockFile takes an exclusive flock on the key's file in the state dir, waiting at most wait,
+// and returns the locked file (nil if it got no lock). The blocking flock runs in its own
+// goroutine so that the wait can be abandoned; if the lock is granted after that, the
+// goroutine drops it at once.
+func (q *queue) lockFile(ctx context.Context, key string, wait time.Duration) (*os.File, func()) {
 	if q.dir == "" {
-		return func() {}
+		return nil, func() {}
 	}
 	f, err := os.OpenFile(filepath.Join(q.dir, lockName(key)), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		q.log.Debugw("cannot open IPAM queue file; proceeding without the turn", "key", key, "error", err)
-		return func() {}
+		return nil, func() {}
 	}
 	fd := int(f.Fd())
-	held := func() func() {
-		return func() {
+	held := func() (*os.File, func()) {
+		return f, func() {
 			_ = unix.Flock(fd, unix.LOCK_UN)
 			_ = f.Close()
 		}
@@ -153,32 +163,28 @@ func (q *queue) lockFile(ctx context.Context, key string, wait time.Duration) (u
 	go func() { done <- flockRetry(fd) }()
 	t := time.NewTimer(max(wait, 0))
 	defer t.Stop()
+	abandon := func() {
+		go func() {
+			if <-done == nil {
+				_ = unix.Flock(fd, unix.LOCK_UN)
+			}
+			_ = f.Close()
+		}()
+	}
 	select {
 	case err := <-done:
 		if err == nil {
 			return held()
 		}
 		q.log.Debugw("flock failed; proceeding without the turn", "key", key, "error", err)
+		_ = f.Close()
 	case <-t.C:
 		q.log.Debugw("no cross-process turn within the bound; proceeding", "key", key)
-		go func() {
-			if <-done == nil {
-				_ = unix.Flock(fd, unix.LOCK_UN)
-			}
-			_ = f.Close()
-		}()
-		return func() {}
+		abandon()
 	case <-ctx.Done():
-		go func() {
-			if <-done == nil {
-				_ = unix.Flock(fd, unix.LOCK_UN)
-			}
-			_ = f.Close()
-		}()
-		return func() {}
+		abandon()
 	}
-	_ = f.Close()
-	return func() {}
+	return nil, func() {}
 }
 
 func flockRetry(fd int) error {

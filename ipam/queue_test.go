@@ -116,13 +116,13 @@ func TestQueueTurnsAcrossProcessesAndBound(t *testing.T) {
 			if i%2 == 1 {
 				q = q2
 			}
-			release := q.acquire(ctx, "block/10.0.0.0/26")
+			t := q.acquire(ctx, "block/10.0.0.0/26")
 			if inside.Add(1) > 1 {
 				overlaps.Add(1)
 			}
 			time.Sleep(time.Millisecond)
 			inside.Add(-1)
-			release()
+			t.done()
 		}()
 	}
 	wg.Wait()
@@ -132,11 +132,11 @@ func TestQueueTurnsAcrossProcessesAndBound(t *testing.T) {
 
 	// A holder that never lets go: the other process proceeds after its bound.
 	hold := q1.acquire(ctx, "block/10.0.0.64/26")
-	defer hold()
+	defer hold.done()
 	q3 := newQueue(Options{Queue: QueueOn, QueueDir: dir, QueueWait: 50 * time.Millisecond}, log)
 	done := make(chan struct{})
 	go func() {
-		q3.acquire(ctx, "block/10.0.0.64/26")()
+		q3.acquire(ctx, "block/10.0.0.64/26").done()
 		close(done)
 	}()
 	select {
@@ -148,5 +148,5 @@ func TestQueueTurnsAcrossProcessesAndBound(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	q4 := newQueue(Options{Queue: QueueOn, QueueDir: dir, QueueWait: time.Hour}, log)
-	q4.acquire(cctx, "block/10.0.0.64/26")()
+	q4.acquire(cctx, "block/10.0.0.64/26").done()
 }
