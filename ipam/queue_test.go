@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -149,4 +151,34 @@ func TestQueueTurnsAcrossProcessesAndBound(t *testing.T) {
 	cancel()
 	q4 := newQueue(Options{Queue: QueueOn, QueueDir: dir, QueueWait: time.Hour}, log)
 	q4.acquire(cctx, "block/10.0.0.64/26").done()
+}
+
+// The hint in a block's lock file is only an expectation for the CAS: a forged one that
+// carries the block's real revision but a different value (an empty block, which would
+// forget x) must cost a failed transaction, never a write built on it.
+func TestForgedHintNeverDecides(t *testing.T) {
+	_, c := datastore.StartTest(t)
+	mkPool(t, c, "p", "10.62.0.0/16", 26, "")
+	mkNode(t, c, "h", "")
+	dir := t.TempDir()
+	a := New(c, Options{Queue: QueueOn, QueueDir: dir})
+	x := assign(t, a, "h", "x", 1)[0]
+	cidr := x.Masked()
+	kv, err := c.GetKV(ctxT(t), store.BlockKey(cidr.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := fmt.Sprintf("%s\n%d\n%s", kv.Key, kv.ModRevision, mustJSON(newBlock(cidr, hostAffinity("h"))))
+	if err := os.WriteFile(filepath.Join(dir, lockName("block/"+cidr.String())), []byte(forged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := New(c, Options{Queue: QueueOn, QueueDir: dir})
+	y := assign(t, b, "h", "y", 1)[0]
+	if y == x {
+		t.Fatalf("%s given twice after a forged hint", x)
+	}
+	if held, _ := b.IPsByHandle(ctxT(t), "x"); len(held) != 1 || held[0] != x.Addr() {
+		t.Fatalf("x lost its address after a forged hint: %v", held)
+	}
+	checkClean(t, b)
 }
