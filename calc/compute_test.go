@@ -210,3 +210,15 @@ func TestUnknownNodeSkipped(t *testing.T) {
 		t.Errorf("no reason recorded: %+v", d.Skipped)
 	}
 }
+
+func TestNoBlackholeForSingleAddressBlocks(t *testing.T) {
+	s := NewState("n1")
+	s.SetNode(Node{Name: "n1", IPv4: netip.MustParsePrefix("10.0.0.1/24")})
+	s.SetPool(Pool{CIDR: netip.MustParsePrefix("10.244.0.0/16"), BlockSize: 32})
+	s.SetBlock(Block{CIDR: netip.MustParsePrefix("10.244.0.7/32"), Node: "n1"})
+	s.SetWorkload(LocalWorkload{Iface: "cali1", IPs: []netip.Prefix{netip.MustParsePrefix("10.244.0.7/32")}})
+	d := Compute(s)
+	if len(d.Routes) != 1 || d.Routes[0].Kind != RouteWorkload {
+		t.Fatalf("want only the workload route for a /32 block, got %+v", d.Routes)
+	}
+}
