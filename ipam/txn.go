@@ -119,9 +119,9 @@ var errRetry = errors.New("retry")
 // ErrMaxRetries is Calico's wording for an operation that kept losing races.
 var ErrMaxRetries = errors.New("Max retries hit - excessive concurrent IPAM requests")
 
-// retry runs fn until it returns something other than a conflict. The first two retries
-// follow at once (a lost CAS usually means one other writer got in first, and its write is
-// already visible); after that, jittered exponential backoff spreads out writers that keep
+// retry runs fn until it returns something other than a conflict. The first retry follows
+// at once (a lost CAS usually means one other writer got in first, and its write is already
+// visible); after repeated losses, jittered exponential backoff spreads out writers that keep
 // colliding.
 func (a *Allocator) retry(ctx context.Context, what string, fn func() error) error {
 	for attempt := 0; attempt < a.opts.MaxRetries; attempt++ {
@@ -141,17 +141,18 @@ func retryable(err error) bool {
 }
 
 // quickRetries is how many losses in a row are retried without any pause.
-const quickRetries = 2
+const quickRetries = 1
 
 // backoff pauses before the next attempt after losses lost races in a row: not at all for
-// the first quickRetries, then a random time in [bound/2, bound] with bound doubling from
-// RetryBase up to 64x.
+// the first quickRetries, then a random time in [0, bound] with bound doubling from
+// RetryBase up to 64x. Full jitter measured better than [bound/2, bound] without the queue
+// (100 plugin processes on one block: 6.3-7.1 s against 8.9-9.6 s; docs/ipam.md).
 func (a *Allocator) backoff(ctx context.Context, losses int) error {
 	if losses <= quickRetries {
 		return ctx.Err()
 	}
 	bound := int64(a.opts.RetryBase << min(losses-quickRetries-1, 6))
-	t := time.NewTimer(time.Duration(bound/2 + rand.Int64N(bound/2+1)))
+	t := time.NewTimer(time.Duration(rand.Int64N(bound + 1)))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
