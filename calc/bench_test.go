@@ -39,3 +39,32 @@ func BenchmarkCompute10k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkComputeOneChange10k: one node joins with one block (and leaves again on the next
+// iteration) on top of 10,000 blocks, then Compute, as the agent does per change.
+func BenchmarkComputeOneChange10k(b *testing.B) {
+	for _, sc := range []struct {
+		mode  string
+		nodes int
+	}{{ModeAlways, 100}, {ModeNever, 100}, {ModeAlways, 10000}} {
+		b.Run(fmt.Sprintf("vxlan%s-%dnodes", sc.mode, sc.nodes), func(b *testing.B) {
+			s := benchState(10000, sc.nodes, sc.mode)
+			Compute(s)
+			extra := Node{Name: "extra", IPv4: pfx("10.0.250.1/16"), VXLANTunnelAddr: addr("100.127.250.1")}
+			blk := Block{CIDR: pfx("100.100.0.0/26"), Node: "extra"}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if i%2 == 0 {
+					s.SetNode(extra)
+					s.SetBlock(blk)
+				} else {
+					s.DeleteNode(extra.Name)
+					s.DeleteBlock(blk.CIDR)
+				}
+				i++
+				Compute(s)
+			}
+		})
+	}
+}

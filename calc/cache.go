@@ -1,13 +1,31 @@
 package calc
 
-// memo keeps, across Compute calls, what depends only on one node (its route shape and
-// reason, its VTEP) so that a change among 10,000 nodes recomputes one node, not all.
-// The State's setters invalidate it; anything that changes the shape of every route (the
-// local node, a pool, the uplink, the route source) drops it whole.
+import "net/netip"
+
+// memo keeps, across Compute calls, everything derived from one input (a block, a node, a
+// learned route, a workload) so that a change among 10,000 blocks re-derives the inputs it
+// touched, not all of them. The State's setters record which inputs changed; anything that
+// changes the shape of every route (the local node, a pool, the uplink, the route source)
+// drops the memo whole and the next Compute derives everything again.
 type memo struct {
-	ctx  memoCtx
-	tmpl map[string]map[tmplKey]template // by node name; "" for learned routes
-	vtep map[string]VTEP                 // by node name
+	ctx   memoCtx
+	full  bool                            // fresh memo: derive every input on the next Compute
+	tmpl  map[string]map[tmplKey]template // by node name; "" for learned routes
+	dirty dirtySet
+	inc   incr
+}
+
+// dirtySet lists the inputs changed since the last Compute, by key.
+type dirtySet struct {
+	blocks  map[netip.Prefix]struct{}
+	learned map[netip.Prefix]struct{}
+	works   map[string]struct{}
+	nodes   map[string]struct{}
+}
+
+func newDirtySet() dirtySet {
+	return dirtySet{blocks: map[netip.Prefix]struct{}{}, learned: map[netip.Prefix]struct{}{},
+		works: map[string]struct{}{}, nodes: map[string]struct{}{}}
 }
 
 type memoCtx struct {
@@ -33,13 +51,33 @@ func (s *State) invalidateNode(name string) {
 		return
 	}
 	delete(s.memo.tmpl, name)
-	delete(s.memo.vtep, name)
+	s.memo.dirty.nodes[name] = struct{}{}
 }
 
-// memoFor returns the memo, fresh if the state-wide inputs changed since it was filled.
+func (s *State) touchBlock(cidr netip.Prefix) {
+	if s.memo != nil {
+		s.memo.dirty.blocks[cidr] = struct{}{}
+	}
+}
+
+func (s *State) touchLearned(dst netip.Prefix) {
+	if s.memo != nil {
+		s.memo.dirty.learned[dst] = struct{}{}
+	}
+}
+
+func (s *State) touchWorkload(iface string) {
+	if s.memo != nil {
+		s.memo.dirty.works[iface] = struct{}{}
+	}
+}
+
+// memoFor returns the memo, fresh (full) if the state-wide inputs changed since it was
+// filled.
 func (s *State) memoFor() *memo {
 	if s.memo == nil || s.memo.ctx != s.ctx() {
-		s.memo = &memo{ctx: s.ctx(), tmpl: map[string]map[tmplKey]template{}, vtep: map[string]VTEP{}}
+		s.memo = &memo{ctx: s.ctx(), full: true, tmpl: map[string]map[tmplKey]template{},
+			dirty: newDirtySet(), inc: newIncr()}
 	}
 	return s.memo
 }

@@ -8,24 +8,113 @@ import (
 
 // Compute returns the kernel state this node should hold for s. It changes nothing in s but
 // its internal memo of per-node results.
+//
+// Only the inputs changed since the previous Compute (through State's methods) are derived
+// again; the result is the same as a computation from scratch (order_test.go checks this
+// over random sequences of changes). Returned slices are shared with later results and must
+// not be modified.
 func Compute(s *State) Desired {
 	c := newComputer(s)
 	d := Desired{}
 	d.IPIP = c.ipipDevice()
 	d.VXLAN = c.vxlanDevice()
 	c.vxlan = d.VXLAN
-	d.VTEPs = c.vteps()
-	d.Routes = c.routes()
+	c.deriveChanged()
+	inc := &c.memo.inc
+	inc.routes = c.resolveRoutes()
+	inc.vteps = c.resolveVTEPs()
+	inc.hosts = mergeSorted(inc.hosts, inc.chHosts, func(a netip.Addr) uint64 { return uint64(addrU32(a)) },
+		func(k uint64) (netip.Addr, bool) {
+			v := uint32(k)
+			return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), inc.hostRefs[v] > 0
+		})
+	inc.skips = mergeSkips(inc.skips, inc.skipDel, inc.skipAdd)
+	// Fresh scratch each time: merged outputs may share the old backing arrays.
+	inc.chRoutes, inc.chVTEPs, inc.chHosts, inc.skipAdd, inc.skipDel = nil, nil, nil, nil, nil
+	c.memo.full, c.memo.dirty = false, newDirtySet()
+
+	d.Routes = inc.routes
+	if d.VXLAN != nil {
+		d.VTEPs = inc.vteps
+	}
 	d.NAT = c.nat()
-	d.TunnelSources = c.tunnelSources()
+	d.TunnelSources = inc.hosts
 	d.AcceptIPIP = d.IPIP != nil
 	d.AcceptVXLAN = d.VXLAN != nil
 	d.Sysctls = c.sysctls()
-	slices.SortFunc(c.skipped, func(a, b Decision) int {
-		return cmp.Or(cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Reason, b.Reason))
-	})
-	d.Skipped = c.skipped
+	slices.SortFunc(c.skipped, compareDecision)
+	d.Skipped = mergeDecisions(c.skipped, inc.skips)
 	return d
+}
+
+// deriveChanged re-derives the inputs changed since the last Compute (all of them when the
+// memo is fresh). A node's change re-derives the blocks routed to it; a block's change, the
+// learned route for the same prefix (a local block keeps its blackhole).
+func (c *computer) deriveChanged() {
+	m, s := c.memo, c.s
+	if m.full {
+		for name := range s.Nodes {
+			c.node(name)
+		}
+		for cidr := range s.Blocks {
+			c.block(cidr)
+		}
+		for dst := range s.Learned {
+			c.learned(dst)
+		}
+		for iface := range s.Workloads {
+			c.workload(iface)
+		}
+		return
+	}
+	for name := range m.dirty.nodes {
+		c.node(name)
+		for cidr := range m.inc.users[name] {
+			m.dirty.blocks[cidr] = struct{}{}
+		}
+	}
+	for cidr := range m.dirty.blocks {
+		c.block(cidr)
+		m.dirty.learned[cidr] = struct{}{}
+	}
+	for dst := range m.dirty.learned {
+		c.learned(dst)
+	}
+	for iface := range m.dirty.works {
+		c.workload(iface)
+	}
+}
+
+func (c *computer) node(name string) {
+	k := c.memo.inc.begin(srcID{kind: srcNode, name: name})
+	if n, ok := c.s.Nodes[name]; ok {
+		c.deriveNode(k, n)
+	}
+	c.memo.inc.commit(k)
+}
+
+func (c *computer) block(cidr netip.Prefix) {
+	k := c.memo.inc.begin(srcID{kind: srcBlock, pfx: cidr})
+	if b, ok := c.s.Blocks[cidr]; ok {
+		c.deriveBlock(k, b)
+	}
+	c.memo.inc.commit(k)
+}
+
+func (c *computer) learned(dst netip.Prefix) {
+	k := c.memo.inc.begin(srcID{kind: srcLearned, pfx: dst})
+	if l, ok := c.s.Learned[dst]; ok && c.s.RoutesFromBGP {
+		c.deriveLearned(k, l)
+	}
+	c.memo.inc.commit(k)
+}
+
+func (c *computer) workload(iface string) {
+	k := c.memo.inc.begin(srcID{kind: srcWorkload, name: iface})
+	if w, ok := c.s.Workloads[iface]; ok {
+		c.deriveWorkload(k, w)
+	}
+	c.memo.inc.commit(k)
 }
 
 // computer holds what every part of one Compute call needs: the state, the local node and
@@ -86,24 +175,6 @@ func (c *computer) nat() NAT {
 	slices.SortFunc(n.AllPools, comparePrefix)
 	slices.SortFunc(n.MasqPools, comparePrefix)
 	return n
-}
-
-func (c *computer) tunnelSources() []netip.Addr {
-	// Sorted as integers: far cheaper than comparing netip.Addr values 10,000 times over.
-	ips := make([]uint32, 0, len(c.s.Nodes))
-	for _, n := range c.s.Nodes {
-		if n.IPv4.IsValid() && n.IPv4.Addr().Is4() {
-			a := n.IPv4.Addr().As4()
-			ips = append(ips, uint32(a[0])<<24|uint32(a[1])<<16|uint32(a[2])<<8|uint32(a[3]))
-		}
-	}
-	slices.Sort(ips)
-	ips = slices.Compact(ips)
-	out := make([]netip.Addr, len(ips))
-	for i, v := range ips {
-		out[i] = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-	}
-	return out
 }
 
 func (c *computer) sysctls() []Sysctl {

@@ -1,13 +1,11 @@
 package calc
 
 import (
-	"cmp"
 	"crypto/sha1"
 	"fmt"
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 )
 
 // ipipDevice wants tunl0 as soon as any pool uses IPIP (Calico derives ipipEnabled from the
@@ -62,51 +60,65 @@ func (c *computer) vxlanDevice() *VXLANDevice {
 	return nil
 }
 
-// vteps lists every other node that has a VXLAN tunnel address, when VXLAN is in use here.
-func (c *computer) vteps() []VTEP {
-	if c.vxlan == nil {
-		return nil
+// deriveNode records what one node contributes on its own: its address among the tunnel
+// sources and, when VXLAN is in use here, its VTEP candidate.
+func (c *computer) deriveNode(k *sink, n Node) {
+	if n.IPv4.IsValid() && n.IPv4.Addr().Is4() {
+		k.host(n.IPv4.Addr())
 	}
-	out := make([]VTEP, 0, len(c.s.Nodes))
-	for name, n := range c.s.Nodes {
-		if name == c.s.NodeName || !n.VXLANTunnelAddr.Is4() {
-			continue
-		}
-		if !n.IPv4.IsValid() {
-			c.skip("vtep "+name, "node has a VXLAN tunnel address but no IPv4 address")
-			continue
-		}
-		v, ok := c.memo.vtep[name]
-		if !ok {
-			v = VTEP{Node: name, TunnelIP: n.VXLANTunnelAddr, MAC: VXLANMAC(n), HostIP: n.IPv4.Addr(),
-				Reason: "node " + name + " has VXLAN tunnel address " + n.VXLANTunnelAddr.String()}
-			c.memo.vtep[name] = v
-		}
-		out = append(out, v)
+	if c.vxlan == nil || n.Name == c.s.NodeName || !n.VXLANTunnelAddr.Is4() {
+		return
 	}
-	// Sort by tunnel address, then node name, through small keys (moving 10,000 VTEP
-	// structs costs more than the rest). Two nodes claiming one tunnel address is an IPAM
-	// error: keep the first by name whatever the map order, and say so.
-	keys := make([]sortKey, len(out))
-	for i, v := range out {
-		keys[i] = sortKey{dst: prefixKey(netip.PrefixFrom(v.TunnelIP, 32)), idx: int32(i)}
+	if !n.IPv4.IsValid() {
+		k.skip("vtep "+n.Name, "node has a VXLAN tunnel address but no IPv4 address")
+		return
 	}
-	slices.SortFunc(keys, func(a, b sortKey) int {
-		if a.dst != b.dst {
-			return cmp.Compare(a.dst, b.dst)
+	k.vtep(VTEP{Node: n.Name, TunnelIP: n.VXLANTunnelAddr, MAC: VXLANMAC(n), HostIP: n.IPv4.Addr(),
+		Reason: "node " + n.Name + " has VXLAN tunnel address " + n.VXLANTunnelAddr.String()})
+}
+
+// resolveVTEPs merges the VTEPs at the tunnel addresses whose candidates changed. Two nodes
+// claiming one tunnel address is an IPAM error: the first by name keeps it whatever the map
+// order, and the others are listed as skipped.
+func (c *computer) resolveVTEPs() []VTEP {
+	inc := &c.memo.inc
+	// Each tunnel address once: deriving it twice would count its skips twice.
+	changed := slices.Compact(slices.Sorted(slices.Values(inc.chVTEPs)))
+	for _, key := range changed {
+		k := inc.begin(srcID{kind: srcVTEP, pfx: netip.PrefixFrom(addrFromKey(key), 32)})
+		if vs := inc.vcands[key]; len(vs) > 1 {
+			win := vtepWinner(vs)
+			for _, v := range vs {
+				if v.Node != win.Node {
+					k.skip("vtep "+v.Node, "tunnel address "+win.TunnelIP.String()+" also claimed by node "+win.Node)
+				}
+			}
 		}
-		return strings.Compare(out[a.idx].Node, out[b.idx].Node)
-	})
-	sorted := make([]VTEP, 0, len(out))
-	for i, k := range keys {
-		if i > 0 && keys[i-1].dst == k.dst {
-			prev := sorted[len(sorted)-1]
-			c.skip("vtep "+out[k.idx].Node, "tunnel address "+prev.TunnelIP.String()+" also claimed by node "+prev.Node)
-			continue
-		}
-		sorted = append(sorted, out[k.idx])
+		inc.commit(k)
 	}
-	return sorted
+	return mergeSorted(inc.vteps, inc.chVTEPs, func(v VTEP) uint64 { return addrKey(v.TunnelIP) },
+		func(key uint64) (VTEP, bool) {
+			vs := inc.vcands[key]
+			if len(vs) == 0 {
+				return VTEP{}, false
+			}
+			return vtepWinner(vs), true
+		})
+}
+
+func vtepWinner(vs []VTEP) VTEP {
+	win := vs[0]
+	for _, v := range vs[1:] {
+		if v.Node < win.Node {
+			win = v
+		}
+	}
+	return win
+}
+
+func addrFromKey(k uint64) netip.Addr {
+	v := uint32(k >> 16)
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 // VXLANMAC returns the node's VXLAN device MAC: spec.vxlanTunnelMACAddr when set, else

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
-	"slices"
 )
 
 // Precedence when two sources want the same destination: a local workload beats a borrowed
@@ -20,55 +19,39 @@ const (
 type candidate struct {
 	r    Route
 	rank int
+	src  srcID
 }
-
-// routeList collects candidates; sorting by destination then rank resolves collisions
-// without a map (10,000 routes per Compute: allocation matters).
-type routeList []candidate
-
-func (rl *routeList) add(r Route, rank int) { *rl = append(*rl, candidate{r: r, rank: rank}) }
 
 func compareRoute(a, b Route) int {
 	return cmp.Or(cmp.Compare(a.Dev, b.Dev), a.Gw.Compare(b.Gw), cmp.Compare(a.Reason, b.Reason))
 }
 
-func (c *computer) routes() []Route {
-	rl := make(routeList, 0, len(c.s.Blocks)+len(c.s.Workloads)+len(c.s.Learned))
-	c.workloadRoutes(&rl)
-	c.blockRoutes(&rl)
-	if c.s.RoutesFromBGP {
-		c.learnedRoutes(&rl)
+// better reports whether a wins over b for the same destination.
+func (a candidate) better(b candidate) bool {
+	if a.rank != b.rank {
+		return a.rank < b.rank
 	}
-	// Sort small pointer-free keys rather than the routes themselves: moving 10,000 structs
-	// that hold strings costs more than everything else Compute does.
-	keys := make([]sortKey, len(rl))
-	for i, cand := range rl {
-		keys[i] = sortKey{dst: prefixKey(cand.r.Dst), rank: int32(cand.rank), idx: int32(i)}
-	}
-	slices.SortFunc(keys, func(a, b sortKey) int {
-		// Not cmp.Or: it would evaluate the string comparison for every pair.
-		if a.dst != b.dst {
-			return cmp.Compare(a.dst, b.dst)
-		}
-		if a.rank != b.rank {
-			return cmp.Compare(a.rank, b.rank)
-		}
-		return compareRoute(rl[a.idx].r, rl[b.idx].r)
-	})
-	out := make([]Route, 0, len(rl))
-	for i, k := range keys {
-		if i > 0 && keys[i-1].dst == k.dst {
-			continue // lost to a higher-precedence route for the same destination
-		}
-		out = append(out, rl[k.idx].r)
-	}
-	return out
+	return compareRoute(a.r, b.r) < 0
 }
 
-type sortKey struct {
-	dst  uint64
-	rank int32
-	idx  int32
+// resolveRoutes merges the winners at the destinations whose candidates changed into the
+// previous sorted route list.
+func (c *computer) resolveRoutes() []Route {
+	inc := &c.memo.inc
+	return mergeSorted(inc.routes, inc.chRoutes, func(r Route) uint64 { return prefixKey(r.Dst) },
+		func(k uint64) (Route, bool) {
+			cs := inc.cands[k]
+			if len(cs) == 0 {
+				return Route{}, false
+			}
+			best := cs[0]
+			for _, cand := range cs[1:] {
+				if cand.better(best) {
+					best = cand
+				}
+			}
+			return best.r, true
+		})
 }
 
 // prefixKey orders IPv4 prefixes as comparePrefix does: address, then length.
@@ -77,86 +60,76 @@ func prefixKey(p netip.Prefix) uint64 {
 	return uint64(a[0])<<40 | uint64(a[1])<<32 | uint64(a[2])<<24 | uint64(a[3])<<16 | uint64(p.Bits())
 }
 
-func (c *computer) workloadRoutes(rs *routeList) {
-	for iface, w := range c.s.Workloads {
-		for _, ip := range w.IPs {
-			if !ip.Addr().Is4() {
-				c.skip("workload "+iface+" "+ip.String(), "only IPv4 is programmed")
-				continue
-			}
-			dst := netip.PrefixFrom(ip.Addr(), 32)
-			rs.add(Route{Dst: dst, Kind: RouteWorkload, Dev: iface,
-				Reason: "local workload on " + iface}, rankWorkload)
-		}
-	}
-}
-
-func (c *computer) blockRoutes(rs *routeList) {
-	for _, b := range c.s.Blocks {
-		cidr := b.CIDR.Masked()
-		pool, inPool := c.poolFor(cidr)
-		// With BGP as the route source, only VXLAN pools are routed from block affinities;
-		// local blackholes are always ours to program.
-		fromDatastore := !c.s.RoutesFromBGP || (inPool && isEncap(pool.VXLANMode))
-		switch {
-		case b.Node == c.s.NodeName && cidr.IsSingleIP():
-			// A /32 (/128) block is one workload address: its workload route is the whole
-			// story, and a blackhole for it would collide with that route (Calico skips /32
-			// blocks in both BIRD's aggregation and Felix's blackholes for the same reason).
-		case b.Node == c.s.NodeName:
-			rs.add(Route{Dst: cidr, Kind: RouteBlackhole,
-				Reason: "local affine block: unallocated addresses must not leave the node"}, rankBlackhole)
-		case b.Node == "":
-			// No affinity: only its borrowed addresses are routed.
-		case fromDatastore:
-			if r, ok := c.routeToNode(cidr, pool, inPool, b.Node, "remote block"); ok {
-				rs.add(r, rankRemote)
-			}
-		}
-		if !fromDatastore {
+func (c *computer) deriveWorkload(k *sink, w LocalWorkload) {
+	for _, ip := range w.IPs {
+		if !ip.Addr().Is4() {
+			k.skip("workload "+w.Iface+" "+ip.String(), "only IPv4 is programmed")
 			continue
 		}
-		for _, bi := range b.Borrowed {
-			if bi.Node == c.s.NodeName || bi.Node == "" || bi.Node == b.Node || !bi.Addr.Is4() {
-				continue // ours (a workload route covers it) or not borrowed at all
-			}
-			dst := netip.PrefixFrom(bi.Addr, 32)
-			if r, ok := c.routeToNode(dst, pool, inPool, bi.Node, "address borrowed from block "+cidr.String()); ok {
-				rs.add(r, rankBorrowed)
-			}
+		dst := netip.PrefixFrom(ip.Addr(), 32)
+		k.route(Route{Dst: dst, Kind: RouteWorkload, Dev: w.Iface,
+			Reason: "local workload on " + w.Iface}, rankWorkload)
+	}
+}
+
+func (c *computer) deriveBlock(k *sink, b Block) {
+	cidr := b.CIDR.Masked()
+	pool, inPool := c.poolFor(cidr)
+	// With BGP as the route source, only VXLAN pools are routed from block affinities;
+	// local blackholes are always ours to program.
+	fromDatastore := !c.s.RoutesFromBGP || (inPool && isEncap(pool.VXLANMode))
+	switch {
+	case b.Node == c.s.NodeName:
+		k.route(Route{Dst: cidr, Kind: RouteBlackhole,
+			Reason: "local affine block: unallocated addresses must not leave the node"}, rankBlackhole)
+	case b.Node == "":
+		// No affinity: only its borrowed addresses are routed.
+	case fromDatastore:
+		if r, ok := c.routeToNode(k, cidr, pool, inPool, b.Node, "remote block"); ok {
+			k.route(r, rankRemote)
+		}
+	}
+	if !fromDatastore {
+		return
+	}
+	for _, bi := range b.Borrowed {
+		if bi.Node == c.s.NodeName || bi.Node == "" || bi.Node == b.Node || !bi.Addr.Is4() {
+			continue // ours (a workload route covers it) or not borrowed at all
+		}
+		dst := netip.PrefixFrom(bi.Addr, 32)
+		if r, ok := c.routeToNode(k, dst, pool, inPool, bi.Node, "address borrowed from block "+cidr.String()); ok {
+			k.route(r, rankBorrowed)
 		}
 	}
 }
 
-// learnedRoutes turns BGP-learned paths into routes for non-VXLAN pools (and for prefixes
+// deriveLearned turns a BGP-learned path into a route for a non-VXLAN pool (or for a prefix
 // outside all pools, which a BGP peer such as a top-of-rack router may send).
-func (c *computer) learnedRoutes(rs *routeList) {
-	for _, l := range c.s.Learned {
-		dst := l.Dst.Masked()
-		if !dst.Addr().Is4() || !l.NextHop.Is4() {
-			continue
-		}
-		if c.hasLoc && c.local.IPv4.IsValid() && l.NextHop == c.local.IPv4.Addr() {
-			continue // our own advertisement reflected back
-		}
-		pool, inPool := c.poolFor(dst)
-		if inPool && isEncap(pool.VXLANMode) {
-			c.skip("learned "+dst.String(), "pool "+pool.CIDR.String()+" uses VXLAN: routed from the datastore")
-			continue
-		}
-		if b, ok := c.s.Blocks[dst]; ok && b.Node == c.s.NodeName {
-			continue // our own block: the blackhole stays
-		}
-		k := tmplKey{what: "learned route", pool: pool.CIDR, inPool: inPool, gw: l.NextHop}
-		t := c.template("", k, func() template {
-			t := template{r: c.routeVia(pool, inPool, l.NextHop, "learned route"), ok: true}
-			t.r.FromBGP = true
-			return t
-		})
-		r := t.r
-		r.Dst = dst
-		rs.add(r, rankRemote)
+func (c *computer) deriveLearned(k *sink, l LearnedRoute) {
+	dst := l.Dst.Masked()
+	if !dst.Addr().Is4() || !l.NextHop.Is4() {
+		return
 	}
+	if c.hasLoc && c.local.IPv4.IsValid() && l.NextHop == c.local.IPv4.Addr() {
+		return // our own advertisement reflected back
+	}
+	pool, inPool := c.poolFor(dst)
+	if inPool && isEncap(pool.VXLANMode) {
+		k.skip("learned "+dst.String(), "pool "+pool.CIDR.String()+" uses VXLAN: routed from the datastore")
+		return
+	}
+	if b, ok := c.s.Blocks[dst]; ok && b.Node == c.s.NodeName {
+		return // our own block: the blackhole stays
+	}
+	tk := tmplKey{what: "learned route", pool: pool.CIDR, inPool: inPool, gw: l.NextHop}
+	t := c.template("", tk, func() template {
+		t := template{r: c.routeVia(pool, inPool, l.NextHop, "learned route"), ok: true}
+		t.r.FromBGP = true
+		return t
+	})
+	r := t.r
+	r.Dst = dst
+	k.route(r, rankRemote)
 }
 
 // tmplKey identifies a route shape that does not depend on the destination: every block of
@@ -176,11 +149,13 @@ type template struct {
 }
 
 // routeToNode routes dst to the node called name, shaped by the pool's encapsulation.
-func (c *computer) routeToNode(dst netip.Prefix, pool Pool, inPool bool, name, what string) (Route, bool) {
-	k := tmplKey{what: what, pool: pool.CIDR, inPool: inPool, node: name}
-	t := c.template(name, k, func() template { return c.nodeTemplate(pool, inPool, name, what) })
+// The input being derived depends on that node from now on.
+func (c *computer) routeToNode(k *sink, dst netip.Prefix, pool Pool, inPool bool, name, what string) (Route, bool) {
+	k.dep(name)
+	tk := tmplKey{what: what, pool: pool.CIDR, inPool: inPool, node: name}
+	t := c.template(name, tk, func() template { return c.nodeTemplate(pool, inPool, name, what) })
 	if !t.ok {
-		c.skip(what+" "+dst.String(), t.why)
+		k.skip(what+" "+dst.String(), t.why)
 		return Route{}, false
 	}
 	r := t.r

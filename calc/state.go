@@ -66,25 +66,46 @@ func (s *State) DeletePool(cidr netip.Prefix) {
 }
 
 // SetBlock adds or replaces a block.
-func (s *State) SetBlock(b Block) { s.Blocks[b.CIDR.Masked()] = b }
+func (s *State) SetBlock(b Block) {
+	s.touchBlock(b.CIDR.Masked())
+	s.Blocks[b.CIDR.Masked()] = b
+}
 
 // DeleteBlock removes a block.
-func (s *State) DeleteBlock(cidr netip.Prefix) { delete(s.Blocks, cidr.Masked()) }
+func (s *State) DeleteBlock(cidr netip.Prefix) {
+	s.touchBlock(cidr.Masked())
+	delete(s.Blocks, cidr.Masked())
+}
 
 // SetWorkload adds or replaces a local workload, keyed by its interface.
-func (s *State) SetWorkload(w LocalWorkload) { s.Workloads[w.Iface] = w }
+func (s *State) SetWorkload(w LocalWorkload) {
+	s.touchWorkload(w.Iface)
+	s.Workloads[w.Iface] = w
+}
 
 // DeleteWorkload removes the local workload on iface.
-func (s *State) DeleteWorkload(iface string) { delete(s.Workloads, iface) }
+func (s *State) DeleteWorkload(iface string) {
+	s.touchWorkload(iface)
+	delete(s.Workloads, iface)
+}
 
 // SetLearnedRoute adds or replaces the BGP speaker's best route for r.Dst.
-func (s *State) SetLearnedRoute(r LearnedRoute) { s.Learned[r.Dst.Masked()] = r }
+func (s *State) SetLearnedRoute(r LearnedRoute) {
+	s.touchLearned(r.Dst.Masked())
+	s.Learned[r.Dst.Masked()] = r
+}
 
 // DeleteLearnedRoute removes the learned route for dst (the path was withdrawn).
-func (s *State) DeleteLearnedRoute(dst netip.Prefix) { delete(s.Learned, dst.Masked()) }
+func (s *State) DeleteLearnedRoute(dst netip.Prefix) {
+	s.touchLearned(dst.Masked())
+	delete(s.Learned, dst.Masked())
+}
 
 // ReplaceLearnedRoutes sets the complete list of learned routes (e.g. after a BGP resync).
 func (s *State) ReplaceLearnedRoutes(rs []LearnedRoute) {
+	for dst := range s.Learned {
+		s.touchLearned(dst)
+	}
 	s.Learned = make(map[netip.Prefix]LearnedRoute, len(rs))
 	for _, r := range rs {
 		s.SetLearnedRoute(r)
