@@ -37,7 +37,9 @@ func rebuild(s *State) *State {
 // learned route for a local block) happen often.
 func randomChange(r *rand.Rand, s *State) string {
 	node := func() string { return fmt.Sprintf("n%d", r.Intn(8)) }
-	a4 := func(a, b byte) netip.Addr { return netip.AddrFrom4([4]byte{a, b, byte(r.Intn(4)), byte(r.Intn(3) * 64)}) }
+	a4 := func(a, b byte) netip.Addr {
+		return netip.AddrFrom4([4]byte{a, b, byte(r.Intn(4)), byte(r.Intn(3) * 64)})
+	}
 	pools := []string{"10.96.0.0/12", "192.168.0.0/16", "10.96.0.0/16", "172.20.0.0/16"}
 	modes := []string{"", ModeNever, ModeAlways, ModeCrossSubnet}
 	switch op := r.Intn(100); {
