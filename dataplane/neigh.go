@@ -66,6 +66,9 @@ func (v *vtepTable) markStale() {
 func (v *vtepTable) set(vteps []calc.VTEP) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.prev != nil && sameSlice(v.prev, vteps) {
+		return // calc shares an unchanged list
+	}
 	byIP := func(a, b calc.VTEP) int { return a.TunnelIP.Compare(b.TunnelIP) }
 	if !slices.IsSortedFunc(vteps, byIP) {
 		vteps = slices.SortedFunc(slices.Values(vteps), byIP)

@@ -30,8 +30,8 @@ type nftTableRec struct {
 
 func (n *nftTableRec) apply(d *calc.Desired) error {
 	want := buildNFTSpec(d)
-	if !n.stale && want.equal(n.last) {
-		return nil
+	if !n.stale && n.elems != nil && want.equalButHosts(n.last) {
+		return n.applyHosts(want)
 	}
 	c, err := n.h.nft()
 	if err != nil {
@@ -45,18 +45,15 @@ func (n *nftTableRec) apply(d *calc.Desired) error {
 		}
 	} else {
 		// Between resyncs the table holds what we last wrote: diff against that instead of
-		// reading 10,000 host elements back for every change.
+		// reading 10,000 host elements back.
 		have = stateFromSpec(n.last, n.elems)
+		have.elems[setAllHosts] = addrElems(n.last.hosts) // hosts may have moved on by applyHosts
 	}
 	elems := map[string][]nftables.SetElement{
 		setAllPools:  rangeElems(want.allPools),
 		setMasqPools: rangeElems(want.masqPools),
 	}
-	if n.elems != nil && slices.Equal(want.hosts, n.last.hosts) {
-		elems[setAllHosts] = n.elems[setAllHosts]
-	} else {
-		elems[setAllHosts] = addrElems(want.hosts)
-	}
+	elems[setAllHosts] = addrElems(want.hosts)
 	if err := writeNFT(c, have, want, elems); err != nil {
 		n.stale = true
 		return fmt.Errorf("nftables: %w", err)

@@ -174,3 +174,52 @@ func counterLine(s string) string {
 	}
 	return ""
 }
+
+// TestHostSetDiffThenFullWrite: node joins and leaves are sent as element diffs; a later
+// change of the pools (a full table write diffed against the remembered state) and a resync
+// must both find the set exactly as the hosts list says.
+func TestHostSetDiffThenFullWrite(t *testing.T) {
+	needRoot(t)
+	a, _ := hostPair(t)
+	dp := newDP(t, a)
+	hosts := func(from, to int) []netip.Addr {
+		var out []netip.Addr
+		for i := from; i < to; i++ {
+			out = append(out, netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}))
+		}
+		return out
+	}
+	check := func(want []netip.Addr) {
+		t.Helper()
+		c, err := dp.h.nft()
+		if err != nil {
+			t.Fatal(err)
+		}
+		have, err := readNFT(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []netip.Addr
+		for _, e := range have.elems[setAllHosts] {
+			got = append(got, netip.AddrFrom4([4]byte(e.Key)))
+		}
+		slices.SortFunc(got, netip.Addr.Compare)
+		if !slices.Equal(got, want) {
+			t.Fatalf("all-hosts holds %d elements %v..., want %d", len(got), got[:min(3, len(got))], len(want))
+		}
+	}
+	d := calc.Desired{TunnelSources: hosts(0, 3000), NAT: calc.NAT{AllPools: []netip.Prefix{netip.MustParsePrefix("10.96.0.0/12")}}}
+	apply(t, dp, d)
+	d.TunnelSources = hosts(5, 3002) // five leave, two join
+	apply(t, dp, d)
+	check(hosts(5, 3002))
+	d.NAT.AllPools = append(d.NAT.AllPools, netip.MustParsePrefix("192.168.0.0/16"))
+	d.TunnelSources = hosts(6, 3003)
+	apply(t, dp, d)
+	check(hosts(6, 3003))
+	d.TunnelSources = hosts(0, 10)
+	apply(t, dp, d)
+	dp.MarkResync()
+	apply(t, dp, d)
+	check(hosts(0, 10))
+}

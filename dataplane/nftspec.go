@@ -47,7 +47,7 @@ func buildNFTSpec(d *calc.Desired) nftSpec {
 	s := nftSpec{
 		allPools:  mergeRanges(d.NAT.AllPools),
 		masqPools: mergeRanges(d.NAT.MasqPools),
-		hosts:     slices.Clone(d.TunnelSources),
+		hosts:     d.TunnelSources, // calc's outputs are never modified
 		post:      []string{ruleMasq},
 	}
 	if d.AcceptIPIP {
@@ -59,9 +59,9 @@ func buildNFTSpec(d *calc.Desired) nftSpec {
 	return s
 }
 
-func (s nftSpec) equal(o nftSpec) bool {
+func (s nftSpec) equalButHosts(o nftSpec) bool {
 	return slices.Equal(s.allPools, o.allPools) && slices.Equal(s.masqPools, o.masqPools) &&
-		slices.Equal(s.hosts, o.hosts) && slices.Equal(s.input, o.input) && slices.Equal(s.post, o.post)
+		slices.Equal(s.input, o.input) && slices.Equal(s.post, o.post)
 }
 
 func addrU64(a netip.Addr) uint64 {

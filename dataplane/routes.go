@@ -162,7 +162,12 @@ func (t *routeTable) set(routes []calc.Route) error {
 	defer t.mu.Unlock()
 	byDst := func(a, b calc.Route) int { return comparePrefix(a.Dst, b.Dst) }
 	gen := t.links.generation()
-	if t.prev == nil || gen != t.gen || !slices.IsSortedFunc(routes, byDst) {
+	if t.prev != nil && gen == t.gen && sameSlice(t.prev, routes) {
+		// calc shares an unchanged list: nothing to walk, only waiting routes to retry.
+		for _, r := range t.waiting {
+			t.put(r)
+		}
+	} else if t.prev == nil || gen != t.gen || !slices.IsSortedFunc(routes, byDst) {
 		t.desired = make(map[netip.Prefix]kroute, len(routes))
 		t.reasons = make(map[netip.Prefix]string, len(routes))
 		t.waiting = map[netip.Prefix]calc.Route{}
@@ -204,6 +209,11 @@ func (t *routeTable) set(routes []calc.Route) error {
 		return fmt.Errorf("routes waiting for their device: %s", summarize(missing))
 	}
 	return nil
+}
+
+// sameSlice reports whether a and b are the same list in memory.
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 func comparePrefix(a, b netip.Prefix) int {
