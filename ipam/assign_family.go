@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/brindle-net/brindle/store"
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // famRequest is the part of an AutoAssign that concerns one address family.
@@ -47,17 +46,18 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 		return nil, &ExhaustedError{Family: family(r.v6), Wanted: r.num, Reason: ErrNoPools.Error() + " " + r.host}
 	}
 	limitHit := false
-	first := true
+	next := &affList{affs: r.affs, rev: r.affRev} // what the next pass may use without reading
 	err := a.retry(ctx, "assigning addresses", func() error {
 		limitHit = false
-		affs, affRev := r.affs, r.affRev
-		if !first {
-			var err error
-			if affs, affRev, err = a.listAffinities(ctx, r.host, r.v6); err != nil {
+		if next == nil {
+			affs, rev, err := a.listAffinities(ctx, r.host, r.v6)
+			if err != nil {
 				return err
 			}
+			next = &affList{affs: affs, rev: rev}
 		}
-		first = false
+		affs, affRev := next.affs, next.rev
+		next = nil
 		// 1. Blocks affine to this host.
 		for _, ar := range affs {
 			if len(got) == r.num {
@@ -88,8 +88,9 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 			if len(affs) >= limit {
 				limitHit = true
 			} else {
-				claimed, err := a.claimTurn(ctx, r, affRev)
+				claimed, fresh, err := a.claimTurn(ctx, r, len(affs), affRev)
 				if err != nil || claimed {
+					next = fresh
 					return err
 				}
 			}
@@ -196,28 +197,36 @@ func handleOp(w *write, handleID string, kv *store.KV, cidr string, delta int) e
 
 // claimTurn claims a new block for the host inside the host's claim turn, so that allocators
 // that all found the host's blocks full do not all list every block and race for a claim only
-// one can win. It returns errRetry after a claim, or when another allocator claimed a block
-// since affRev (the next pass then uses that block); claimed false means no block is free.
-func (a *Allocator) claimTurn(ctx context.Context, r famRequest, affRev int64) (claimed bool, err error) {
+// one can win. When another allocator claimed (or dropped) a block since the caller listed
+// known affinities at affRev, it claims nothing and returns the fresh list for the next pass.
+// claimed false with a nil error means that no block is free.
+func (a *Allocator) claimTurn(ctx context.Context, r famRequest, known int, affRev int64) (claimed bool, fresh *affList, err error) {
 	defer a.q.acquire(ctx, "claim/"+r.host+"/"+famName(r.v6)).done()
-	prefix := store.AffinityPrefix(r.host, famName(r.v6))
-	// Keys only, filtered by revision (etcd's count would ignore the filter).
-	resp, err := a.c.Etcd().Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(),
-		clientv3.WithMinModRev(affRev+1))
+	affs, rev, err := a.listAffinities(ctx, r.host, r.v6)
 	if err != nil {
-		return false, &store.KeyError{Key: prefix, Err: err}
+		return false, nil, err
 	}
-	if len(resp.Kvs) > 0 {
-		return true, errRetry
+	changed := len(affs) != known
+	for _, ar := range affs {
+		changed = changed || ar.KV.ModRevision > affRev
+	}
+	if changed {
+		return true, &affList{affs: affs, rev: rev}, errRetry
 	}
 	cidr, ok, err := a.findFreeBlock(ctx, r)
 	if err != nil || !ok {
-		return false, err
+		return false, nil, err
 	}
 	if err := a.claimNew(ctx, r.host, cidr, affRev); err != nil {
-		return true, err
+		return true, nil, err
 	}
-	return true, errRetry
+	return true, nil, errRetry
+}
+
+// affList is a listing of the host's affinities and the revision it was read at.
+type affList struct {
+	affs []affRef
+	rev  int64
 }
 
 // findFreeBlock walks the pools for a block CIDR nobody has created yet.
