@@ -49,6 +49,13 @@ func StartUnwire(netnsPath, contIfName string) (*Unwiring, error) {
 		u.done <- nil // no namespace, nothing left to delete
 		return u, nil
 	}
+	if !isNetns(contNS) {
+		// The path outlived its namespace (unmounted, file left behind): the kernel has
+		// destroyed the namespace and both veth ends with it.
+		contNS.Close()
+		u.done <- nil
+		return u, nil
+	}
 	ch, err := netlink.NewHandleAt(contNS)
 	if err != nil {
 		contNS.Close()
@@ -106,6 +113,16 @@ func StartUnwire(netnsPath, contIfName string) (*Unwiring, error) {
 			}
 		}
 	}
+}
+
+// isNetns reports whether h is a network namespace (nsfs, or procfs on old kernels) rather
+// than, say, the empty file a runtime's bind mount leaves once it is unmounted.
+func isNetns(h netns.NsHandle) bool {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(h), &st); err != nil {
+		return false
+	}
+	return st.Type == unix.NSFS_MAGIC || st.Type == unix.PROC_SUPER_MAGIC
 }
 
 // Wait blocks until the kernel has finished the deletion and returns its outcome.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -123,6 +125,14 @@ func TestVethStages(t *testing.T) {
 		}
 		if err := cni.Unwire("/var/run/netns/bcni-missing-"+randHex(6), "eth0", veth); err != nil {
 			t.Errorf("Unwire of a missing netns: %v", err)
+		}
+		// What a runtime's netns path is once unmounted: an empty file, not a namespace.
+		stale := filepath.Join(t.TempDir(), "netns")
+		if err := os.WriteFile(stale, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := cni.Unwire(stale, "eth0", veth); err != nil {
+			t.Errorf("Unwire of an unmounted netns path: %v", err)
 		}
 	})
 }
