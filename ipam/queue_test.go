@@ -168,7 +168,8 @@ func TestForgedHintNeverDecides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := fmt.Sprintf("%s\n%d\n%s", kv.Key, kv.ModRevision, mustJSON(newBlock(cidr, hostAffinity("h"))))
+	empty := mustJSON(newBlock(cidr, hostAffinity("h")))
+	forged := fmt.Sprintf("%s\n%d\n%d\n%s", kv.Key, kv.ModRevision, len(empty), empty)
 	if err := os.WriteFile(filepath.Join(dir, lockName("block/"+cidr.String())), []byte(forged), 0o600); err != nil {
 		t.Fatal(err)
 	}
