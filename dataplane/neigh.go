@@ -48,6 +48,7 @@ type vtepTable struct {
 	prev   []calc.VTEP
 	stale  bool
 	writes int
+	errs   []string
 }
 
 func newVTEPTable(h *nsHandles, log *zap.Logger) *vtepTable {
@@ -169,87 +170,107 @@ func (v *vtepTable) apply(link int) error {
 	} else if len(v.dirty) == 0 {
 		return nil
 	}
-	var errs []string
+	w, err := v.h.writer()
+	if err != nil {
+		return err
+	}
+	v.errs = v.errs[:0]
 	if full {
 		for ip := range v.want {
-			errs = v.convergeARP(ip, errs)
+			v.convergeARP(w, ip)
 		}
 		for ip := range v.arp {
 			if _, ok := v.want[ip]; !ok {
-				errs = v.convergeARP(ip, errs)
+				v.convergeARP(w, ip)
 			}
 		}
 		for m := range v.wanted {
-			errs = v.convergeFDB(m, errs)
+			v.convergeFDB(w, m)
 		}
 		for m := range v.fdb {
 			if _, ok := v.wanted[m]; !ok {
-				errs = v.convergeFDB(m, errs)
+				v.convergeFDB(w, m)
 			}
 		}
 	} else {
+		// Each MAC once: writes are acknowledged only at the flush, so a second look at
+		// the same MAC would queue the same write again.
+		macs := make(map[mac6]struct{}, 2*len(v.dirty))
 		for ip, oldMAC := range v.dirty {
-			errs = v.convergeARP(ip, errs)
-			errs = v.convergeFDB(oldMAC, errs)
+			v.convergeARP(w, ip)
+			macs[oldMAC] = struct{}{}
 			if e, ok := v.want[ip]; ok {
-				errs = v.convergeFDB(e.mac, errs)
+				macs[e.mac] = struct{}{}
 			}
 		}
+		for m := range macs {
+			v.convergeFDB(w, m)
+		}
 	}
+	w.flush()
 	clear(v.dirty)
-	if len(errs) > 0 {
+	if len(v.errs) > 0 {
 		v.stale = true
-		return fmt.Errorf("vteps: %s", summarize(errs))
+		return fmt.Errorf("vteps: %s", summarize(v.errs))
 	}
 	return nil
 }
 
-func (v *vtepTable) convergeARP(ip netip.Addr, errs []string) []string {
+// convergeARP queues the write that makes the neighbour entry for ip what brindle wants;
+// the mirror follows the kernel's ack.
+func (v *vtepTable) convergeARP(w *nlWriter, ip netip.Addr) {
 	e, wanted := v.want[ip]
 	have, present := v.arp[ip]
 	switch {
 	case wanted && (!present || have != e.mac):
-		n := &netlink.Neigh{LinkIndex: v.link, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
-			IP: ip.AsSlice(), HardwareAddr: net.HardwareAddr(e.mac[:])}
-		if err := v.h.nl.NeighSet(n); err != nil {
-			return append(errs, fmt.Sprintf("neighbour %s: %v", ip, err))
-		}
-		v.arp[ip] = e.mac
-		v.writes++
+		body := neighBody(unix.AF_INET, v.link, netlink.NUD_PERMANENT, 0, ip, e.mac[:])
+		w.queue(unix.RTM_NEWNEIGH, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, body, func(err error) {
+			if err != nil {
+				v.errs = append(v.errs, fmt.Sprintf("neighbour %s: %v", ip, err))
+				return
+			}
+			v.arp[ip] = e.mac
+			v.writes++
+		})
 	case !wanted && present:
-		n := &netlink.Neigh{LinkIndex: v.link, Family: netlink.FAMILY_V4, IP: ip.AsSlice(), HardwareAddr: net.HardwareAddr(have[:])}
-		if err := v.h.nl.NeighDel(n); err != nil && !errors.Is(err, unix.ENOENT) {
-			return append(errs, fmt.Sprintf("delete neighbour %s: %v", ip, err))
-		}
-		delete(v.arp, ip)
-		v.writes++
+		body := neighBody(unix.AF_INET, v.link, 0, 0, ip, have[:])
+		w.queue(unix.RTM_DELNEIGH, 0, body, func(err error) {
+			if err != nil && !errors.Is(err, unix.ENOENT) {
+				v.errs = append(v.errs, fmt.Sprintf("delete neighbour %s: %v", ip, err))
+				return
+			}
+			delete(v.arp, ip)
+			v.writes++
+		})
 	}
-	return errs
 }
 
-func (v *vtepTable) convergeFDB(m mac6, errs []string) []string {
+// convergeFDB does the same for the FDB entry of MAC m.
+func (v *vtepTable) convergeFDB(w *nlWriter, m mac6) {
 	host, wanted := v.wanted[m]
 	have, present := v.fdb[m]
 	switch {
 	case wanted && (!present || have != host):
-		if err := v.h.nl.NeighSet(fdbEntry(v.link, m, host)); err != nil {
-			return append(errs, fmt.Sprintf("fdb %s: %v", net.HardwareAddr(m[:]), err))
-		}
-		v.fdb[m] = host
-		v.writes++
+		body := neighBody(unix.AF_BRIDGE, v.link, netlink.NUD_PERMANENT, netlink.NTF_SELF, host, m[:])
+		w.queue(unix.RTM_NEWNEIGH, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, body, func(err error) {
+			if err != nil {
+				v.errs = append(v.errs, fmt.Sprintf("fdb %s: %v", net.HardwareAddr(m[:]), err))
+				return
+			}
+			v.fdb[m] = host
+			v.writes++
+		})
 	case !wanted && present:
-		if err := v.h.nl.NeighDel(fdbEntry(v.link, m, have)); err != nil && !errors.Is(err, unix.ENOENT) {
-			return append(errs, fmt.Sprintf("delete fdb %s: %v", net.HardwareAddr(m[:]), err))
-		}
-		delete(v.fdb, m)
-		v.writes++
+		body := neighBody(unix.AF_BRIDGE, v.link, netlink.NUD_PERMANENT, netlink.NTF_SELF, have, m[:])
+		w.queue(unix.RTM_DELNEIGH, 0, body, func(err error) {
+			if err != nil && !errors.Is(err, unix.ENOENT) {
+				v.errs = append(v.errs, fmt.Sprintf("delete fdb %s: %v", net.HardwareAddr(m[:]), err))
+				return
+			}
+			delete(v.fdb, m)
+			v.writes++
+		})
 	}
-	return errs
-}
-
-func fdbEntry(link int, m mac6, host netip.Addr) *netlink.Neigh {
-	return &netlink.Neigh{LinkIndex: link, Family: unix.AF_BRIDGE, Flags: netlink.NTF_SELF,
-		State: netlink.NUD_PERMANENT, IP: host.AsSlice(), HardwareAddr: net.HardwareAddr(m[:])}
 }
 
 // observe keeps the mirror current from neighbour events and reports drift from what

@@ -17,6 +17,7 @@ type nsHandles struct {
 	ns     netns.NsHandle // netns.None() for the agent's own namespace
 	nl     *netlink.Handle
 	nftOpt []nftables.ConnOption
+	w      *nlWriter // opened on the first write
 }
 
 func openNS(path string) (*nsHandles, error) {
@@ -39,7 +40,20 @@ func openNS(path string) (*nsHandles, error) {
 	return h, nil
 }
 
+// writer returns the batching netlink writer, opening its socket on first use.
+func (h *nsHandles) writer() (*nlWriter, error) {
+	if h.w == nil {
+		w, err := newNLWriter(h)
+		if err != nil {
+			return nil, err
+		}
+		h.w = w
+	}
+	return h.w, nil
+}
+
 func (h *nsHandles) close() {
+	h.w.close()
 	if h.nl != nil {
 		h.nl.Close()
 	}

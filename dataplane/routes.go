@@ -3,7 +3,6 @@ package dataplane
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -56,25 +55,6 @@ func fromKernel(r netlink.Route) (netip.Prefix, kroute, bool) {
 	return netip.PrefixFrom(a.Unmap(), ones), k, true
 }
 
-func (k kroute) toKernel(dst netip.Prefix) *netlink.Route {
-	r := &netlink.Route{
-		Dst:       &net.IPNet{IP: dst.Addr().AsSlice(), Mask: net.CIDRMask(dst.Bits(), 32)},
-		Type:      k.typ,
-		LinkIndex: k.link,
-		Scope:     k.scope,
-		Protocol:  netlink.RouteProtocol(k.proto),
-		Table:     unix.RT_TABLE_MAIN,
-		Family:    netlink.FAMILY_V4,
-	}
-	if k.gw.IsValid() {
-		r.Gw = k.gw.AsSlice()
-	}
-	if k.onlink {
-		r.Flags = unix.RTNH_F_ONLINK
-	}
-	return r
-}
-
 // routeTable reconciles the main table. actual mirrors the kernel: filled by a dump when
 // stale, kept current by our own writes and by route events. set() diffs the new desired
 // list against the previous one and marks only changed destinations dirty, so one change
@@ -94,6 +74,7 @@ type routeTable struct {
 	full    bool // compare everything on the next apply
 	stale   bool // re-read the kernel on the next apply
 	writes  int  // netlink writes done, for tests and benchmarks
+	errs    []string
 }
 
 func newRouteTable(h *nsHandles, links *linkIndex, log *zap.Logger) *routeTable {
@@ -253,32 +234,39 @@ func (t *routeTable) apply() error {
 		}
 		t.full = true
 	}
-	var errs []string
+	w, err := t.h.writer()
+	if err != nil {
+		return err
+	}
+	t.errs = t.errs[:0]
 	if t.full {
 		for dst := range t.desired {
-			errs = t.converge(dst, errs)
+			t.converge(w, dst)
 		}
 		for dst := range t.actual {
 			if _, ok := t.desired[dst]; !ok {
-				errs = t.converge(dst, errs)
+				t.converge(w, dst)
 			}
 		}
 	} else {
 		for dst := range t.dirty {
-			errs = t.converge(dst, errs)
+			t.converge(w, dst)
 		}
 	}
+	w.flush()
 	clear(t.dirty)
 	t.full = false
-	if len(errs) > 0 {
+	if len(t.errs) > 0 {
 		// A failed write may mean our picture of the kernel is wrong; read it again next time.
 		t.stale = true
-		return fmt.Errorf("routes: %s", summarize(errs))
+		return fmt.Errorf("routes: %s", summarize(t.errs))
 	}
 	return nil
 }
 
-func (t *routeTable) converge(dst netip.Prefix, errs []string) []string {
+// converge queues the write that makes dst what brindle wants; the mirror is updated when
+// the kernel acknowledges it.
+func (t *routeTable) converge(w *nlWriter, dst netip.Prefix) {
 	want, wanted := t.desired[dst]
 	have, present := t.actual[dst]
 	switch {
@@ -286,22 +274,28 @@ func (t *routeTable) converge(dst netip.Prefix, errs []string) []string {
 		if present && !owned(have.proto) {
 			t.log.Info("taking over route", zap.Stringer("dst", dst), zap.Int("oldProtocol", have.proto))
 		}
-		if err := t.h.nl.RouteReplace(want.toKernel(dst)); err != nil {
-			return append(errs, fmt.Sprintf("replace %s: %v", dst, err))
-		}
-		t.actual[dst] = want
-		t.writes++
-		t.log.Debug("route programmed", zap.Stringer("dst", dst), zap.String("reason", t.reasons[dst]))
+		w.queue(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, routeBody(dst, want), func(err error) {
+			if err != nil {
+				t.errs = append(t.errs, fmt.Sprintf("replace %s: %v", dst, err))
+				return
+			}
+			t.actual[dst] = want
+			t.writes++
+			if ce := t.log.Check(zap.DebugLevel, "route programmed"); ce != nil {
+				ce.Write(zap.Stringer("dst", dst), zap.String("reason", t.reasons[dst]))
+			}
+		})
 	case !wanted && present && owned(have.proto):
-		err := t.h.nl.RouteDel(have.toKernel(dst))
-		if err != nil && !errors.Is(err, unix.ESRCH) {
-			return append(errs, fmt.Sprintf("delete %s: %v", dst, err))
-		}
-		delete(t.actual, dst)
-		t.writes++
-		t.log.Debug("route removed", zap.Stringer("dst", dst))
+		w.queue(unix.RTM_DELROUTE, 0, routeBody(dst, have), func(err error) {
+			if err != nil && !errors.Is(err, unix.ESRCH) {
+				t.errs = append(t.errs, fmt.Sprintf("delete %s: %v", dst, err))
+				return
+			}
+			delete(t.actual, dst)
+			t.writes++
+			t.log.Debug("route removed", zap.Stringer("dst", dst))
+		})
 	}
-	return errs
 }
 
 // observe applies a route event to actual and reports whether the kernel now differs from

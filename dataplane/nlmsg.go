@@ -1,0 +1,64 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// Request bodies for nlWriter, encoded as the kernel reads them (rtmsg/ndmsg followed by
+// attributes). They carry the same fields the netlink library sent for the same objects.
+
+// rtattr appends one attribute, padded to 4 bytes.
+func rtattr(b []byte, typ uint16, data []byte) []byte {
+	var h [4]byte
+	binary.NativeEndian.PutUint16(h[0:], uint16(4+len(data)))
+	binary.NativeEndian.PutUint16(h[2:], typ)
+	b = append(append(b, h[:]...), data...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func u32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
+
+// routeBody is an rtmsg for dst in the main table shaped as k.
+func routeBody(dst netip.Prefix, k kroute) []byte {
+	b := make([]byte, unix.SizeofRtMsg, unix.SizeofRtMsg+24)
+	b[0] = unix.AF_INET
+	b[1] = byte(dst.Bits())
+	b[4] = unix.RT_TABLE_MAIN
+	b[5] = byte(k.proto)
+	b[6] = byte(k.scope)
+	b[7] = byte(k.typ)
+	if k.onlink {
+		binary.NativeEndian.PutUint32(b[8:], unix.RTNH_F_ONLINK)
+	}
+	a := dst.Addr().As4()
+	b = rtattr(b, unix.RTA_DST, a[:])
+	if k.gw.Is4() {
+		g := k.gw.As4()
+		b = rtattr(b, unix.RTA_GATEWAY, g[:])
+	}
+	if k.link != 0 {
+		b = rtattr(b, unix.RTA_OIF, u32(uint32(k.link)))
+	}
+	return b
+}
+
+// neighBody is an ndmsg for a neighbour (family AF_INET) or FDB entry (AF_BRIDGE).
+func neighBody(family uint8, link int, state uint16, flags uint8, ip netip.Addr, mac []byte) []byte {
+	b := make([]byte, unix.SizeofNdMsg, unix.SizeofNdMsg+24)
+	b[0] = family
+	binary.NativeEndian.PutUint32(b[4:], uint32(link))
+	binary.NativeEndian.PutUint16(b[8:], state)
+	b[10] = flags
+	a := ip.As4()
+	b = rtattr(b, unix.NDA_DST, a[:])
+	if mac != nil {
+		b = rtattr(b, unix.NDA_LLADDR, mac)
+	}
+	return b
+}
