@@ -2,6 +2,7 @@ package cni
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -78,6 +79,12 @@ func parseArgs(s string) (workloadArgs, error) {
 			w.PodName = v
 		case "IP":
 			w.IP = v
+		}
+	}
+	// Checked here, before ADD starts on the veth, rather than only where IPAM uses it.
+	if w.IP != "" {
+		if _, err := netip.ParseAddr(w.IP); err != nil {
+			return w, newError(types.ErrInvalidEnvironmentVariables, fmt.Sprintf("CNI_ARGS: IP %q is not an IP address", w.IP), "")
 		}
 	}
 	for key, v := range map[string]string{"K8S_POD_NAMESPACE": w.PodNamespace, "K8S_POD_NAME": w.PodName} {
