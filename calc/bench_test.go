@@ -68,3 +68,19 @@ func BenchmarkComputeOneChange10k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkComputeCold10k: the first Compute of a fresh State (agent start): every input is
+// derived.
+func BenchmarkComputeCold10k(b *testing.B) {
+	for _, nodes := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("vxlanAlways-%dnodes", nodes), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				b.StopTimer()
+				s := benchState(10000, nodes, ModeAlways)
+				b.StartTimer()
+				Compute(s)
+			}
+		})
+	}
+}

@@ -8,11 +8,12 @@ import "net/netip"
 // changes the shape of every route (the local node, a pool, the uplink, the route source)
 // drops the memo whole and the next Compute derives everything again.
 type memo struct {
-	ctx   memoCtx
-	full  bool                            // fresh memo: derive every input on the next Compute
-	tmpl  map[string]map[tmplKey]template // by node name; "" for learned routes
-	dirty dirtySet
-	inc   incr
+	ctx    memoCtx
+	full   bool // fresh memo: derive every input on the next Compute
+	tmpl   map[tmplKey]template
+	byNode map[string][]tmplKey // the templates of each node, dropped when it changes
+	dirty  dirtySet
+	inc    incr
 }
 
 // dirtySet lists the inputs changed since the last Compute, by key.
@@ -26,6 +27,10 @@ type dirtySet struct {
 func newDirtySet() dirtySet {
 	return dirtySet{blocks: map[netip.Prefix]struct{}{}, learned: map[netip.Prefix]struct{}{},
 		works: map[string]struct{}{}, nodes: map[string]struct{}{}}
+}
+
+func (d dirtySet) empty() bool {
+	return len(d.blocks)+len(d.learned)+len(d.works)+len(d.nodes) == 0
 }
 
 type memoCtx struct {
@@ -50,7 +55,10 @@ func (s *State) invalidateNode(name string) {
 		s.memo = nil
 		return
 	}
-	delete(s.memo.tmpl, name)
+	for _, k := range s.memo.byNode[name] {
+		delete(s.memo.tmpl, k)
+	}
+	delete(s.memo.byNode, name)
 	s.memo.dirty.nodes[name] = struct{}{}
 }
 
@@ -76,22 +84,22 @@ func (s *State) touchWorkload(iface string) {
 // filled.
 func (s *State) memoFor() *memo {
 	if s.memo == nil || s.memo.ctx != s.ctx() {
-		s.memo = &memo{ctx: s.ctx(), full: true, tmpl: map[string]map[tmplKey]template{},
-			dirty: newDirtySet(), inc: newIncr()}
+		s.memo = &memo{ctx: s.ctx(), full: true, tmpl: map[tmplKey]template{}, byNode: map[string][]tmplKey{},
+			dirty: newDirtySet(), inc: newIncr(len(s.Blocks) + len(s.Nodes) + len(s.Learned) + len(s.Workloads))}
 	}
 	return s.memo
 }
 
-func (c *computer) template(node string, k tmplKey, build func() template) template {
-	m := c.memo.tmpl[node]
-	if m == nil {
-		m = map[tmplKey]template{}
-		c.memo.tmpl[node] = m
-	}
-	t, ok := m[k]
+// template returns the route shape for k (k.node's, or a learned next hop's when k.node is
+// empty), building it on first use.
+func (c *computer) template(k tmplKey, build func() template) template {
+	t, ok := c.memo.tmpl[k]
 	if !ok {
 		t = build()
-		m[k] = t
+		c.memo.tmpl[k] = t
+		if k.node != "" {
+			c.memo.byNode[k.node] = append(c.memo.byNode[k.node], k)
+		}
 	}
 	return t
 }

@@ -31,7 +31,10 @@ func Compute(s *State) Desired {
 	inc.skips = mergeSkips(inc.skips, inc.skipDel, inc.skipAdd)
 	// Fresh scratch each time: merged outputs may share the old backing arrays.
 	inc.chRoutes, inc.chVTEPs, inc.chHosts, inc.skipAdd, inc.skipDel = nil, nil, nil, nil, nil
-	c.memo.full, c.memo.dirty = false, newDirtySet()
+	c.memo.full, inc.fresh = false, false
+	if !c.memo.dirty.empty() {
+		c.memo.dirty = newDirtySet()
+	}
 
 	d.Routes = inc.routes
 	if d.VXLAN != nil {
@@ -69,7 +72,7 @@ func (c *computer) deriveChanged() {
 	}
 	for name := range m.dirty.nodes {
 		c.node(name)
-		for cidr := range m.inc.users[name] {
+		for _, cidr := range m.inc.users[name] {
 			m.dirty.blocks[cidr] = struct{}{}
 		}
 	}

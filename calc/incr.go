@@ -26,6 +26,7 @@ type srcID struct {
 // contrib is what one input added to the output, remembered so that it can be taken back
 // when the input changes.
 type contrib struct {
+	id      srcID
 	dsts    []uint64 // route keys where this input has a candidate
 	skips   []Decision
 	deps    []string // nodes whose change re-derives this input (blocks only)
@@ -38,12 +39,21 @@ type contrib struct {
 // incr is the incremental form of Compute's output: every input's contribution, the
 // candidates per destination, and the sorted outputs of the last Compute. Output slices are
 // never modified once returned; a change builds new ones by merging.
+//
+// Contributions and candidates live in slices addressed by index, with free lists, rather
+// than one allocation each: a cold start derives 10,000 of them.
 type incr struct {
-	srcs     map[srcID]contrib
-	cands    map[uint64][]candidate // route key -> candidates from all inputs
-	users    map[string]map[netip.Prefix]struct{}
-	vcands   map[uint64][]VTEP // tunnel address key -> VTEP candidates, one per node
+	srcs     map[srcID]int32 // -> index in contribs
+	contribs []contrib
+	freeSrc  []int32
+	cands    map[uint64]int32 // route key -> first candidate in cpool
+	cpool    []candNode
+	freeCand []int32
+	users    map[string][]netip.Prefix // node -> blocks routed to it
+	vcands   map[uint64][]VTEP         // tunnel address key -> VTEP candidates, one per node
 	hostRefs map[uint32]int
+	u64slab  []uint64
+	strslab  []string
 
 	routes []Route
 	vteps  []VTEP
@@ -57,40 +67,63 @@ type incr struct {
 	skipAdd  []Decision
 	skipDel  []Decision
 	cur      sink
+	fresh    bool // nothing derived yet: no contribution to take back
 }
 
-func newIncr() incr {
-	return incr{srcs: map[srcID]contrib{}, cands: map[uint64][]candidate{},
-		users: map[string]map[netip.Prefix]struct{}{}, vcands: map[uint64][]VTEP{}, hostRefs: map[uint32]int{},
-		routes: []Route{}, vteps: []VTEP{}, hosts: []netip.Addr{}}
+type candNode struct {
+	c    candidate
+	next int32 // -1 ends the list
+}
+
+func newIncr(sizeHint int) incr {
+	return incr{srcs: make(map[srcID]int32, sizeHint), cands: make(map[uint64]int32, sizeHint),
+		contribs: make([]contrib, 0, sizeHint), cpool: make([]candNode, 0, sizeHint),
+		users: map[string][]netip.Prefix{}, vcands: map[uint64][]VTEP{}, hostRefs: map[uint32]int{},
+		routes: []Route{}, vteps: []VTEP{}, hosts: []netip.Addr{}, fresh: true}
 }
 
 // sink collects one input's new contribution while it is derived.
 type sink struct {
-	inc *incr
-	id  srcID
-	n   contrib
+	inc   *incr
+	id    srcID
+	src   int32 // index the contribution will take
+	dsts  []uint64
+	skips []Decision
+	deps  []string
+	n     contrib
 }
 
 func (k *sink) route(r Route, rank int) {
+	inc := k.inc
 	key := prefixKey(r.Dst)
-	k.inc.cands[key] = append(k.inc.cands[key], candidate{r: r, rank: rank, src: k.id})
-	k.n.dsts = append(k.n.dsts, key)
-	k.inc.chRoutes = append(k.inc.chRoutes, key)
+	node := candNode{c: candidate{r: r, rank: int32(rank), src: k.src}, next: -1}
+	if head, ok := inc.cands[key]; ok {
+		node.next = head
+	}
+	var at int32
+	if n := len(inc.freeCand); n > 0 {
+		at = inc.freeCand[n-1]
+		inc.freeCand = inc.freeCand[:n-1]
+		inc.cpool[at] = node
+	} else {
+		at = int32(len(inc.cpool))
+		inc.cpool = append(inc.cpool, node)
+	}
+	inc.cands[key] = at
+	k.dsts = append(k.dsts, key)
+	inc.chRoutes = append(inc.chRoutes, key)
 }
 
 func (k *sink) skip(subject, reason string) {
-	k.n.skips = append(k.n.skips, Decision{Subject: subject, Reason: reason})
+	k.skips = append(k.skips, Decision{Subject: subject, Reason: reason})
 }
 
 func (k *sink) dep(node string) {
-	u := k.inc.users[node]
-	if u == nil {
-		u = map[netip.Prefix]struct{}{}
-		k.inc.users[node] = u
+	if slices.Contains(k.deps, node) {
+		return
 	}
-	u[k.id.pfx] = struct{}{}
-	k.n.deps = append(k.n.deps, node)
+	k.inc.users[node] = append(k.inc.users[node], k.id.pfx)
+	k.deps = append(k.deps, node)
 }
 
 func (k *sink) host(a netip.Addr) {
@@ -110,44 +143,80 @@ func (k *sink) vtep(v VTEP) {
 // begin starts re-deriving input id: its old contribution is taken back, and the returned
 // sink (valid until commit) collects the new one.
 func (inc *incr) begin(id srcID) *sink {
-	inc.withdraw(id)
-	inc.cur = sink{inc: inc, id: id}
-	return &inc.cur
+	if !inc.fresh {
+		inc.withdraw(id)
+	}
+	src := int32(len(inc.contribs))
+	if n := len(inc.freeSrc); n > 0 {
+		src = inc.freeSrc[n-1]
+	}
+	k := &inc.cur
+	*k = sink{inc: inc, id: id, src: src, dsts: k.dsts[:0], skips: k.skips[:0], deps: k.deps[:0]}
+	return k
 }
 
 // commit records what the sink collected as input id's contribution.
 func (inc *incr) commit(k *sink) {
 	n := k.n
-	if len(n.dsts) == 0 && len(n.skips) == 0 && len(n.deps) == 0 && !n.hasHost && !n.hasVTEP {
+	if len(k.dsts) == 0 && len(k.skips) == 0 && len(k.deps) == 0 && !n.hasHost && !n.hasVTEP {
 		return
 	}
-	inc.skipAdd = append(inc.skipAdd, n.skips...)
-	inc.srcs[k.id] = n
+	n.id = k.id
+	n.dsts = carve(&inc.u64slab, k.dsts)
+	n.deps = carve(&inc.strslab, k.deps)
+	if len(k.skips) > 0 {
+		n.skips = slices.Clone(k.skips)
+		inc.skipAdd = append(inc.skipAdd, n.skips...)
+	}
+	if int(k.src) == len(inc.contribs) {
+		inc.contribs = append(inc.contribs, n)
+	} else {
+		inc.freeSrc = inc.freeSrc[:len(inc.freeSrc)-1]
+		inc.contribs[k.src] = n
+	}
+	inc.srcs[k.id] = k.src
+}
+
+// carve copies s into a slab shared by many contributions (one allocation per few thousand
+// entries instead of one per input); the copy's capacity is its length, so appending to
+// it never writes into a neighbour.
+func carve[T any](slab *[]T, s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	if cap(*slab)-len(*slab) < len(s) {
+		*slab = make([]T, 0, max(4096, len(s)))
+	}
+	at := len(*slab)
+	*slab = append(*slab, s...)
+	return (*slab)[at : at+len(s) : at+len(s)]
 }
 
 // withdraw takes back everything input id contributed.
 func (inc *incr) withdraw(id srcID) {
-	old, ok := inc.srcs[id]
+	src, ok := inc.srcs[id]
 	if !ok {
 		return
 	}
+	old := inc.contribs[src]
 	delete(inc.srcs, id)
+	inc.contribs[src] = contrib{}
+	inc.freeSrc = append(inc.freeSrc, src)
 	for _, key := range old.dsts {
-		cs := slices.DeleteFunc(inc.cands[key], func(c candidate) bool { return c.src == id })
-		if len(cs) == 0 {
-			delete(inc.cands, key)
-		} else {
-			inc.cands[key] = cs
-		}
+		inc.dropCandidate(key, src)
 		inc.chRoutes = append(inc.chRoutes, key)
 	}
 	inc.skipDel = append(inc.skipDel, old.skips...)
 	for _, node := range old.deps {
-		if u := inc.users[node]; u != nil {
-			delete(u, id.pfx)
-			if len(u) == 0 {
-				delete(inc.users, node)
-			}
+		u := inc.users[node]
+		if i := slices.Index(u, id.pfx); i >= 0 {
+			u[i] = u[len(u)-1]
+			u = u[:len(u)-1]
+		}
+		if len(u) == 0 {
+			delete(inc.users, node)
+		} else {
+			inc.users[node] = u
 		}
 	}
 	if old.hasHost {
@@ -165,6 +234,50 @@ func (inc *incr) withdraw(id srcID) {
 		}
 		inc.chVTEPs = append(inc.chVTEPs, old.vtep)
 	}
+}
+
+// dropCandidate unlinks the candidates of input src at key.
+func (inc *incr) dropCandidate(key uint64, src int32) {
+	head, ok := inc.cands[key]
+	if !ok {
+		return
+	}
+	prev := int32(-1)
+	for at := head; at >= 0; {
+		next := inc.cpool[at].next
+		if inc.cpool[at].c.src == src {
+			if prev < 0 {
+				head = next
+			} else {
+				inc.cpool[prev].next = next
+			}
+			inc.cpool[at] = candNode{}
+			inc.freeCand = append(inc.freeCand, at)
+		} else {
+			prev = at
+		}
+		at = next
+	}
+	if head < 0 {
+		delete(inc.cands, key)
+	} else {
+		inc.cands[key] = head
+	}
+}
+
+// best returns the winning candidate at key.
+func (inc *incr) best(key uint64) (candidate, bool) {
+	head, ok := inc.cands[key]
+	if !ok {
+		return candidate{}, false
+	}
+	best := inc.cpool[head].c
+	for at := inc.cpool[head].next; at >= 0; at = inc.cpool[at].next {
+		if c := inc.cpool[at].c; c.better(best) {
+			best = c
+		}
+	}
+	return best, true
 }
 
 func addrU32(a netip.Addr) uint32 {

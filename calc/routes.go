@@ -18,8 +18,8 @@ const (
 
 type candidate struct {
 	r    Route
-	rank int
-	src  srcID
+	rank int32
+	src  int32 // index of the contributing input
 }
 
 func compareRoute(a, b Route) int {
@@ -40,17 +40,8 @@ func (c *computer) resolveRoutes() []Route {
 	inc := &c.memo.inc
 	return mergeSorted(inc.routes, inc.chRoutes, func(r Route) uint64 { return prefixKey(r.Dst) },
 		func(k uint64) (Route, bool) {
-			cs := inc.cands[k]
-			if len(cs) == 0 {
-				return Route{}, false
-			}
-			best := cs[0]
-			for _, cand := range cs[1:] {
-				if cand.better(best) {
-					best = cand
-				}
-			}
-			return best.r, true
+			best, ok := inc.best(k)
+			return best.r, ok
 		})
 }
 
@@ -122,7 +113,7 @@ func (c *computer) deriveLearned(k *sink, l LearnedRoute) {
 		return // our own block: the blackhole stays
 	}
 	tk := tmplKey{what: "learned route", pool: pool.CIDR, inPool: inPool, gw: l.NextHop}
-	t := c.template("", tk, func() template {
+	t := c.template(tk, func() template {
 		t := template{r: c.routeVia(pool, inPool, l.NextHop, "learned route"), ok: true}
 		t.r.FromBGP = true
 		return t
@@ -153,7 +144,7 @@ type template struct {
 func (c *computer) routeToNode(k *sink, dst netip.Prefix, pool Pool, inPool bool, name, what string) (Route, bool) {
 	k.dep(name)
 	tk := tmplKey{what: what, pool: pool.CIDR, inPool: inPool, node: name}
-	t := c.template(name, tk, func() template { return c.nodeTemplate(pool, inPool, name, what) })
+	t := c.template(tk, func() template { return c.nodeTemplate(pool, inPool, name, what) })
 	if !t.ok {
 		k.skip(what+" "+dst.String(), t.why)
 		return Route{}, false
