@@ -35,7 +35,7 @@ func main() {
 	flag.StringVar(&o.Run, "run", "", "go test -run pattern for the scenarios (default: all)")
 	flag.DurationVar(&o.TestTimeout, "test-timeout", 10*time.Minute, "go test -timeout inside the guest")
 	flag.DurationVar(&o.Timeout, "timeout", 0, "kill qemu after this long (default test-timeout + 2m)")
-	flag.IntVar(&o.MemMB, "mem", 1024, "guest memory in MiB")
+	flag.IntVar(&o.MemMB, "mem", 2048, "guest memory in MiB (etcd, four brindle daemons and every temp dir live in RAM)")
 	flag.IntVar(&o.CPUs, "smp", 1, "guest vCPUs")
 	flag.StringVar(&o.KernelPkg, "kernel-pkg", "", "kernel package (default: what linux-image-amd64 depends on)")
 	flag.BoolVar(&o.Verbose, "v", true, "go test -v in the guest")

@@ -44,7 +44,15 @@ func startCluster(t *testing.T, bed testbed.Options) *cluster.Cluster {
 	RequireVM(t)
 	t0 := time.Now()
 	defer func() { t.Logf("bed and datastore up in %.1fs", time.Since(t0).Seconds()) }()
+	t.Logf("guest memory: %s", memAvailable())
 	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: BrindleBin(t), WorkDir: t.TempDir()})
+	if err != nil {
+		// cluster.Start gives the datastore a fixed 30 s. Under TCG on a busy 2-core machine its
+		// start (unpacking the embedded server build, then etcd's bootstrap) was once seen to
+		// take longer; a second try tells that apart from a datastore that cannot start.
+		t.Logf("starting the cluster failed, trying once more: %v", err)
+		c, err = cluster.Start(cluster.Options{Bed: bed, Binary: BrindleBin(t), WorkDir: t.TempDir()})
+	}
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)
 	}
@@ -59,6 +67,21 @@ func startCluster(t *testing.T, bed testbed.Options) *cluster.Cluster {
 		}
 	})
 	return c
+}
+
+// memAvailable is the guest's MemAvailable line, logged per scenario because etcd (its WAL
+// preallocates 64 MB), the agents and every temp dir live in guest RAM.
+func memAvailable() string {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return err.Error()
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "MemAvailable:") {
+			return strings.Join(strings.Fields(l)[1:], " ")
+		}
+	}
+	return "?"
 }
 
 func dumpLogs(t *testing.T, dir string) {
@@ -131,7 +154,16 @@ func startAgents(t *testing.T, c *cluster.Cluster, o cluster.AgentOptions, hosts
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = c.StartAgent(h, o)
+			a, err := c.StartAgent(h, o)
+			if err != nil && a != nil && a.Proc != nil && a.Proc.Running() {
+				// StartAgent waits 60 s for /readiness. Three agents starting at once on one
+				// emulated CPU (each first unpacks the embedded server build) took longer on
+				// a loaded machine; an agent still running gets more time, one that exited
+				// does not.
+				t.Logf("agent on %s not ready yet, waiting longer: %v", h, err)
+				err = a.WaitReady(2 * time.Minute)
+			}
+			errs[i] = err
 		}()
 	}
 	wg.Wait()

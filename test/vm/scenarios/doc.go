@@ -12,7 +12,8 @@
 // Files: vm.go (environment), brindle.go (process harness), workload.go (Calico-style
 // workload plumbing by hand), nft.go (nft counters), smoke_test.go and binary_test.go (the
 // infrastructure smoke tests), cluster.go (cluster, seed manifests, agents, containers),
-// encap.go (what the fabric carries, tunl0), routes.go (route expectations) and one
-// *_test.go per product scenario (IPIP mesh, CrossSubnet, route reflector, mode switch,
-// VXLAN, no encapsulation).
+// encap.go (what the fabric carries, tunl0), routes.go (route expectations), status.go
+// (`brindle node status` peers) and the product scenarios: ipip_mesh_test.go (full mesh,
+// then the seed's route reflector), ipip_crosssubnet_test.go, ipip_switch_test.go (Always to
+// CrossSubnet under ping), vxlan_test.go (Always, then CrossSubnet), noencap_test.go.
 package scenarios
