@@ -17,7 +17,7 @@ build:
 	mkdir -p bin cli/payload
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/.brindle-full.$$$$ . && mv bin/.brindle-full.$$$$ bin/.brindle-full
 	gzip -6 -c bin/.brindle-full > cli/payload/.brindle-server.gz.$$$$ && mv cli/payload/.brindle-server.gz.$$$$ cli/payload/brindle-server.gz
-	CGO_ENABLED=0 $(GO) build -trimpath -tags brindle_lean -ldflags "$(LDFLAGS)" -o bin/brindle .
+	CGO_ENABLED=0 $(GO) build -trimpath -tags brindle_lean,urfave_cli_no_docs -ldflags "$(LDFLAGS)" -o bin/brindle .
 	rm -f bin/.brindle-full
 
 # Installs what building and testing need on a fresh Debian machine (idempotent).
