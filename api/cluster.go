@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"regexp"
 )
 
 // ClusterInformation is the singleton "default" describing the cluster; the CNI plugin
@@ -22,7 +21,7 @@ type ClusterInformationSpec struct {
 	Variant        string `json:"variant,omitempty"`
 }
 
-var hexGUID = regexp.MustCompile(`^[0-9a-f]{32}$`)
+var hexGUID = lazyRE(`^[0-9a-f]{32}$`)
 
 // Validate checks the singleton name and the GUID format.
 func (c *ClusterInformation) Validate() error {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -96,7 +95,7 @@ func splitJSON(data []byte) ([]rawDoc, error) {
 	}
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = lazyRE(`line (\d+)`)
 
 // splitYAML cuts the stream at "---" lines and converts each document to JSON. Documents
 // holding nothing (only comments or whitespace) are skipped and not counted.

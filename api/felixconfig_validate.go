@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-var ifacePrefix = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,10}$`)
+var ifacePrefix = lazyRE(`^[a-zA-Z0-9_-]{1,10}$`)
 
 // FelixDefaults returns Felix's built-in values for the fields brindle uses
 // (felix/config/config_params.go, calico-model.md §4).

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"regexp"
 	"strings"
 
 	"github.com/brindle-net/brindle/api/selector"
@@ -14,15 +13,15 @@ import (
 // value was acceptable, so callers can skip checks that depend on it.
 
 var (
-	dns1123Label     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	dns1123Label     = lazyRE(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	dns1123Subdomain = lazyRE(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	// Calico's interface names: what Linux allows, minus '/' and whitespace.
-	ifaceName = regexp.MustCompile(`^[a-zA-Z0-9_.@:-]{1,15}$`)
+	ifaceName = lazyRE(`^[a-zA-Z0-9_.@:-]{1,15}$`)
 	// IANA service names (RFC 6335): what Kubernetes and Calico accept as named ports.
-	portName   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-	hasLetter  = regexp.MustCompile(`[a-z]`)
-	labelKey   = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
-	labelValue = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`)
+	portName   = lazyRE(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	hasLetter  = lazyRE(`[a-z]`)
+	labelKey   = lazyRE(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+	labelValue = lazyRE(`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`)
 )
 
 // CheckName validates a resource or node name: a DNS-1123 subdomain (lower case letters,
