@@ -116,9 +116,9 @@ func (a *Allocator) claimNew(ctx context.Context, host string, cidr netip.Prefix
 // to someone else is deleted. Conflicts come back as errors for the caller to retry.
 func (a *Allocator) assignAffine(ctx context.Context, r famRequest, ar affRef, num int) ([]netip.Prefix, error) {
 	var missing, foreign bool
-	ips, err := a.assignInBlock(ctx, r, ar.CIDR, num, func(b *Block) bool {
-		missing, foreign = b == nil, b != nil && b.AffinityHost() != r.host
-		return !missing && !foreign
+	ips, err := a.assignInBlock(ctx, r, ar.CIDR, num, func(b *Block, full bool) bool {
+		missing, foreign = b == nil && !full, b != nil && b.AffinityHost() != r.host
+		return b != nil && !foreign
 	})
 	if err != nil {
 		return ips, err

@@ -124,12 +124,22 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 }
 
 // assignInBlock takes up to num addresses from block cidr and counts them in the handle,
-// both in one transaction, if accept likes the block (b nil: absent). It returns what it took.
-func (a *Allocator) assignInBlock(ctx context.Context, r famRequest, cidr netip.Prefix, num int, accept func(b *Block) bool) ([]netip.Prefix, error) {
+// both in one transaction, if accept likes the block (b nil: absent, or full when full is
+// set: a full block is not decoded). It returns what it took.
+func (a *Allocator) assignInBlock(ctx context.Context, r famRequest, cidr netip.Prefix, num int, accept func(b *Block, full bool) bool) ([]netip.Prefix, error) {
 	var ips []netip.Addr
-	err := a.casBlock(ctx, cidr, r.handle, r.hint, func(kv *store.KV, b *Block, h *store.KV) (*write, error) {
+	op := blockOp{cidr: cidr, handle: r.handle, hint: r.hint}
+	op.change = func(kv *store.KV, h *store.KV) (*write, error) {
 		ips = nil
-		if !accept(b) {
+		if looksFull(kv) {
+			accept(nil, true)
+			return nil, nil
+		}
+		b, err := decodeBlockKV(kv)
+		if err != nil {
+			return nil, err
+		}
+		if !accept(b, false) {
 			return nil, nil
 		}
 		ips = b.autoAssign(num, r.handle, r.attrs, r.reserved)
@@ -143,8 +153,8 @@ func (a *Allocator) assignInBlock(ctx context.Context, r famRequest, cidr netip.
 			return nil, err
 		}
 		return w, nil
-	})
-	if err != nil {
+	}
+	if err := a.casBlock(ctx, op); err != nil {
 		return nil, err
 	}
 	out := make([]netip.Prefix, len(ips))
@@ -274,7 +284,7 @@ func (a *Allocator) borrow(ctx context.Context, r famRequest, got *[]netip.Prefi
 			if br.B.AffinityHost() == r.host || len(br.B.Unallocated) == 0 {
 				continue
 			}
-			ips, err := a.assignInBlock(ctx, r, br.B.prefix, r.num-len(*got), func(b *Block) bool {
+			ips, err := a.assignInBlock(ctx, r, br.B.prefix, r.num-len(*got), func(b *Block, _ bool) bool {
 				return b != nil && b.AffinityHost() != r.host
 			})
 			*got = append(*got, ips...)

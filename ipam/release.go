@@ -76,8 +76,12 @@ func (a *Allocator) releaseInBlock(ctx context.Context, cidr netip.Prefix, opts 
 	if len(opts) > 0 && opts[0].Handle != "" {
 		primary = opts[0].Handle // usually every address of one call has the same handle
 	}
-	err := a.casBlock(ctx, cidr, primary, nil, func(kv *store.KV, b *Block, h *store.KV) (*write, error) {
+	err := a.casBlock(ctx, blockOp{cidr: cidr, handle: primary, change: func(kv *store.KV, h *store.KV) (*write, error) {
 		skipped = skipped[:0]
+		b, err := decodeBlockKV(kv)
+		if err != nil {
+			return nil, err
+		}
 		if b == nil {
 			for _, o := range opts {
 				skipped = append(skipped, o.Address)
@@ -97,7 +101,7 @@ func (a *Allocator) releaseInBlock(ctx context.Context, cidr netip.Prefix, opts 
 			return nil, nil
 		}
 		return a.releaseWrite(ctx, kv, b, ords, primary, h)
-	})
+	}})
 	return skipped, err
 }
 
@@ -172,7 +176,11 @@ func (a *Allocator) ReleaseByHandle(ctx context.Context, handleID string) error 
 		if err != nil {
 			return fmt.Errorf("handle %q: block %q: %w", handleID, cidrStr, err)
 		}
-		err = a.casBlock(ctx, cidr, handleID, hint, func(kv *store.KV, b *Block, hkv *store.KV) (*write, error) {
+		err = a.casBlock(ctx, blockOp{cidr: cidr, handle: handleID, hint: hint, change: func(kv *store.KV, hkv *store.KV) (*write, error) {
+			b, err := decodeBlockKV(kv)
+			if err != nil {
+				return nil, err
+			}
 			var ords []int
 			if b != nil {
 				ords = b.ordinalsOfHandle(handleID)
@@ -191,7 +199,7 @@ func (a *Allocator) ReleaseByHandle(ctx context.Context, handleID string) error 
 				return nil, err
 			}
 			return w, nil
-		})
+		}})
 		if err != nil {
 			return fmt.Errorf("releasing handle %s: %w", handleID, err)
 		}
