@@ -22,7 +22,16 @@ type Options struct {
 	// agent's own namespace.
 	NetNSPath string
 	Logger    *zap.Logger
+	// NexthopsFrom: gateway routes are written through nexthop objects once this many
+	// distinct gateways are wanted (0 means DefaultNexthopsFrom, negative never). Below it
+	// `ip route` looks exactly like a Calico node's; above it the kernel's cost per route
+	// stops growing with the number of gateways (see nexthops.go).
+	NexthopsFrom int
 }
+
+// DefaultNexthopsFrom is where nexthop objects start paying: below it, the kernel's walk
+// over routes sharing a hash chain costs microseconds per insert.
+const DefaultNexthopsFrom = 128
 
 // Dataplane is the set of reconcilers for one network namespace. Apply and the event
 // handling of Watch may run concurrently; Apply calls are serialised.
@@ -57,7 +66,7 @@ func New(opts Options) (*Dataplane, error) {
 		h:       h,
 		log:     log,
 		links:   links,
-		routes:  newRouteTable(h, links, log),
+		routes:  newRouteTable(h, links, log, opts.NexthopsFrom),
 		vteps:   newVTEPTable(h, log),
 		tunnels: &tunnels{h: h, log: log, links: links},
 		nft:     &nftTableRec{h: h, log: log, stale: true},
@@ -128,17 +137,21 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 // Stats counts kernel writes since New; benchmarks and tests use it to show that an
 // incremental change writes only what changed.
 type Stats struct {
-	RouteWrites int
-	VTEPWrites  int
+	RouteWrites   int
+	VTEPWrites    int
+	NexthopWrites int
 }
 
 // Stats returns the write counters.
 func (d *Dataplane) Stats() Stats {
 	d.routes.mu.Lock()
-	rw := d.routes.writes
+	rw, nw := d.routes.writes, 0
+	if d.routes.nh != nil {
+		nw = d.routes.nh.writes
+	}
 	d.routes.mu.Unlock()
 	d.vteps.mu.Lock()
 	vw := d.vteps.writes
 	d.vteps.mu.Unlock()
-	return Stats{RouteWrites: rw, VTEPWrites: vw}
+	return Stats{RouteWrites: rw, VTEPWrites: vw, NexthopWrites: nw}
 }

@@ -24,8 +24,9 @@ func rtattr(b []byte, typ uint16, data []byte) []byte {
 
 func u32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 
-// routeBody is an rtmsg for dst in the main table shaped as k.
-func routeBody(dst netip.Prefix, k kroute) []byte {
+// routeBody is an rtmsg for dst in the main table shaped as k, through nexthop object nhid
+// when it is not 0 (the gateway, device and onlink flag are then the nexthop's).
+func routeBody(dst netip.Prefix, k kroute, nhid uint32) []byte {
 	b := make([]byte, unix.SizeofRtMsg, unix.SizeofRtMsg+24)
 	b[0] = unix.AF_INET
 	b[1] = byte(dst.Bits())
@@ -33,11 +34,14 @@ func routeBody(dst netip.Prefix, k kroute) []byte {
 	b[5] = byte(k.proto)
 	b[6] = byte(k.scope)
 	b[7] = byte(k.typ)
+	a := dst.Addr().As4()
+	b = rtattr(b, unix.RTA_DST, a[:])
+	if nhid != 0 {
+		return rtattr(b, rtaNHID, u32(nhid))
+	}
 	if k.onlink {
 		binary.NativeEndian.PutUint32(b[8:], unix.RTNH_F_ONLINK)
 	}
-	a := dst.Addr().As4()
-	b = rtattr(b, unix.RTA_DST, a[:])
 	if k.gw.Is4() {
 		g := k.gw.As4()
 		b = rtattr(b, unix.RTA_GATEWAY, g[:])

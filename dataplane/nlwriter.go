@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -144,5 +145,57 @@ func (w *nlWriter) failAll(err error) {
 	for seq, done := range w.pending {
 		delete(w.pending, seq)
 		done(err)
+	}
+}
+
+// dump runs one NLM_F_DUMP request and calls f with every reply message. An inconsistent
+// dump (the table changed under it) returns netlink.ErrDumpInterrupted, which dump() in
+// dump.go retries.
+func (w *nlWriter) dump(typ uint16, body []byte, f func(m syscall.NetlinkMessage)) error {
+	w.flush()
+	w.seq++
+	seq := w.seq
+	var hdr [unix.NLMSG_HDRLEN]byte
+	binary.NativeEndian.PutUint32(hdr[0:], uint32(unix.NLMSG_HDRLEN+len(body)))
+	binary.NativeEndian.PutUint16(hdr[4:], typ)
+	binary.NativeEndian.PutUint16(hdr[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	binary.NativeEndian.PutUint32(hdr[8:], seq)
+	if err := unix.Sendto(w.fd, append(hdr[:], body...), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return fmt.Errorf("netlink send: %w", err)
+	}
+	interrupted := false
+	for {
+		n, _, err := unix.Recvfrom(w.fd, w.rbuf, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("netlink dump: %w", err)
+		}
+		msgs, err := syscall.ParseNetlinkMessage(w.rbuf[:n])
+		if err != nil {
+			return fmt.Errorf("netlink dump: %w", err)
+		}
+		for _, m := range msgs {
+			if m.Header.Seq != seq {
+				continue
+			}
+			if m.Header.Flags&unix.NLM_F_DUMP_INTR != 0 {
+				interrupted = true
+			}
+			switch m.Header.Type {
+			case unix.NLMSG_DONE, unix.NLMSG_ERROR:
+				if len(m.Data) >= 4 {
+					if code := int32(binary.NativeEndian.Uint32(m.Data[:4])); code != 0 {
+						return unix.Errno(-code)
+					}
+				}
+				if interrupted {
+					return netlink.ErrDumpInterrupted
+				}
+				return nil
+			}
+			f(m)
+		}
 	}
 }

@@ -39,7 +39,7 @@ func TestNLWriterMatchesAcks(t *testing.T) {
 		if i%7 == 3 {
 			k.link = 99999
 		}
-		w.queue(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, routeBody(dst, k), func(err error) {
+		w.queue(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, routeBody(dst, k, 0), func(err error) {
 			results[i] = err
 			called[i]++
 		})

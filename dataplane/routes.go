@@ -75,11 +75,20 @@ type routeTable struct {
 	stale   bool // re-read the kernel on the next apply
 	writes  int  // netlink writes done, for tests and benchmarks
 	errs    []string
+
+	nhFrom int       // distinct gateways from which new writes use nexthop objects; <0 never
+	probed bool      // nexthop support decided
+	nh     *nexthops // nil: gateways go on the routes themselves
+	refs   map[nhKey]int
+	gcKeys map[nhKey]struct{} // contents whose last desired route went away
 }
 
-func newRouteTable(h *nsHandles, links *linkIndex, log *zap.Logger) *routeTable {
+func newRouteTable(h *nsHandles, links *linkIndex, log *zap.Logger, nhFrom int) *routeTable {
+	if nhFrom == 0 {
+		nhFrom = DefaultNexthopsFrom
+	}
 	return &routeTable{h: h, log: log, links: links, stale: true, actual: map[netip.Prefix]kroute{},
-		dirty: map[netip.Prefix]struct{}{}}
+		dirty: map[netip.Prefix]struct{}{}, refs: map[nhKey]int{}, gcKeys: map[nhKey]struct{}{}, nhFrom: nhFrom}
 }
 
 func (t *routeTable) markStale() {
@@ -119,17 +128,17 @@ func (t *routeTable) put(r calc.Route) {
 	t.dirty[r.Dst] = struct{}{}
 	t.reasons[r.Dst] = r.Reason
 	if k, ok := t.convert(r); ok {
-		t.desired[r.Dst] = k
+		t.setDesired(r.Dst, k)
 		delete(t.waiting, r.Dst)
 		return
 	}
-	delete(t.desired, r.Dst)
+	t.delDesired(r.Dst)
 	t.waiting[r.Dst] = r
 }
 
 func (t *routeTable) drop(dst netip.Prefix) {
 	t.dirty[dst] = struct{}{}
-	delete(t.desired, dst)
+	t.delDesired(dst)
 	delete(t.reasons, dst)
 	delete(t.waiting, dst)
 }
@@ -150,6 +159,7 @@ func (t *routeTable) set(routes []calc.Route) error {
 		}
 	} else if t.prev == nil || gen != t.gen || !slices.IsSortedFunc(routes, byDst) {
 		t.desired = make(map[netip.Prefix]kroute, len(routes))
+		t.refs = map[nhKey]int{}
 		t.reasons = make(map[netip.Prefix]string, len(routes))
 		t.waiting = map[netip.Prefix]calc.Route{}
 		for _, r := range routes {
@@ -217,7 +227,11 @@ func (t *routeTable) resync() error {
 			actual[dst] = k
 		}
 	}
-	t.actual, t.stale = actual, false
+	t.actual = actual
+	if err := t.resyncNexthops(); err != nil {
+		return err
+	}
+	t.stale = false
 	return nil
 }
 
@@ -254,6 +268,7 @@ func (t *routeTable) apply() error {
 		}
 	}
 	w.flush()
+	t.collectNexthops(w)
 	clear(t.dirty)
 	t.full = false
 	if len(t.errs) > 0 {
@@ -274,7 +289,7 @@ func (t *routeTable) converge(w *nlWriter, dst netip.Prefix) {
 		if present && !owned(have.proto) {
 			t.log.Info("taking over route", zap.Stringer("dst", dst), zap.Int("oldProtocol", have.proto))
 		}
-		w.queue(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, routeBody(dst, want), func(err error) {
+		w.queue(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, t.routeBody(w, dst, want), func(err error) {
 			if err != nil {
 				t.errs = append(t.errs, fmt.Sprintf("replace %s: %v", dst, err))
 				return
@@ -286,7 +301,12 @@ func (t *routeTable) converge(w *nlWriter, dst netip.Prefix) {
 			}
 		})
 	case !wanted && present && owned(have.proto):
-		w.queue(unix.RTM_DELROUTE, 0, routeBody(dst, have), func(err error) {
+		// Without gateway and device: a route through a nexthop object matches only a
+		// request that names neither (or its nexthop id), and the destination, type,
+		// scope and protocol identify the route anyway.
+		del := have
+		del.gw, del.link, del.onlink = netip.Addr{}, 0, false
+		w.queue(unix.RTM_DELROUTE, 0, routeBody(dst, del, 0), func(err error) {
 			if err != nil && !errors.Is(err, unix.ESRCH) {
 				t.errs = append(t.errs, fmt.Sprintf("delete %s: %v", dst, err))
 				return

@@ -58,13 +58,33 @@ func waitFor(t *testing.T, what string, limit time.Duration, ok func() bool) tim
 
 func TestDriftRepaired(t *testing.T) {
 	needRoot(t)
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{{"gateways", Options{}}, {"nexthop-objects", Options{NexthopsFrom: 1}}} {
+		t.Run(tc.name, func(t *testing.T) { testDriftRepaired(t, tc.opts) })
+	}
+}
+
+// routeLine returns the `ip route` line for dst without a nexthop object's id, so that
+// routes written either way read alike.
+func routeLine(ns, dst string) string {
+	out, _ := shOK("ip", "-n", ns, "route", "show", dst)
+	f := strings.Fields(out)
+	if len(f) > 2 && f[1] == "nhid" {
+		f = append(f[:1], f[3:]...)
+	}
+	return strings.Join(f, " ")
+}
+
+func testDriftRepaired(t *testing.T, opts Options) {
 	a, _ := hostPair(t)
-	dp := newDP(t, a)
+	dp := newDPOpts(t, a, opts)
 	want := calc.Compute(twoNodes("node-a", calc.ModeAlways, false))
 	runAgentLoop(t, dp, want)
 	routeBack := func() bool {
 		out, _ := shOK("ip", "-n", a, "route", "show")
-		return strings.Contains(out, "192.168.0.64/26 via 192.168.0.65 dev vxlan.calico proto 80 onlink") &&
+		return routeLine(a, "192.168.0.64/26") == "192.168.0.64/26 via 192.168.0.65 dev vxlan.calico proto 80 onlink" &&
 			strings.Contains(out, "blackhole 192.168.0.0/26")
 	}
 	waitFor(t, "initial programming", 5*time.Second, routeBack)
