@@ -53,50 +53,78 @@ type blockOp struct {
 
 // casBlock applies op.change to the block until its write commits or there is nothing to do.
 // Decisions not to write (or errors) are only taken on values read from etcd in this call,
-// never on remembered ones, which may be stale.
+// never on remembered ones, which may be stale. When a remembered value says there is
+// nothing to do (typically: the block is full), the fresh read happens outside the turn, so
+// that allocators walking past a full block do not hold up those writing to it.
 func (a *Allocator) casBlock(ctx context.Context, op blockOp) error {
-	cidr, handleID, hint := op.cidr, op.handle, op.hint
-	bkey := store.BlockKey(cidr.String())
-	t := a.q.acquire(ctx, "block/"+cidr.String())
+	keys := blockKeys{block: store.BlockKey(op.cidr.String())}
+	if op.handle != "" {
+		keys.handle = store.HandleKey(op.handle)
+	}
+	if op.hint == nil {
+		op.hint = &handleHint{}
+	}
+	recheck, err := a.casInTurn(ctx, op, keys, nil)
+	if !recheck {
+		return err
+	}
+	var cur blockValues
+	if err := a.readBlockHandle(ctx, keys.block, keys.handle, &cur.block, &cur.handle); err != nil {
+		return err
+	}
+	if w, err := op.change(cur.block, cur.handle); err != nil || w == nil {
+		return err
+	}
+	_, err = a.casInTurn(ctx, op, keys, &cur)
+	return err
+}
+
+type blockKeys struct{ block, handle string }
+
+type blockValues struct{ block, handle *store.KV }
+
+// casInTurn runs the CAS loop inside the block's turn, starting from start (values just read)
+// or else from what this process or the last turn holder remembers. recheck true means that
+// remembered values said there was nothing to do: the caller reads and decides.
+func (a *Allocator) casInTurn(ctx context.Context, op blockOp, keys blockKeys, start *blockValues) (recheck bool, err error) {
+	bkey, hkey := keys.block, keys.handle
+	t := a.q.acquire(ctx, "block/"+op.cidr.String())
+	keep := false      // leave the lock file's hint as it is
 	var last *store.KV // the block's value when the turn ends, for the next holder
 	defer func() {
-		t.leaveHint(bkey, last)
+		if !keep {
+			t.leaveHint(bkey, last)
+		}
 		t.done()
 	}()
-	hkey := ""
-	if handleID != "" {
-		hkey = store.HandleKey(handleID)
-	}
-	if hint == nil {
-		hint = &handleHint{}
-	}
-	known := a.cache.get(cidr)
-	if h := t.hint(bkey); h != nil && (known == nil || h.ModRevision > known.ModRevision) {
-		known = h
-	}
 	var bkv, hkv *store.KV
-	fresh := false
-	if known != nil && (hint.known || hkey == "") {
-		bkv, hkv = known, hint.kv
-	} else if err := a.readBlockHandle(ctx, bkey, hkey, &bkv, &hkv); err != nil {
-		return err
+	fresh := start != nil
+	if fresh {
+		bkv, hkv = start.block, start.handle
 	} else {
-		fresh = true
+		known := a.cache.get(op.cidr)
+		if h := t.hint(bkey); h != nil && (known == nil || h.ModRevision > known.ModRevision) {
+			known = h
+		}
+		if known != nil && (op.hint.known || hkey == "") {
+			bkv, hkv = known, op.hint.kv
+		} else if err := a.readBlockHandle(ctx, bkey, hkey, &bkv, &hkv); err != nil {
+			return false, err
+		} else {
+			fresh = true
+		}
 	}
 	for losses := 0; ; {
 		w, err := op.change(bkv, hkv)
-		if (err != nil || w == nil) && !fresh {
-			if err := a.readBlockHandle(ctx, bkey, hkey, &bkv, &hkv); err != nil {
-				return err
-			}
-			fresh = true
-			continue
-		}
 		if err != nil || w == nil {
+			if !fresh {
+				keep = true
+				return true, nil
+			}
 			if err == nil {
 				last = bkv
 			}
-			return err
+			return false, err
 		}
 		if !fresh && bkv != nil {
 			w.valueIs = append(w.valueIs, *bkv)
@@ -107,32 +135,32 @@ func (a *Allocator) casBlock(ctx context.Context, op blockOp) error {
 		}
 		rev, vals, err := a.commitElse(ctx, w, reads...)
 		if err == nil {
-			last = a.cache.learn(cidr, bkey, w, rev)
+			last = a.cache.learn(op.cidr, bkey, w, rev)
 			if hkey != "" {
-				hint.learn(hkey, w, rev)
+				op.hint.learn(hkey, w, rev)
 			}
-			return nil
+			return false, nil
 		}
 		if !isConflict(err) {
-			return err
+			return false, err
 		}
 		bkv, hkv, fresh = vals[0], nil, true
 		if hkey != "" {
 			hkv = vals[1]
 		}
-		a.cache.set(cidr, bkv)
+		a.cache.set(op.cidr, bkv)
 		losses++
 		if losses >= a.opts.MaxRetries {
-			return fmt.Errorf("writing block %s: %w", cidr, ErrMaxRetries)
+			return false, fmt.Errorf("writing block %s: %w", op.cidr, ErrMaxRetries)
 		}
 		if err := a.backoff(ctx, losses); err != nil {
-			return fmt.Errorf("writing block %s: %w", cidr, err)
+			return false, fmt.Errorf("writing block %s: %w", op.cidr, err)
 		}
 		if losses > quickRetries {
 			// We slept, and others wrote meanwhile: the Else values are stale by now, and a
 			// CAS on them would lose again. Read just before trying.
 			if err := a.readBlockHandle(ctx, bkey, hkey, &bkv, &hkv); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
