@@ -14,6 +14,8 @@ type memo struct {
 	byNode map[string][]tmplKey // the templates of each node, dropped when it changes
 	dirty  dirtySet
 	inc    incr
+	// lastSeq is the Delta.Seq of the last result computed with this memo.
+	lastSeq uint64
 }
 
 // dirtySet lists the inputs changed since the last Compute, by key.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 )
 
 // Compute returns the kernel state this node should hold for s. It changes nothing in s but
@@ -21,6 +22,8 @@ func Compute(s *State) Desired {
 	c.vxlan = d.VXLAN
 	c.deriveChanged()
 	inc := &c.memo.inc
+	inc.chRoutes, inc.chVTEPs, inc.chHosts = sortCompact(inc.chRoutes), sortCompact(inc.chVTEPs), sortCompact(inc.chHosts)
+	d.Delta = c.delta()
 	inc.routes = c.resolveRoutes()
 	inc.vteps = c.resolveVTEPs()
 	inc.hosts = mergeSorted(inc.hosts, inc.chHosts, func(a netip.Addr) uint64 { return uint64(addrU32(a)) },
@@ -48,6 +51,37 @@ func Compute(s *State) Desired {
 	slices.SortFunc(c.skipped, compareDecision)
 	d.Skipped = mergeDecisions(c.skipped, inc.skips)
 	return d
+}
+
+// seq numbers results across all States.
+var seq atomic.Uint64
+
+// delta lists the keys derived again in this Compute, taken before the merges consume them.
+func (c *computer) delta() *Delta {
+	m, inc := c.memo, &c.memo.inc
+	d := &Delta{Seq: seq.Add(1), Prev: m.lastSeq, Full: m.full}
+	m.lastSeq = d.Seq
+	if d.Full {
+		return d
+	}
+	d.Routes = make([]netip.Prefix, len(inc.chRoutes))
+	for i, k := range inc.chRoutes {
+		d.Routes[i] = netip.PrefixFrom(addrFromKey(k), int(k&0xffff))
+	}
+	d.VTEPs = make([]netip.Addr, len(inc.chVTEPs))
+	for i, k := range inc.chVTEPs {
+		d.VTEPs[i] = addrFromKey(k)
+	}
+	d.Hosts = make([]netip.Addr, len(inc.chHosts))
+	for i, k := range inc.chHosts {
+		d.Hosts[i] = addrFromKey(k << 16)
+	}
+	return d
+}
+
+func sortCompact(ks []uint64) []uint64 {
+	slices.Sort(ks)
+	return slices.Compact(ks)
 }
 
 // deriveChanged re-derives the inputs changed since the last Compute (all of them when the

@@ -123,4 +123,22 @@ type Desired struct {
 	AcceptVXLAN bool
 	Sysctls     []Sysctl // sorted by Key
 	Skipped     []Decision
+	// Delta says what changed since the previous Compute of the same State. It is the only
+	// part of a Desired that depends on history (two equal States give Desired values that
+	// are deep-equal apart from it).
+	Delta *Delta
+}
+
+// Delta lets a consumer that keeps the previous result (the dataplane) look at the few
+// entries a change touched instead of comparing 10,000 of them.
+type Delta struct {
+	// Seq identifies this result, Prev the one before it from the same State (unique across
+	// States, so results of two States are never mistaken for one another).
+	Seq, Prev uint64
+	// Full: no delta is known (first result, or everything was derived again); compare all.
+	Full bool
+	// Keys whose entry may have been added, changed or removed since Prev, sorted.
+	Routes []netip.Prefix
+	VTEPs  []netip.Addr // by tunnel address
+	Hosts  []netip.Addr // TunnelSources
 }

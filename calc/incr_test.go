@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -146,23 +147,104 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 		s := NewState("n0")
 		s.Uplink = "eth0"
 		var steps []string
-		nonEmpty := 0
+		nonEmpty, partial := 0, 0
+		var prev Desired
 		for range 300 {
 			for range 1 + r.Intn(3) {
 				steps = append(steps, randomChange(r, s))
 			}
 			got := Compute(s)
 			want := Compute(rebuild(s))
-			if !reflect.DeepEqual(got, want) {
+			if !sameDesired(got, want) {
 				t.Fatalf("seed %d after %d changes (last %v): incremental differs from fresh:\n%s",
 					seed, len(steps), steps[max(0, len(steps)-3):], diffDesired(want, got))
 			}
+			if err := checkDelta(prev, got); err != "" {
+				t.Fatalf("seed %d after %d changes (last %v): %s", seed, len(steps), steps[max(0, len(steps)-3):], err)
+			}
+			if !got.Delta.Full {
+				partial++
+			}
+			prev = got
 			if len(got.Routes) > 3 {
 				nonEmpty++
 			}
+		}
+		if partial < 100 {
+			t.Fatalf("seed %d: only %d of 300 results had a delta", seed, partial)
 		}
 		if nonEmpty < 100 {
 			t.Fatalf("seed %d: only %d of 300 steps had more than 3 routes: the fixture proves little", seed, nonEmpty)
 		}
 	}
+}
+
+// checkDelta verifies that a result's Delta follows the previous result and names every
+// route, VTEP and host that differs between the two.
+func checkDelta(prev, got Desired) string {
+	d := got.Delta
+	if d == nil {
+		return "no Delta"
+	}
+	if d.Full {
+		return ""
+	}
+	if prev.Delta == nil || d.Prev != prev.Delta.Seq || d.Seq == d.Prev {
+		return fmt.Sprintf("delta %d->%d does not follow result %v", d.Prev, d.Seq, prev.Delta)
+	}
+	if !slices.IsSortedFunc(d.Routes, comparePrefix) {
+		return "delta routes not sorted"
+	}
+	routes := func(rs []Route) map[netip.Prefix]Route {
+		m := map[netip.Prefix]Route{}
+		for _, r := range rs {
+			m[r.Dst] = r
+		}
+		return m
+	}
+	a, b := routes(prev.Routes), routes(got.Routes)
+	for dst := range joinKeys(a, b) {
+		ra, okA := a[dst]
+		rb, okB := b[dst]
+		if (okA != okB || !reflect.DeepEqual(ra, rb)) && !slices.Contains(d.Routes, dst) {
+			return fmt.Sprintf("route %s changed (%+v -> %+v) but is not in the delta %v", dst, ra, rb, d.Routes)
+		}
+	}
+	vteps := func(vs []VTEP) map[netip.Addr]string {
+		m := map[netip.Addr]string{}
+		for _, v := range vs {
+			m[v.TunnelIP] = fmt.Sprint(v)
+		}
+		return m
+	}
+	va, vb := vteps(prev.VTEPs), vteps(got.VTEPs)
+	for ip := range joinKeys(va, vb) {
+		if va[ip] != vb[ip] && !slices.Contains(d.VTEPs, ip) {
+			return fmt.Sprintf("VTEP %s changed but is not in the delta %v", ip, d.VTEPs)
+		}
+	}
+	ha, hb := map[netip.Addr]bool{}, map[netip.Addr]bool{}
+	for _, h := range prev.TunnelSources {
+		ha[h] = true
+	}
+	for _, h := range got.TunnelSources {
+		hb[h] = true
+	}
+	for h := range joinKeys(ha, hb) {
+		if ha[h] != hb[h] && !slices.Contains(d.Hosts, h) {
+			return fmt.Sprintf("host %s changed but is not in the delta %v", h, d.Hosts)
+		}
+	}
+	return ""
+}
+
+func joinKeys[K comparable, V any](a, b map[K]V) map[K]struct{} {
+	out := map[K]struct{}{}
+	for k := range a {
+		out[k] = struct{}{}
+	}
+	for k := range b {
+		out[k] = struct{}{}
+	}
+	return out
 }
