@@ -120,12 +120,12 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 	if want.VXLAN != nil {
 		vx, _ = d.links.index(want.VXLAN.Name)
 	}
-	d.vteps.set(want.VTEPs)
+	d.vteps.set(want.VTEPs, want.Delta)
 	errs = append(errs, d.vteps.apply(vx))
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	errs = append(errs, d.routes.set(want.Routes), d.routes.apply())
+	errs = append(errs, d.routes.set(want.Routes, want.Delta), d.routes.apply())
 	errs = append(errs, d.nft.apply(&want))
 	err := errors.Join(errs...)
 	if err != nil {

@@ -36,24 +36,26 @@ type vtepEntry struct {
 // route table it mirrors the kernel (re-read when stale) and, between resyncs, touches
 // only the VTEPs that changed, so a node joining a 10,000-node cluster costs two writes.
 type vtepTable struct {
-	mu     sync.Mutex
-	h      *nsHandles
-	log    *zap.Logger
-	link   int                 // vxlan.calico's index when the mirror was read
-	arp    map[netip.Addr]mac6 // kernel: tunnel IP -> MAC
-	fdb    map[mac6]netip.Addr // kernel: MAC -> host IP
-	want   map[netip.Addr]vtepEntry
-	wanted map[mac6]netip.Addr // wanted FDB: MAC -> host IP
-	dirty  map[netip.Addr]mac6 // tunnel IPs to converge, with the MAC they had before
-	prev   []calc.VTEP
-	stale  bool
-	writes int
-	errs   []string
+	mu      sync.Mutex
+	h       *nsHandles
+	log     *zap.Logger
+	link    int                 // vxlan.calico's index when the mirror was read
+	arp     map[netip.Addr]mac6 // kernel: tunnel IP -> MAC
+	fdb     map[mac6]netip.Addr // kernel: MAC -> host IP
+	want    map[netip.Addr]vtepEntry
+	wanted  map[mac6]netip.Addr // wanted FDB: MAC -> host IP
+	macRefs map[mac6]int        // VTEPs using each wanted MAC
+	dirty   map[netip.Addr]mac6 // tunnel IPs to converge, with the MAC they had before
+	prev    []calc.VTEP
+	stale   bool
+	writes  int
+	errs    []string
+	seq     uint64 // calc.Delta.Seq of the list set last
 }
 
 func newVTEPTable(h *nsHandles, log *zap.Logger) *vtepTable {
 	return &vtepTable{h: h, log: log, stale: true, want: map[netip.Addr]vtepEntry{},
-		wanted: map[mac6]netip.Addr{}, dirty: map[netip.Addr]mac6{}}
+		wanted: map[mac6]netip.Addr{}, macRefs: map[mac6]int{}, dirty: map[netip.Addr]mac6{}}
 }
 
 func (v *vtepTable) markStale() {
@@ -64,11 +66,30 @@ func (v *vtepTable) markStale() {
 
 // set takes the complete VTEP list (sorted by tunnel IP, as calc returns it) and marks the
 // tunnel IPs whose entry changed, walking the previous and the new list once.
-func (v *vtepTable) set(vteps []calc.VTEP) {
+// With calc's delta relative to the list set last, only the tunnel addresses it names are
+// looked at.
+func (v *vtepTable) set(vteps []calc.VTEP, delta *calc.Delta) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.prev != nil && sameSlice(v.prev, vteps) {
-		return // calc shares an unchanged list
+	seq := v.seq
+	v.seq = 0
+	if delta != nil {
+		v.seq = delta.Seq
+	}
+	if v.prev != nil && (sameSlice(v.prev, vteps) || delta != nil && delta.Seq == seq) {
+		return // the list set last
+	}
+	if v.prev != nil && delta != nil && !delta.Full && delta.Prev == seq && seq != 0 {
+		for _, ip := range delta.VTEPs {
+			i, found := slices.BinarySearchFunc(vteps, ip, func(t calc.VTEP, a netip.Addr) int { return t.TunnelIP.Compare(a) })
+			if found {
+				v.put(vteps[i])
+			} else {
+				v.remove(ip)
+			}
+		}
+		v.prev = vteps
+		return
 	}
 	byIP := func(a, b calc.VTEP) int { return a.TunnelIP.Compare(b.TunnelIP) }
 	if !slices.IsSortedFunc(vteps, byIP) {
@@ -106,17 +127,28 @@ func (v *vtepTable) put(t calc.VTEP) {
 	old, had := v.want[t.TunnelIP]
 	v.markDirty(t.TunnelIP, old.mac)
 	if had {
-		delete(v.wanted, old.mac)
+		v.unrefMAC(old.mac)
 	}
 	v.want[t.TunnelIP] = vtepEntry{mac: m, host: t.HostIP}
 	v.wanted[m] = t.HostIP
+	v.macRefs[m]++
 }
 
 func (v *vtepTable) remove(ip netip.Addr) {
 	if e, ok := v.want[ip]; ok {
 		v.markDirty(ip, e.mac)
 		delete(v.want, ip)
-		delete(v.wanted, e.mac)
+		v.unrefMAC(e.mac)
+	}
+}
+
+// unrefMAC drops one VTEP's claim on a MAC's FDB entry. The entry stays while another VTEP
+// uses the MAC: a node whose tunnel address moves is put at the new address before or
+// after it is removed from the old one, depending on the addresses' order.
+func (v *vtepTable) unrefMAC(m mac6) {
+	if v.macRefs[m]--; v.macRefs[m] <= 0 {
+		delete(v.macRefs, m)
+		delete(v.wanted, m)
 	}
 }
 

@@ -26,12 +26,19 @@ type nftTableRec struct {
 	last  nftSpec
 	elems map[string][]nftables.SetElement // what last was written as, per set
 	stale bool
+	seq   uint64 // calc.Delta.Seq of the hosts list written last
 }
 
 func (n *nftTableRec) apply(d *calc.Desired) error {
 	want := buildNFTSpec(d)
+	seq := n.seq
+	n.seq = 0
 	if !n.stale && n.elems != nil && want.equalButHosts(n.last) {
-		return n.applyHosts(want)
+		err := n.applyHosts(want, d.Delta, seq)
+		if err == nil && d.Delta != nil {
+			n.seq = d.Delta.Seq
+		}
+		return err
 	}
 	c, err := n.h.nft()
 	if err != nil {
@@ -59,6 +66,9 @@ func (n *nftTableRec) apply(d *calc.Desired) error {
 		return fmt.Errorf("nftables: %w", err)
 	}
 	n.last, n.elems, n.stale = want, elems, false
+	if d.Delta != nil {
+		n.seq = d.Delta.Seq
+	}
 	return nil
 }
 

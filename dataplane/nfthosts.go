@@ -5,18 +5,27 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/brindle-net/brindle/calc"
 	"github.com/google/nftables"
 )
 
 // applyHosts is the common change between resyncs: only the node addresses differ (a node
 // joined or left). It sends just the added and removed elements of all-hosts, found by one
 // walk over the two sorted lists, so a change among 10,000 nodes costs two elements.
-func (n *nftTableRec) applyHosts(want nftSpec) error {
+//
+// With calc's delta relative to the list written last, only the addresses it names are
+// looked up (binary search in both sorted lists) instead of walking them.
+func (n *nftTableRec) applyHosts(want nftSpec, delta *calc.Delta, seq uint64) error {
 	old := n.last.hosts
-	if sameSlice(old, want.hosts) {
+	if sameSlice(old, want.hosts) || delta != nil && delta.Seq == seq {
 		return nil // the very list we wrote: calc shares unchanged outputs
 	}
-	add, del := diffAddrs(sortedAddrs(old), sortedAddrs(want.hosts))
+	var add, del []netip.Addr
+	if delta != nil && !delta.Full && delta.Prev == seq && seq != 0 {
+		add, del = deltaAddrs(old, want.hosts, delta.Hosts)
+	} else {
+		add, del = diffAddrs(sortedAddrs(old), sortedAddrs(want.hosts))
+	}
 	if len(add)+len(del) == 0 {
 		n.last.hosts = want.hosts
 		return nil
@@ -44,6 +53,21 @@ func (n *nftTableRec) applyHosts(want nftSpec) error {
 	}
 	n.last.hosts = want.hosts
 	return nil
+}
+
+// deltaAddrs sorts the named addresses into added and removed, both lists being sorted.
+func deltaAddrs(have, want, named []netip.Addr) (add, del []netip.Addr) {
+	for _, a := range named {
+		_, inHave := slices.BinarySearchFunc(have, a, netip.Addr.Compare)
+		_, inWant := slices.BinarySearchFunc(want, a, netip.Addr.Compare)
+		switch {
+		case inWant && !inHave:
+			add = append(add, a)
+		case inHave && !inWant:
+			del = append(del, a)
+		}
+	}
+	return add, del
 }
 
 // sortedAddrs returns as sorted and without duplicates; calc's sorted list is returned as is.

@@ -75,6 +75,7 @@ type routeTable struct {
 	stale   bool // re-read the kernel on the next apply
 	writes  int  // netlink writes done, for tests and benchmarks
 	errs    []string
+	seq     uint64 // calc.Delta.Seq of the list set last
 
 	nhFrom int       // distinct gateways from which new writes use nexthop objects; <0 never
 	probed bool      // nexthop support decided
@@ -147,17 +148,38 @@ func (t *routeTable) drop(dst netip.Prefix) {
 // and not modified by the caller afterwards. Routes whose device does not exist yet (a
 // workload interface being created, tunl0 on a kernel without ipip) wait and are retried on
 // every set; they are reported as an error.
-func (t *routeTable) set(routes []calc.Route) error {
+//
+// With calc's delta relative to the list set last, only the destinations it names are
+// looked at (a binary search each); otherwise the old and new lists are walked once.
+func (t *routeTable) set(routes []calc.Route, delta *calc.Delta) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	byDst := func(a, b calc.Route) int { return comparePrefix(a.Dst, b.Dst) }
 	gen := t.links.generation()
-	if t.prev != nil && gen == t.gen && sameSlice(t.prev, routes) {
-		// calc shares an unchanged list: nothing to walk, only waiting routes to retry.
+	seq := t.seq
+	t.seq = 0
+	if delta != nil {
+		t.seq = delta.Seq
+	}
+	switch {
+	case t.prev != nil && gen == t.gen && (sameSlice(t.prev, routes) || delta != nil && delta.Seq == seq):
+		// The list set last: nothing to walk, only waiting routes to retry.
 		for _, r := range t.waiting {
 			t.put(r)
 		}
-	} else if t.prev == nil || gen != t.gen || !slices.IsSortedFunc(routes, byDst) {
+	case t.prev != nil && gen == t.gen && delta != nil && !delta.Full && delta.Prev == seq && seq != 0:
+		for _, dst := range delta.Routes {
+			i, found := slices.BinarySearchFunc(routes, dst, func(r calc.Route, d netip.Prefix) int { return comparePrefix(r.Dst, d) })
+			if found {
+				t.put(routes[i])
+			} else {
+				t.drop(dst)
+			}
+		}
+		for _, r := range t.waiting {
+			t.put(r)
+		}
+	case t.prev == nil || gen != t.gen || !slices.IsSortedFunc(routes, byDst):
 		t.desired = make(map[netip.Prefix]kroute, len(routes))
 		t.refs = map[nhKey]int{}
 		t.reasons = make(map[netip.Prefix]string, len(routes))
@@ -166,7 +188,7 @@ func (t *routeTable) set(routes []calc.Route) error {
 			t.put(r)
 		}
 		t.full = true
-	} else {
+	default:
 		old, i, j := t.prev, 0, 0
 		for i < len(old) || j < len(routes) {
 			switch {
