@@ -75,7 +75,10 @@ func New(opts Options) (*Dataplane, error) {
 }
 
 // Close releases the namespace handles. Kernel state stays as it is.
-func (d *Dataplane) Close() { d.h.close() }
+func (d *Dataplane) Close() {
+	d.nft.wait() // a host removal may still be in flight
+	d.h.close()
+}
 
 // MarkResync makes the next Apply re-read every kind of kernel object instead of trusting
 // its picture of the kernel. The agent calls it periodically (Felix's routeRefreshInterval)

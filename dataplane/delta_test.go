@@ -51,6 +51,7 @@ func TestDeltaAppliesMatchFullDiff(t *testing.T) {
 			t.Fatalf("step %d: a full diff after the incremental apply still wrote %+v", step, st)
 		}
 		fresh.Close()
+		dp.nft.wait()
 		c, err := dp.h.nft()
 		if err != nil {
 			t.Fatal(err)

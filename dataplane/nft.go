@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/brindle-net/brindle/calc"
 	"github.com/google/nftables"
@@ -27,14 +28,29 @@ type nftTableRec struct {
 	elems map[string][]nftables.SetElement // what last was written as, per set
 	stale bool
 	seq   uint64 // calc.Delta.Seq of the hosts list written last
+
+	busy     sync.Mutex // held by apply, and by a host removal running in the background
+	asyncErr error      // the background removal's failure, under busy
 }
 
-func (n *nftTableRec) apply(d *calc.Desired) error {
+func (n *nftTableRec) apply(d *calc.Desired) (err error) {
+	n.busy.Lock()
+	bg := false
+	defer func() {
+		if !bg {
+			n.busy.Unlock()
+		}
+	}()
+	if prev := n.asyncErr; prev != nil {
+		// A background write failed: read the table back now, and say so.
+		n.asyncErr, n.stale = nil, true
+		defer func() { err = errors.Join(prev, err) }()
+	}
 	want := buildNFTSpec(d)
 	seq := n.seq
 	n.seq = 0
 	if !n.stale && n.elems != nil && want.equalButHosts(n.last) {
-		err := n.applyHosts(want, d.Delta, seq)
+		bg, err = n.applyHosts(want, d.Delta, seq)
 		if err == nil && d.Delta != nil {
 			n.seq = d.Delta.Seq
 		}

@@ -131,6 +131,7 @@ func TestLargeHostSet(t *testing.T) {
 	apply(t, dp, d)
 	d.TunnelSources = d.TunnelSources[1:] // one node leaves
 	apply(t, dp, d)
+	dp.nft.wait() // removals alone go in the background
 	c, err := dp.h.nft()
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +192,7 @@ func TestHostSetDiffThenFullWrite(t *testing.T) {
 	}
 	check := func(want []netip.Addr) {
 		t.Helper()
+		dp.nft.wait()
 		c, err := dp.h.nft()
 		if err != nil {
 			t.Fatal(err)
@@ -222,4 +224,25 @@ func TestHostSetDiffThenFullWrite(t *testing.T) {
 	dp.MarkResync()
 	apply(t, dp, d)
 	check(hosts(0, 10))
+}
+
+// TestHostRemovalInBackground: a change that only removes hosts returns before the kernel
+// is done (element deletion waits for an RCU grace period); the next apply waits for it,
+// so a host that leaves and comes back at once ends up in the set.
+func TestHostRemovalInBackground(t *testing.T) {
+	needRoot(t)
+	a, _ := hostPair(t)
+	dp := newDP(t, a)
+	h1, h2 := netip.MustParseAddr("10.1.0.1"), netip.MustParseAddr("10.1.0.2")
+	d := calc.Desired{TunnelSources: []netip.Addr{h1, h2}}
+	apply(t, dp, d)
+	for range 5 {
+		apply(t, dp, calc.Desired{TunnelSources: []netip.Addr{h1}})
+		apply(t, dp, calc.Desired{TunnelSources: []netip.Addr{h1, h2}})
+	}
+	apply(t, dp, calc.Desired{TunnelSources: []netip.Addr{h2}})
+	dp.nft.wait()
+	out := sh(t, "ip", "netns", "exec", a, "nft", "list", "set", "ip", "brindle", "all-hosts")
+	mustContain(t, out, "10.1.0.2")
+	mustNotContain(t, out, "10.1.0.1")
 }

@@ -7,18 +7,25 @@ import (
 
 	"github.com/brindle-net/brindle/calc"
 	"github.com/google/nftables"
+	"go.uber.org/zap"
 )
 
 // applyHosts is the common change between resyncs: only the node addresses differ (a node
-// joined or left). It sends just the added and removed elements of all-hosts, found by one
-// walk over the two sorted lists, so a change among 10,000 nodes costs two elements.
+// joined or left). It sends just the added and removed elements of all-hosts, so a change
+// among 10,000 nodes costs two elements. With calc's delta relative to the list written
+// last, only the addresses it names are looked up (binary search in both sorted lists)
+// instead of walking them.
 //
-// With calc's delta relative to the list written last, only the addresses it names are
-// looked up (binary search in both sorted lists) instead of walking them.
-func (n *nftTableRec) applyHosts(want nftSpec, delta *calc.Delta, seq uint64) error {
+// Deleting set elements makes the kernel wait for an RCU grace period (10-20 ms, measured
+// with the nft CLI as well), adding them does not. So a change that only removes hosts (a
+// node left) is sent in the background: Apply returns at once and the next nft write waits
+// for it (busy stays held until it is done), so writes keep their order. A node that
+// left keeps being accepted for those milliseconds; a failure is reported by the next
+// Apply, which then re-reads the table. bg reports that busy was handed to the background.
+func (n *nftTableRec) applyHosts(want nftSpec, delta *calc.Delta, seq uint64) (bg bool, err error) {
 	old := n.last.hosts
 	if sameSlice(old, want.hosts) || delta != nil && delta.Seq == seq {
-		return nil // the very list we wrote: calc shares unchanged outputs
+		return false, nil // the very list we wrote: calc shares unchanged outputs
 	}
 	var add, del []netip.Addr
 	if delta != nil && !delta.Full && delta.Prev == seq && seq != 0 {
@@ -26,10 +33,29 @@ func (n *nftTableRec) applyHosts(want nftSpec, delta *calc.Delta, seq uint64) er
 	} else {
 		add, del = diffAddrs(sortedAddrs(old), sortedAddrs(want.hosts))
 	}
-	if len(add)+len(del) == 0 {
-		n.last.hosts = want.hosts
-		return nil
+	n.last.hosts = want.hosts
+	switch {
+	case len(add)+len(del) == 0:
+		return false, nil
+	case len(add) == 0:
+		go func() {
+			defer n.busy.Unlock()
+			if err := n.sendHosts(nil, del); err != nil {
+				n.log.Warn("removing departed hosts from the tunnel filter failed; re-reading the table next time", zap.Error(err))
+				n.asyncErr = err
+			}
+		}()
+		return true, nil
 	}
+	if err := n.sendHosts(add, del); err != nil {
+		n.stale = true // read the table back next time
+		return false, err
+	}
+	return false, nil
+}
+
+// sendHosts changes the elements of all-hosts in one transaction.
+func (n *nftTableRec) sendHosts(add, del []netip.Addr) error {
 	c, err := n.h.nft()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
@@ -39,20 +65,22 @@ func (n *nftTableRec) applyHosts(want nftSpec, delta *calc.Delta, seq uint64) er
 	set := &nftables.Set{Table: t, Name: setAllHosts, KeyType: nftables.TypeIPAddr}
 	for chunk := range slices.Chunk(addrElems(del), elemChunk) {
 		if err := c.SetDeleteElements(set, chunk); err != nil {
-			n.stale = true
 			return fmt.Errorf("nftables: set %s: %w", setAllHosts, err)
 		}
 	}
 	if err := addElems(c, set, addrElems(add)); err != nil {
-		n.stale = true
 		return fmt.Errorf("nftables: set %s: %w", setAllHosts, err)
 	}
 	if err := c.Flush(); err != nil {
-		n.stale = true // read the table back next time
 		return fmt.Errorf("nftables: set %s: %w", setAllHosts, err)
 	}
-	n.last.hosts = want.hosts
 	return nil
+}
+
+// wait returns once no transaction is in flight.
+func (n *nftTableRec) wait() {
+	n.busy.Lock()
+	n.busy.Unlock()
 }
 
 // deltaAddrs sorts the named addresses into added and removed, both lists being sorted.
