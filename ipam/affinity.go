@@ -98,16 +98,18 @@ type blockRef struct {
 // claimNew creates a block affine to host together with its confirmed affinity. guardRev
 // makes the write fail if any affinity of this host changed after the caller counted them,
 // which keeps concurrent allocators of one host from claiming several blocks at once.
-func (a *Allocator) claimNew(ctx context.Context, host string, cidr netip.Prefix, guardRev int64) error {
+// It returns the revision of the claim.
+func (a *Allocator) claimNew(ctx context.Context, host string, cidr netip.Prefix, guardRev int64) (int64, error) {
 	b := newBlock(cidr, hostAffinity(host))
 	w := &write{guards: []prefixGuard{{prefix: store.AffinityPrefix(host, famName(cidr.Addr().Is6())), rev: guardRev}}}
 	w.add(store.Op{Key: store.AffinityKey(host, cidr.String()), Value: mustJSON(Affinity{State: StateConfirmed})})
 	w.add(store.Op{Key: store.BlockKey(cidr.String()), Value: mustJSON(b)})
-	if err := a.commit(ctx, w); err != nil {
-		return err
+	rev, _, err := a.commitElse(ctx, w)
+	if err != nil {
+		return 0, err
 	}
 	a.log.Infow("claimed block", "host", host, "cidr", cidr.String())
-	return nil
+	return rev, nil
 }
 
 // assignAffine allocates up to num addresses from a block affine to the host, and brings the

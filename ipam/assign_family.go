@@ -47,6 +47,7 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 	}
 	limitHit := false
 	next := &affList{affs: r.affs, rev: r.affRev} // what the next pass may use without reading
+	trustClaimHint := true
 	err := a.retry(ctx, "assigning addresses", func() error {
 		limitHit = false
 		if next == nil {
@@ -88,7 +89,7 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 			if len(affs) >= limit {
 				limitHit = true
 			} else {
-				claimed, fresh, err := a.claimTurn(ctx, r, len(affs), affRev)
+				claimed, fresh, err := a.claimTurn(ctx, r, len(affs), affRev, &trustClaimHint)
 				if err != nil || claimed {
 					next = fresh
 					return err
@@ -210,8 +211,17 @@ func handleOp(w *write, handleID string, kv *store.KV, cidr string, delta int) e
 // one can win. When another allocator claimed (or dropped) a block since the caller listed
 // known affinities at affRev, it claims nothing and returns the fresh list for the next pass.
 // claimed false with a nil error means that no block is free.
-func (a *Allocator) claimTurn(ctx context.Context, r famRequest, known int, affRev int64) (claimed bool, fresh *affList, err error) {
-	defer a.q.acquire(ctx, "claim/"+r.host+"/"+famName(r.v6)).done()
+func (a *Allocator) claimTurn(ctx context.Context, r famRequest, known int, affRev int64, trust *bool) (claimed bool, fresh *affList, err error) {
+	t := a.q.acquire(ctx, "claim/"+r.host+"/"+famName(r.v6))
+	defer t.done()
+	prefix := store.AffinityPrefix(r.host, famName(r.v6))
+	// The turn's file says when the last holder claimed: if after our listing, we need not
+	// list again in the turn. The file is trusted once per request (a value from another
+	// etcd, say, would otherwise send us round forever); the claim itself is guarded anyway.
+	if h := t.hint(prefix); *trust && h != nil && h.ModRevision > affRev {
+		*trust = false
+		return true, nil, errRetry
+	}
 	affs, rev, err := a.listAffinities(ctx, r.host, r.v6)
 	if err != nil {
 		return false, nil, err
@@ -227,9 +237,11 @@ func (a *Allocator) claimTurn(ctx context.Context, r famRequest, known int, affR
 	if err != nil || !ok {
 		return false, nil, err
 	}
-	if err := a.claimNew(ctx, r.host, cidr, affRev); err != nil {
+	crev, err := a.claimNew(ctx, r.host, cidr, affRev)
+	if err != nil {
 		return true, nil, err
 	}
+	t.leaveHint(prefix, &store.KV{Key: prefix, Value: []byte("claimed"), ModRevision: crev})
 	return true, nil, errRetry
 }
 

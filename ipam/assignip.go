@@ -61,7 +61,7 @@ func (a *Allocator) AssignIP(ctx context.Context, args AssignIPArgs) error {
 			if err != nil {
 				return err
 			}
-			if err := a.claimNew(ctx, args.Hostname, cidr, rev); err != nil {
+			if _, err := a.claimNew(ctx, args.Hostname, cidr, rev); err != nil {
 				return err
 			}
 			return errRetry

@@ -64,9 +64,18 @@ func (a *Allocator) casBlock(ctx context.Context, op blockOp) error {
 	if op.hint == nil {
 		op.hint = &handleHint{}
 	}
-	recheck, err := a.casInTurn(ctx, op, keys, nil)
+	recheck := false
+	if known := a.peek(op, keys); known != nil {
+		// What this process or the last holder remembers says there is nothing to do here:
+		// do not queue for a turn just to find that out.
+		w, err := op.change(known, op.hint.kv)
+		recheck = err != nil || w == nil
+	}
 	if !recheck {
-		return err
+		var err error
+		if recheck, err = a.casInTurn(ctx, op, keys, nil); !recheck {
+			return err
+		}
 	}
 	var cur blockValues
 	if err := a.readBlockHandle(ctx, keys.block, keys.handle, &cur.block, &cur.handle); err != nil {
@@ -75,11 +84,22 @@ func (a *Allocator) casBlock(ctx context.Context, op blockOp) error {
 	if w, err := op.change(cur.block, cur.handle); err != nil || w == nil {
 		return err
 	}
-	_, err = a.casInTurn(ctx, op, keys, &cur)
+	_, err := a.casInTurn(ctx, op, keys, &cur)
 	return err
 }
 
 type blockKeys struct{ block, handle string }
+
+// peek returns the newest remembered value of the block (this process's cache, or the hint
+// in its lock file read without the lock, so possibly torn: it only ever steers us towards
+// a fresh read), or nil.
+func (a *Allocator) peek(op blockOp, keys blockKeys) *store.KV {
+	known := a.cache.get(op.cidr)
+	if h := a.q.peekHint("block/"+op.cidr.String(), keys.block); h != nil && (known == nil || h.ModRevision > known.ModRevision) {
+		known = h
+	}
+	return known
+}
 
 type blockValues struct{ block, handle *store.KV }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/brindle-net/brindle/store"
@@ -27,6 +29,23 @@ func (t *turn) hint(key string) *store.KV {
 	if err != nil {
 		return nil
 	}
+	return parseHint(key, data)
+}
+
+// peekHint reads the hint of queue key qkey without taking the turn. A writer may be halfway
+// through it: callers use it only to decide to read etcd, never to write.
+func (q *queue) peekHint(qkey, key string) *store.KV {
+	if q == nil || q.dir == "" {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(q.dir, lockName(qkey)))
+	if err != nil {
+		return nil
+	}
+	return parseHint(key, data)
+}
+
+func parseHint(key string, data []byte) *store.KV {
 	var fields [3][]byte
 	for i := range fields {
 		var ok bool

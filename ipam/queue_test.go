@@ -183,3 +183,20 @@ func TestForgedHintNeverDecides(t *testing.T) {
 	}
 	checkClean(t, b)
 }
+
+// A claim hint from elsewhere (another etcd, a revision far ahead) costs at most one pass:
+// the host still gets its first block.
+func TestForeignClaimHintDoesNotStopClaims(t *testing.T) {
+	_, c := datastore.StartTest(t)
+	mkPool(t, c, "p", "10.63.0.0/16", 26, "")
+	mkNode(t, c, "h", "")
+	dir := t.TempDir()
+	prefix := store.AffinityPrefix("h", "ipv4")
+	foreign := fmt.Sprintf("%s\n%d\n%d\nclaimed", prefix, int64(1)<<40, len("claimed"))
+	if err := os.WriteFile(filepath.Join(dir, lockName("claim/h/ipv4")), []byte(foreign), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := New(c, Options{Queue: QueueOn, QueueDir: dir})
+	assign(t, a, "h", "x", 1)
+	checkClean(t, a)
+}
