@@ -45,6 +45,7 @@ func TestDeltaAppliesMatchFullDiff(t *testing.T) {
 			deltas++
 		}
 		apply(t, dp, want)
+		dp.nft.wait() // one writer at a time: a host removal may still be in flight
 		fresh := newDPOpts(t, a, opts)
 		apply(t, fresh, want)
 		if st := fresh.Stats(); st != (Stats{}) {

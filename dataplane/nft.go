@@ -31,6 +31,8 @@ type nftTableRec struct {
 
 	busy     sync.Mutex // held by apply, and by a host removal running in the background
 	asyncErr error      // the background removal's failure, under busy
+	// asyncStale: the background removal found the table not as remembered, under busy.
+	asyncStale bool
 }
 
 func (n *nftTableRec) apply(d *calc.Desired) (err error) {
@@ -41,6 +43,9 @@ func (n *nftTableRec) apply(d *calc.Desired) (err error) {
 			n.busy.Unlock()
 		}
 	}()
+	if n.asyncStale {
+		n.asyncStale, n.stale = false, true
+	}
 	if prev := n.asyncErr; prev != nil {
 		// A background write failed: read the table back now, and say so.
 		n.asyncErr, n.stale = nil, true

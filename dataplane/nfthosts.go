@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"github.com/brindle-net/brindle/calc"
 	"github.com/google/nftables"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 )
 
 // applyHosts is the common change between resyncs: only the node addresses differ (a node
@@ -40,7 +42,14 @@ func (n *nftTableRec) applyHosts(want nftSpec, delta *calc.Delta, seq uint64) (b
 	case len(add) == 0:
 		go func() {
 			defer n.busy.Unlock()
-			if err := n.sendHosts(nil, del); err != nil {
+			err := n.sendHosts(nil, del)
+			switch {
+			case errors.Is(err, unix.ENOENT):
+				// Someone removed an element first and the transaction was refused
+				// whole: not a failure, but our picture is wrong; re-read next time.
+				n.log.Debug("departed host already gone from the tunnel filter", zap.Error(err))
+				n.asyncStale = true
+			case err != nil:
 				n.log.Warn("removing departed hosts from the tunnel filter failed; re-reading the table next time", zap.Error(err))
 				n.asyncErr = err
 			}
