@@ -36,7 +36,7 @@ func main() {
 	flag.DurationVar(&o.TestTimeout, "test-timeout", 10*time.Minute, "go test -timeout inside the guest")
 	flag.DurationVar(&o.Timeout, "timeout", 0, "kill qemu after this long (default test-timeout + 2m)")
 	flag.IntVar(&o.MemMB, "mem", 2048, "guest memory in MiB (etcd, four brindle daemons and every temp dir live in RAM)")
-	flag.IntVar(&o.CPUs, "smp", 1, "guest vCPUs")
+	flag.IntVar(&o.CPUs, "smp", 2, "guest vCPUs (multi-threaded TCG: the agents start in parallel; 2 halved their start on this 2-core machine)")
 	flag.StringVar(&o.KernelPkg, "kernel-pkg", "", "kernel package (default: what linux-image-amd64 depends on)")
 	flag.BoolVar(&o.Verbose, "v", true, "go test -v in the guest")
 	flag.Parse()
