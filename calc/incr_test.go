@@ -248,3 +248,16 @@ func joinKeys[K comparable, V any](a, b map[K]V) map[K]struct{} {
 	}
 	return out
 }
+
+// TestNoBlackholeForSingleAddressBlockAlone: a local /32 block gets no blackhole even before
+// its workload exists (the CNI plugin's own route for it would collide with one).
+func TestNoBlackholeForSingleAddressBlockAlone(t *testing.T) {
+	s := NewState("n1")
+	s.SetNode(Node{Name: "n1", IPv4: pfx("10.0.0.1/24")})
+	s.SetPool(Pool{CIDR: pfx("10.244.0.0/16"), BlockSize: 32})
+	Compute(s)
+	s.SetBlock(Block{CIDR: pfx("10.244.0.7/32"), Node: "n1"})
+	if d := Compute(s); len(d.Routes) != 0 {
+		t.Fatalf("want no route for a local /32 block without its workload, got %+v", d.Routes)
+	}
+}

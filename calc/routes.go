@@ -70,6 +70,10 @@ func (c *computer) deriveBlock(k *sink, b Block) {
 	// local blackholes are always ours to program.
 	fromDatastore := !c.s.RoutesFromBGP || (inPool && isEncap(pool.VXLANMode))
 	switch {
+	case b.Node == c.s.NodeName && cidr.IsSingleIP():
+		// A /32 (/128) block is one workload address: its workload route is the whole
+		// story, and a blackhole for it would collide with that route (Calico skips /32
+		// blocks in both BIRD's aggregation and Felix's blackholes for the same reason).
 	case b.Node == c.s.NodeName:
 		k.route(Route{Dst: cidr, Kind: RouteBlackhole,
 			Reason: "local affine block: unallocated addresses must not leave the node"}, rankBlackhole)
