@@ -222,3 +222,21 @@ func TestNoBlackholeForSingleAddressBlocks(t *testing.T) {
 		t.Fatalf("want only the workload route for a /32 block, got %+v", d.Routes)
 	}
 }
+
+func TestBlackholeProtocolFollowsTheRouteSource(t *testing.T) {
+	for _, c := range []struct {
+		bgp       bool
+		vxlanMode string
+		want      bool
+	}{{true, ModeNever, true}, {true, ModeAlways, false}, {false, ModeNever, false}} {
+		s := NewState("n1")
+		s.RoutesFromBGP = c.bgp
+		s.SetNode(Node{Name: "n1", IPv4: netip.MustParsePrefix("10.0.0.1/24")})
+		s.SetPool(Pool{CIDR: netip.MustParsePrefix("10.244.0.0/16"), BlockSize: 24, VXLANMode: c.vxlanMode})
+		s.SetBlock(Block{CIDR: netip.MustParsePrefix("10.244.3.0/24"), Node: "n1"})
+		d := Compute(s)
+		if len(d.Routes) != 1 || d.Routes[0].Kind != RouteBlackhole || d.Routes[0].FromBGP != c.want {
+			t.Errorf("bgp=%v vxlan=%s: got %+v, want one blackhole with FromBGP=%v", c.bgp, c.vxlanMode, d.Routes, c.want)
+		}
+	}
+}

@@ -50,8 +50,8 @@ type Route struct {
 	Dev    string     // empty for blackholes
 	Gw     netip.Addr // only for RouteVia
 	OnLink bool
-	// FromBGP marks routes that came from BGP-learned paths; the dataplane tags them with a
-	// different route protocol so `ip route` shows where they came from.
+	// FromBGP marks routes that Calico's BIRD would program: BGP-learned paths, and in BGP
+	// mode the local blackholes. The dataplane tags them `proto bird` (12), as on a Calico node.
 	FromBGP bool
 	Reason  string
 }

@@ -75,7 +75,9 @@ func (c *computer) deriveBlock(k *sink, b Block) {
 		// story, and a blackhole for it would collide with that route (Calico skips /32
 		// blocks in both BIRD's aggregation and Felix's blackholes for the same reason).
 	case b.Node == c.s.NodeName:
-		k.route(Route{Dst: cidr, Kind: RouteBlackhole,
+		// In BGP mode Calico's BIRD programs this blackhole (`blackhole <block> proto bird`,
+		// as the seed shows); for VXLAN pools Felix does (protocol 80). Match both.
+		k.route(Route{Dst: cidr, Kind: RouteBlackhole, FromBGP: !fromDatastore,
 			Reason: "local affine block: unallocated addresses must not leave the node"}, rankBlackhole)
 	case b.Node == "":
 		// No affinity: only its borrowed addresses are routed.
