@@ -17,7 +17,11 @@ type cache struct {
 	me    string
 	state *calc.State
 
-	nodes      map[string]*api.Node
+	// nodes holds BGP's view of every node, only when this agent runs BGP (keepBGP):
+	// routes, tunnels and VTEPs need only calc's Node, which state keeps.
+	keepBGP    bool
+	nodes      map[string]bgpNode
+	labelKeys  map[string]string
 	pools      map[string]*api.IPPool // by name
 	peers      map[string]*api.BGPPeer
 	bgpConfigs map[string]*api.BGPConfiguration
@@ -30,10 +34,10 @@ type cache struct {
 	poolsChanged, nodesChanged, bgpChanged, felixChanged bool
 }
 
-func newCache(me string) *cache {
+func newCache(me string, keepBGP bool) *cache {
 	return &cache{
-		me: me, state: calc.NewState(me),
-		nodes: map[string]*api.Node{}, pools: map[string]*api.IPPool{},
+		me: me, state: calc.NewState(me), keepBGP: keepBGP,
+		nodes: map[string]bgpNode{}, labelKeys: map[string]string{}, pools: map[string]*api.IPPool{},
 		peers: map[string]*api.BGPPeer{}, bgpConfigs: map[string]*api.BGPConfiguration{},
 		felix: map[string]*api.FelixConfiguration{}, affinities: map[netip.Prefix]string{},
 		localIPs: map[string][]netip.Addr{}, wepIface: map[string]string{},
@@ -56,7 +60,9 @@ func (c *cache) apply(ev store.Event) {
 			return
 		}
 		n := ev.Resource.(*api.Node)
-		c.nodes[ev.Name] = n
+		if c.keepBGP {
+			c.nodes[ev.Name] = c.toBGPNode(n)
+		}
 		c.state.SetNode(calcNode(n))
 	case "IPPool":
 		c.poolsChanged, c.bgpChanged = true, true

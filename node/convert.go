@@ -89,17 +89,9 @@ func parseAddr(s string) netip.Addr {
 // bgpInput assembles peer derivation's input from the cache.
 func (c *cache) bgpInput() calc.BGPInput {
 	in := calc.BGPInput{NodeName: c.me, NodeConfigs: map[string]calc.BGPConfig{}}
-	for _, n := range c.nodes {
-		bn := calc.BGPNode{Name: n.Name, Labels: n.Labels}
-		if b := n.Spec.BGP; b != nil {
-			bn.IPv4 = parseAddr(b.IPv4Address)
-			bn.IPv6 = parseAddr(b.IPv6Address)
-			if b.ASNumber != nil {
-				bn.AS = uint32(*b.ASNumber)
-			}
-			bn.RRClusterID = b.RouteReflectorClusterID
-		}
-		in.Nodes = append(in.Nodes, bn)
+	in.Nodes = make([]calc.BGPNode, 0, len(c.nodes))
+	for name, n := range c.nodes {
+		in.Nodes = append(in.Nodes, n.calc(name))
 	}
 	sort.Slice(in.Nodes, func(i, j int) bool { return in.Nodes[i].Name < in.Nodes[j].Name })
 	for _, p := range c.peers {

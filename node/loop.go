@@ -46,7 +46,7 @@ func (a *Agent) loop(ctx context.Context) error {
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	report := newReporter(a)
-	inSync, dirty := false, false
+	inSync, dirty, settled := false, false, false
 	var warm *bgpWarmup
 	warmTick := time.NewTicker(time.Second)
 	defer warmTick.Stop()
@@ -113,6 +113,9 @@ func (a *Agent) loop(ctx context.Context) error {
 		if err := a.sync(ctx); err != nil {
 			a.log.Warn("programming incomplete; retrying", zap.Error(err))
 			retry.Reset(retryAfter)
+		} else if !settled {
+			settled = true
+			a.settleMemory()
 		}
 	}
 }
