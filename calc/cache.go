@@ -8,12 +8,13 @@ import "net/netip"
 // changes the shape of every route (the local node, a pool, the uplink, the route source)
 // drops the memo whole and the next Compute derives everything again.
 type memo struct {
-	ctx    memoCtx
-	full   bool // fresh memo: derive every input on the next Compute
-	tmpl   map[tmplKey]template
-	byNode map[string][]tmplKey // the templates of each node, dropped when it changes
-	dirty  dirtySet
-	inc    incr
+	ctx  memoCtx
+	full bool // fresh memo: derive every input on the next Compute
+	// reasons shared by every route of one shape (see reasonKey); a pool or uplink change
+	// drops the memo and with it these.
+	reasons map[reasonKey]string
+	dirty   dirtySet
+	inc     incr
 	// lastSeq is the Delta.Seq of the last result computed with this memo.
 	lastSeq uint64
 }
@@ -57,10 +58,6 @@ func (s *State) invalidateNode(name string) {
 		s.memo = nil
 		return
 	}
-	for _, k := range s.memo.byNode[name] {
-		delete(s.memo.tmpl, k)
-	}
-	delete(s.memo.byNode, name)
 	s.memo.dirty.nodes[name] = struct{}{}
 }
 
@@ -86,22 +83,8 @@ func (s *State) touchWorkload(iface string) {
 // filled.
 func (s *State) memoFor() *memo {
 	if s.memo == nil || s.memo.ctx != s.ctx() {
-		s.memo = &memo{ctx: s.ctx(), full: true, tmpl: map[tmplKey]template{}, byNode: map[string][]tmplKey{},
+		s.memo = &memo{ctx: s.ctx(), full: true, reasons: map[reasonKey]string{},
 			dirty: newDirtySet(), inc: newIncr(len(s.Blocks) + len(s.Nodes) + len(s.Learned) + len(s.Workloads))}
 	}
 	return s.memo
-}
-
-// template returns the route shape for k (k.node's, or a learned next hop's when k.node is
-// empty), building it on first use.
-func (c *computer) template(k tmplKey, build func() template) template {
-	t, ok := c.memo.tmpl[k]
-	if !ok {
-		t = build()
-		c.memo.tmpl[k] = t
-		if k.node != "" {
-			c.memo.byNode[k.node] = append(c.memo.byNode[k.node], k)
-		}
-	}
-	return t
 }

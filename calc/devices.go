@@ -62,6 +62,8 @@ func (c *computer) vxlanDevice() *VXLANDevice {
 
 // deriveNode records what one node contributes on its own: its address among the tunnel
 // sources and, when VXLAN is in use here, its VTEP candidate.
+const vtepReason = "remote node with a VXLAN tunnel address"
+
 func (c *computer) deriveNode(k *sink, n Node) {
 	if n.IPv4.IsValid() && n.IPv4.Addr().Is4() {
 		k.host(n.IPv4.Addr())
@@ -73,8 +75,10 @@ func (c *computer) deriveNode(k *sink, n Node) {
 		k.skip("vtep "+n.Name, "node has a VXLAN tunnel address but no IPv4 address")
 		return
 	}
+	// The node and its tunnel address are the VTEP's own fields: one shared sentence rather
+	// than one built per node.
 	k.vtep(VTEP{Node: n.Name, TunnelIP: n.VXLANTunnelAddr, MAC: VXLANMAC(n), HostIP: n.IPv4.Addr(),
-		Reason: "node " + n.Name + " has VXLAN tunnel address " + n.VXLANTunnelAddr.String()})
+		Reason: vtepReason})
 }
 
 // resolveVTEPs merges the VTEPs at the tunnel addresses whose candidates changed. Two nodes

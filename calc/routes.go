@@ -82,7 +82,7 @@ func (c *computer) deriveBlock(k *sink, b Block) {
 	case b.Node == "":
 		// No affinity: only its borrowed addresses are routed.
 	case fromDatastore:
-		if r, ok := c.routeToNode(k, cidr, pool, inPool, b.Node, "remote block"); ok {
+		if r, ok := c.routeToNode(k, cidr, pool, inPool, b.Node, "remote block", true); ok {
 			k.route(r, rankRemote)
 		}
 	}
@@ -94,7 +94,7 @@ func (c *computer) deriveBlock(k *sink, b Block) {
 			continue // ours (a workload route covers it) or not borrowed at all
 		}
 		dst := netip.PrefixFrom(bi.Addr, 32)
-		if r, ok := c.routeToNode(k, dst, pool, inPool, bi.Node, "address borrowed from block "+cidr.String()); ok {
+		if r, ok := c.routeToNode(k, dst, pool, inPool, bi.Node, "address borrowed from block "+cidr.String(), false); ok {
 			k.route(r, rankBorrowed)
 		}
 	}
@@ -118,85 +118,110 @@ func (c *computer) deriveLearned(k *sink, l LearnedRoute) {
 	if b, ok := c.s.Blocks[dst]; ok && b.Node == c.s.NodeName {
 		return // our own block: the blackhole stays
 	}
-	tk := tmplKey{what: "learned route", pool: pool.CIDR, inPool: inPool, gw: l.NextHop}
-	t := c.template(tk, func() template {
-		t := template{r: c.routeVia(pool, inPool, l.NextHop, "learned route"), ok: true}
-		t.r.FromBGP = true
-		return t
-	})
-	r := t.r
+	r := c.routeVia(pool, inPool, l.NextHop, "learned route", "", true)
+	r.FromBGP = true
 	r.Dst = dst
 	k.route(r, rankRemote)
 }
 
-// tmplKey identifies a route shape that does not depend on the destination: every block of
-// one node in one pool routes the same way, so the shape and its reason are built once.
-type tmplKey struct {
+// reasonKey names a route reason that does not depend on the peer: every remote block in
+// one pool routed the same way shares one string, instead of one built per node (10,000
+// nodes, 10,000 copies of the same sentence). Reasons that name a peer (CrossSubnet, borrowed
+// addresses) are built per route.
+type reasonKey struct {
 	what   string
 	pool   netip.Prefix
 	inPool bool
-	node   string
-	gw     netip.Addr
+	dev    string
 }
 
-type template struct {
-	r   Route
-	ok  bool
-	why string
+// sharedReason returns the remembered reason for k, or "" when there is none yet.
+func (c *computer) sharedReason(k reasonKey) string { return c.memo.reasons[k] }
+
+func (c *computer) keepReason(k reasonKey, why string) string {
+	c.memo.reasons[k] = why
+	return why
 }
 
 // routeToNode routes dst to the node called name, shaped by the pool's encapsulation.
-// The input being derived depends on that node from now on.
-func (c *computer) routeToNode(k *sink, dst netip.Prefix, pool Pool, inPool bool, name, what string) (Route, bool) {
+// The input being derived depends on that node from now on. share says what is the same
+// for every route of its kind (no block or address in it), so its reason can be shared.
+func (c *computer) routeToNode(k *sink, dst netip.Prefix, pool Pool, inPool bool, name, what string, share bool) (Route, bool) {
 	k.dep(name)
-	tk := tmplKey{what: what, pool: pool.CIDR, inPool: inPool, node: name}
-	t := c.template(tk, func() template { return c.nodeTemplate(pool, inPool, name, what) })
-	if !t.ok {
-		k.skip(what+" "+dst.String(), t.why)
-		return Route{}, false
-	}
-	r := t.r
-	r.Dst = dst
-	return r, true
-}
-
-func (c *computer) nodeTemplate(pool Pool, inPool bool, name, what string) template {
 	peer, ok := c.s.Nodes[name]
 	if !ok || !peer.IPv4.IsValid() {
-		return template{why: fmt.Sprintf("node %s is unknown or has no IPv4 address", name)}
+		k.skip(what+" "+dst.String(), "node "+name+" is unknown or has no IPv4 address")
+		return Route{}, false
 	}
 	peerIP := peer.IPv4.Addr()
 	if inPool && isEncap(pool.VXLANMode) && !(pool.VXLANMode == ModeCrossSubnet && c.sameSubnet(peerIP)) {
 		if c.vxlan == nil {
-			return template{why: "pool " + pool.CIDR.String() + " needs VXLAN but " + VXLANDeviceName + " is not set up on this node"}
+			k.skip(what+" "+dst.String(), "pool "+pool.CIDR.String()+" needs VXLAN but "+VXLANDeviceName+" is not set up on this node")
+			return Route{}, false
 		}
 		if !peer.VXLANTunnelAddr.Is4() {
-			return template{why: "node " + name + " has no VXLAN tunnel address yet"}
+			k.skip(what+" "+dst.String(), "node "+name+" has no VXLAN tunnel address yet")
+			return Route{}, false
 		}
-		return template{ok: true, r: Route{Kind: RouteVia, Dev: VXLANDeviceName, Gw: peer.VXLANTunnelAddr, OnLink: true,
-			Reason: fmt.Sprintf("%s via %s: pool %s vxlanMode %s%s", what, VXLANDeviceName, pool.CIDR,
-				pool.VXLANMode, c.subnetNote(pool.VXLANMode, peerIP))}}
+		r := Route{Dst: dst, Kind: RouteVia, Dev: VXLANDeviceName, Gw: peer.VXLANTunnelAddr, OnLink: true}
+		rk := reasonKey{what: what, pool: pool.CIDR, inPool: inPool, dev: VXLANDeviceName}
+		share = share && pool.VXLANMode != ModeCrossSubnet
+		if r.Reason = c.sharedReason(rk); !share || r.Reason == "" {
+			r.Reason = fmt.Sprintf("%s via %s: pool %s vxlanMode %s%s", what, VXLANDeviceName, pool.CIDR,
+				pool.VXLANMode, c.subnetNote(pool.VXLANMode, peerIP))
+			if share {
+				c.keepReason(rk, r.Reason)
+			}
+		}
+		return r, true
 	}
-	return template{ok: true, r: c.routeVia(pool, inPool, peerIP, what+" of node "+name)}
+	r := c.routeVia(pool, inPool, peerIP, what, name, share)
+	r.Dst = dst
+	return r, true
 }
 
 // routeVia is the IPIP or plain route (without destination) to a gateway that is a node's
-// own address.
-func (c *computer) routeVia(pool Pool, inPool bool, gw netip.Addr, what string) Route {
-	if inPool && isEncap(pool.IPIPMode) && !(pool.IPIPMode == ModeCrossSubnet && c.sameSubnet(gw)) {
-		return Route{Kind: RouteVia, Dev: IPIPDeviceName, Gw: gw, OnLink: true,
-			Reason: fmt.Sprintf("%s via %s: pool %s ipipMode %s%s", what, IPIPDeviceName, pool.CIDR,
-				pool.IPIPMode, c.subnetNote(pool.IPIPMode, gw))}
+// own address. node names the peer in reasons built per route (empty for a learned next
+// hop); share as for routeToNode.
+func (c *computer) routeVia(pool Pool, inPool bool, gw netip.Addr, what, node string, share bool) Route {
+	rk := reasonKey{what: what, pool: pool.CIDR, inPool: inPool}
+	ipip := inPool && isEncap(pool.IPIPMode) && !(pool.IPIPMode == ModeCrossSubnet && c.sameSubnet(gw))
+	cross := inPool && (pool.IPIPMode == ModeCrossSubnet || (!ipip && pool.VXLANMode == ModeCrossSubnet))
+	share = share && !cross
+	if node != "" && !share {
+		what += " of node " + node
+	}
+	if ipip {
+		r := Route{Kind: RouteVia, Dev: IPIPDeviceName, Gw: gw, OnLink: true}
+		rk.dev = IPIPDeviceName
+		if r.Reason = c.sharedReason(rk); !share || r.Reason == "" {
+			r.Reason = fmt.Sprintf("%s via %s: pool %s ipipMode %s%s", what, IPIPDeviceName, pool.CIDR,
+				pool.IPIPMode, c.subnetNote(pool.IPIPMode, gw))
+			if share {
+				c.keepReason(rk, r.Reason)
+			}
+		}
+		return r
+	}
+	r := Route{Kind: RouteVia, Dev: c.s.Uplink, Gw: gw}
+	rk.dev = c.s.Uplink
+	if r.Reason = c.sharedReason(rk); share && r.Reason != "" {
+		return r
 	}
 	why := "no pool covers it"
 	if inPool {
 		why = fmt.Sprintf("pool %s ipipMode %s vxlanMode %s", pool.CIDR, modeName(pool.IPIPMode), modeName(pool.VXLANMode))
-		if pool.IPIPMode == ModeCrossSubnet || pool.VXLANMode == ModeCrossSubnet {
+		if cross {
 			why += " and peer " + gw.String() + " in this node's subnet"
 		}
 	}
-	return Route{Kind: RouteVia, Dev: c.s.Uplink, Gw: gw,
-		Reason: fmt.Sprintf("%s via %s without encapsulation: %s", what, gw, why)}
+	if share {
+		// The gateway is the route's own field; the shared sentence leaves it out.
+		r.Reason = c.keepReason(rk, fmt.Sprintf("%s without encapsulation: %s", what, why))
+	} else {
+		r.Reason = fmt.Sprintf("%s via %s without encapsulation: %s", what, gw, why)
+	}
+	return r
 }
 
 func (c *computer) subnetNote(mode string, peer netip.Addr) string {
