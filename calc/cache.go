@@ -84,7 +84,8 @@ func (s *State) touchWorkload(iface string) {
 func (s *State) memoFor() *memo {
 	if s.memo == nil || s.memo.ctx != s.ctx() {
 		s.memo = &memo{ctx: s.ctx(), full: true, reasons: map[reasonKey]string{},
-			dirty: newDirtySet(), inc: newIncr(len(s.Blocks) + len(s.Nodes) + len(s.Learned) + len(s.Workloads))}
+			dirty: newDirtySet(), inc: newIncr(len(s.Blocks)+len(s.Nodes)+len(s.Learned)+len(s.Workloads),
+				len(s.Blocks)+len(s.Learned)+len(s.Workloads))}
 	}
 	return s.memo
 }

@@ -9,23 +9,27 @@ import (
 	"go.uber.org/zap"
 )
 
-// watchPrefixes are the datastore keys the agent follows.
-var watchPrefixes = []string{
-	store.ResourcePrefix + "nodes/",
-	store.ResourcePrefix + "ippools/",
-	store.ResourcePrefix + "workloadendpoints/",
-	store.ResourcePrefix + "bgppeers/",
-	store.ResourcePrefix + "bgpconfigurations/",
-	store.ResourcePrefix + "felixconfigurations/",
-	store.IPAMPrefix + "assignment/",
-	store.IPAMPrefix + "host/",
+// watchPrefixes are the datastore keys the agent follows. Of the affinities it needs only
+// its own (what BGP advertises): watching every node's would hold one key per remote block
+// in the watcher for nothing.
+func watchPrefixes(me string) []string {
+	return []string{
+		store.ResourcePrefix + "nodes/",
+		store.ResourcePrefix + "ippools/",
+		store.ResourcePrefix + "workloadendpoints/",
+		store.ResourcePrefix + "bgppeers/",
+		store.ResourcePrefix + "bgpconfigurations/",
+		store.ResourcePrefix + "felixconfigurations/",
+		store.IPAMPrefix + "assignment/",
+		store.IPAMPrefix + "host/" + me + "/",
+	}
 }
 
 // loop is the agent's single event loop: watch batches, learned BGP routes and kernel drift
 // only mark state dirty (cheap, no I/O); programming happens in one sync step afterwards, so
 // a burst of events costs one apply.
 func (a *Agent) loop(ctx context.Context) error {
-	batches := a.store.Watch(ctx, store.WatchOptions{Prefixes: watchPrefixes})
+	batches := a.store.Watch(ctx, store.WatchOptions{Prefixes: watchPrefixes(a.name)})
 	drift := make(chan struct{}, 1)
 	kick := func() {
 		select {
