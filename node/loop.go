@@ -50,7 +50,8 @@ func (a *Agent) loop(ctx context.Context) error {
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	report := newReporter(a)
-	inSync, dirty, settled := false, false, false
+	inSync, dirty := false, false
+	mem := newMemTuner()
 	var warm *bgpWarmup
 	warmTick := time.NewTicker(time.Second)
 	defer warmTick.Stop()
@@ -117,9 +118,8 @@ func (a *Agent) loop(ctx context.Context) error {
 		if err := a.sync(ctx); err != nil {
 			a.log.Warn("programming incomplete; retrying", zap.Error(err))
 			retry.Reset(retryAfter)
-		} else if !settled {
-			settled = true
-			a.settleMemory()
+		} else {
+			mem.afterSync(a.log)
 		}
 	}
 }

@@ -3,35 +3,66 @@ package node
 import (
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"time"
 
 	"go.uber.org/zap"
 )
 
-// steadyGCPercent is the agent's GOGC once it has programmed its first full view. The
-// default (100) lets the heap grow to twice the live data before collecting, which at
-// 10,000 remote nodes is the larger part of the RSS; the agent allocates little per change
-// afterwards, so collecting at +50% costs a few milliseconds of CPU now and then. A GC
-// percentage (rather than a memory limit) cannot thrash: the goal always stays above the
-// live heap, whatever the cluster grows to.
-const steadyGCPercent = 50
+// The agent's GC pacing once it has programmed its first full view. The default GOGC (100)
+// lets the heap grow to twice the live data before collecting, which at 10,000 remote nodes
+// was the larger part of the RSS. After each sync the agent sets the percentage so that the
+// heap may grow by gcHeadroom over the live data, but by no less than minGCPercent and no
+// more than 100: a large view gets +25% (a change allocates little, so collections stay
+// rare), a small one keeps Go's usual pacing. A percentage, unlike a memory limit, cannot
+// thrash: the goal always stays above the live heap, whatever the cluster grows to.
+const (
+	gcHeadroom   = 4 << 20
+	minGCPercent = 25
+)
 
-// userTunedGC reports whether the operator set GOGC or GOMEMLIMIT: then the runtime does
-// exactly what they asked and the agent changes nothing.
-func userTunedGC() bool {
-	return os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != ""
+// memTuner holds the pacing state; it is used from the event loop only.
+type memTuner struct {
+	off     bool // GOGC or GOMEMLIMIT set by the operator: change nothing
+	settled bool
+	percent int
+	sample  []metrics.Sample
 }
 
-// settleMemory runs once, after the first sync: the cold start's transient allocations
-// (the list of every key, decoded resources, the first full route computation) are garbage
-// by then, so one forced collection hands their pages back to the kernel instead of
-// leaving them to the background scavenger, and the steadier GC percentage takes over.
-func (a *Agent) settleMemory() {
-	if userTunedGC() {
+func newMemTuner() *memTuner {
+	return &memTuner{off: os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "", percent: 100,
+		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+}
+
+// afterSync runs after each successful sync. The first time, the cold start's transient
+// allocations (the list of every key, decoded resources, the first full computation) are
+// garbage: one forced collection hands their pages back to the kernel instead of leaving
+// them to the background scavenger.
+func (m *memTuner) afterSync(log *zap.Logger) {
+	if m.off {
 		return
 	}
-	start := time.Now()
-	debug.SetGCPercent(steadyGCPercent)
-	debug.FreeOSMemory()
-	a.log.Debug("memory settled after the first sync", zap.Duration("took", time.Since(start)))
+	if !m.settled {
+		m.settled = true
+		start := time.Now()
+		debug.FreeOSMemory()
+		log.Debug("memory released after the first sync", zap.Duration("took", time.Since(start)))
+	}
+	metrics.Read(m.sample)
+	if m.sample[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	if p := gcPercentFor(m.sample[0].Value.Uint64()); p != m.percent {
+		m.percent = p
+		debug.SetGCPercent(p)
+	}
+}
+
+// gcPercentFor is the GC percentage that allows gcHeadroom of growth over live bytes,
+// within [minGCPercent, 100].
+func gcPercentFor(live uint64) int {
+	if live == 0 {
+		return 100
+	}
+	return int(min(max(gcHeadroom*100/live, minGCPercent), 100))
 }
