@@ -59,11 +59,36 @@ type Client struct {
 	etcd *clientv3.Client
 	cfg  Config
 	log  *zap.Logger
+	tls  *tls.Config // for diagnosing a failed connect
 }
 
 // Connect dials etcd and checks it answers within the dial timeout, so that a wrong endpoint
 // fails fast with an error naming the endpoints instead of hanging on the first request.
 func Connect(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := Dial(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg = c.cfg
+	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	defer cancel()
+	// A Get on a key nobody uses proves the cluster answers (and has a leader for linearizable reads).
+	if _, err := c.etcd.Get(pctx, "/calico/.ping", clientv3.WithCountOnly()); err != nil {
+		c.Close()
+		// gRPC only says "deadline exceeded"; find out what is really wrong (refused,
+		// unreachable, TLS) so the user sees it.
+		if cause := probeEndpoints(cfg.Endpoints, c.tls, cfg.DialTimeout); cause != nil {
+			err = cause
+		}
+		return nil, fmt.Errorf("etcd at %s did not answer within %s: %w", strings.Join(cfg.Endpoints, ","), cfg.DialTimeout, err)
+	}
+	return c, nil
+}
+
+// Dial builds a client without talking to etcd yet. Callers on a latency-critical path (the
+// CNI plugin) use it when their first real request proves the connection just as well as
+// Connect's probe would; such a caller bounds that request by DialTimeout.
+func Dial(cfg Config) (*Client, error) {
 	if len(cfg.Endpoints) == 0 {
 		cfg.Endpoints = []string{"http://127.0.0.1:2379"}
 	}
@@ -90,19 +115,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to etcd at %s: %w", strings.Join(cfg.Endpoints, ","), err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
-	defer cancel()
-	// A Get on a key nobody uses proves the cluster answers (and has a leader for linearizable reads).
-	if _, err := ec.Get(pctx, "/calico/.ping", clientv3.WithCountOnly()); err != nil {
-		ec.Close()
-		// gRPC only says "deadline exceeded"; find out what is really wrong (refused,
-		// unreachable, TLS) so the user sees it.
-		if cause := probeEndpoints(cfg.Endpoints, tlsCfg, cfg.DialTimeout); cause != nil {
-			err = cause
-		}
-		return nil, fmt.Errorf("etcd at %s did not answer within %s: %w", strings.Join(cfg.Endpoints, ","), cfg.DialTimeout, err)
-	}
-	return &Client{etcd: ec, cfg: cfg, log: cfg.Logger}, nil
+	return &Client{etcd: ec, cfg: cfg, log: cfg.Logger, tls: tlsCfg}, nil
 }
 
 // NewFromEtcd wraps an existing etcd client (tests, the embedded datastore).
