@@ -30,18 +30,27 @@ func (a *Agent) tunnelLoop(ctx context.Context) {
 		case <-a.tunnels:
 		case <-retry.C:
 		}
-		for _, kind := range []ipam.TunnelKind{ipam.IPIP, ipam.VXLAN} {
-			addr, err := a.ipam.EnsureTunnelAddress(ctx, a.name, kind)
-			if err != nil {
-				if ctx.Err() == nil {
-					a.log.Warn("tunnel address", zap.Stringer("kind", kind), zap.Error(err))
-					retry.Reset(5 * time.Second)
-				}
-				continue
-			}
-			a.log.Debug("tunnel address", zap.Stringer("kind", kind), zap.Stringer("addr", addr))
+		if !a.ensureTunnels(ctx) && ctx.Err() == nil {
+			retry.Reset(5 * time.Second)
 		}
 	}
+}
+
+// ensureTunnels runs the IPIP and VXLAN tunnel-address reconcilers once; false if one failed.
+func (a *Agent) ensureTunnels(ctx context.Context) bool {
+	ok := true
+	for _, kind := range []ipam.TunnelKind{ipam.IPIP, ipam.VXLAN} {
+		addr, err := a.ipam.EnsureTunnelAddress(ctx, a.name, kind)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("tunnel address", zap.Stringer("kind", kind), zap.Error(err))
+			}
+			ok = false
+			continue
+		}
+		a.log.Debug("tunnel address", zap.Stringer("kind", kind), zap.Stringer("addr", addr))
+	}
+	return ok
 }
 
 // writeMTU records the workload MTU for the CNI plugin: the smallest MTU of the
