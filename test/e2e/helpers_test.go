@@ -171,21 +171,10 @@ func addContainer(t *testing.T, c *cluster.Cluster, host, name string) *cluster.
 
 func hostIP(c *cluster.Cluster, host string) netip.Addr { return c.Host(host).Addr.Addr() }
 
-// waitRoute waits until the host's route to dst satisfies want.
+// waitRoute waits until the host's route to dst satisfies want and returns it.
 func waitRoute(t *testing.T, c *cluster.Cluster, host string, dst netip.Prefix, what string, want func(cluster.Route, bool) bool) cluster.Route {
 	t.Helper()
-	var got cluster.Route
-	err := cluster.WaitFor(15*time.Second, host+": "+what, func() (bool, string) {
-		r, ok, err := cluster.RouteTo(c.Host(host), dst)
-		if err != nil {
-			return false, err.Error()
-		}
-		got = r
-		if !ok {
-			return want(r, false), "no route to " + dst.String()
-		}
-		return want(r, true), "have " + r.String()
-	})
+	got, err := c.WaitRoute(host, dst, 15*time.Second, what, want)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,3 +130,21 @@ func IPIPSupported() error {
 	defer n.Close()
 	return n.NL.LinkAdd(&netlink.Iptun{LinkAttrs: netlink.LinkAttrs{Name: "be2eipip"}, Local: []byte{192, 0, 2, 1}})
 }
+
+// WaitRoute waits until host's route to dst satisfies want (called with the route and whether
+// one exists) and returns the last route seen.
+func (c *Cluster) WaitRoute(host string, dst netip.Prefix, timeout time.Duration, what string, want func(Route, bool) bool) (Route, error) {
+	var got Route
+	err := WaitFor(timeout, host+": "+what, func() (bool, string) {
+		r, ok, err := RouteTo(c.Host(host), dst)
+		if err != nil {
+			return false, err.Error()
+		}
+		got = r
+		if !ok {
+			return want(r, false), "no route to " + dst.String()
+		}
+		return want(r, true), "have " + r.String()
+	})
+	return got, err
+}
