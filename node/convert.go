@@ -8,7 +8,6 @@ import (
 
 	"github.com/brindle-net/brindle/api"
 	"github.com/brindle-net/brindle/calc"
-	"github.com/brindle-net/brindle/ipam"
 )
 
 // Conversions from stored resources to calc's plain inputs. Malformed fields are dropped
@@ -40,9 +39,20 @@ func calcPool(p *api.IPPool) (calc.Pool, bool) {
 		NATOutgoing: p.Spec.NATOutgoing, Disabled: p.Spec.Disabled, BlockSize: p.Spec.BlockSize}, true
 }
 
+// blockRoutes is the part of an IPAM block (ipam.Block's JSON) that routing needs. Decoding
+// only these fields skips the unallocated list and sequence numbers, a third of the agent's
+// decode time for 10,000 blocks at a cold start.
+type blockRoutes struct {
+	Affinity    *string `json:"affinity"`
+	Allocations []*int  `json:"allocations"`
+	Attributes  []struct {
+		Secondary map[string]string `json:"secondary"`
+	} `json:"attributes"`
+}
+
 // calcBlock keeps the block's owner and the addresses in it held by workloads on other nodes
 // (borrowed addresses), which must be routed to the borrower, not the owner.
-func calcBlock(cidr netip.Prefix, b *ipam.Block) calc.Block {
+func calcBlock(cidr netip.Prefix, b *blockRoutes) calc.Block {
 	out := calc.Block{CIDR: cidr}
 	if b.Affinity != nil {
 		out.Node = strings.TrimPrefix(*b.Affinity, "host:")
