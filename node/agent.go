@@ -87,6 +87,10 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 	if _, err := register(ctx, a.store, name, a.nodeIP, o.AS); err != nil {
 		return nil, err
 	}
+	// Tunnel addresses before the first sync, so that a new node's first apply already
+	// creates tunl0/vxlan.calico and routes through it, and readiness means routes. The
+	// tunnel loop keeps them right afterwards (and retries if this fails).
+	a.ensureTunnels(ctx)
 	if err := WriteStateFile(o.StateDir, "nodename", name); err != nil {
 		return nil, err
 	}

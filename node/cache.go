@@ -16,10 +16,6 @@ import (
 type cache struct {
 	me    string
 	state *calc.State
-	// self is this node as calc sees it (seenSelf once the watch delivered it): the first
-	// sync waits until it shows the tunnel addresses the first tunnel pass set.
-	self     calc.Node
-	seenSelf bool
 
 	// nodes holds BGP's view of every node, only when this agent runs BGP (keepBGP):
 	// routes, tunnels and VTEPs need only calc's Node, which state keeps.
@@ -61,20 +57,13 @@ func (c *cache) apply(ev store.Event) {
 		if del {
 			delete(c.nodes, ev.Name)
 			c.state.DeleteNode(ev.Name)
-			if ev.Name == c.me {
-				c.self, c.seenSelf = calc.Node{}, false
-			}
 			return
 		}
 		n := ev.Resource.(*api.Node)
 		if c.keepBGP {
 			c.nodes[ev.Name] = c.toBGPNode(n)
 		}
-		cn := calcNode(n)
-		if ev.Name == c.me {
-			c.self, c.seenSelf = cn, true
-		}
-		c.state.SetNode(cn)
+		c.state.SetNode(calcNode(n))
 	case "IPPool":
 		c.poolsChanged, c.bgpChanged = true, true
 		if old, ok := c.pools[ev.Name]; ok {

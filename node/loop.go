@@ -29,15 +29,6 @@ func watchPrefixes(me string) []string {
 // only mark state dirty (cheap, no I/O); programming happens in one sync step afterwards, so
 // a burst of events costs one apply.
 func (a *Agent) loop(ctx context.Context) error {
-	// The first tunnel pass (at 10,000 blocks a new node's allocation lists every block)
-	// runs while the watch lists; the first sync waits for its result to come back through
-	// the watch, so a new node's first apply already has its tunnel device and readiness
-	// still means routes. A pass whose write never shows stops holding it after firstWait.
-	first := make(chan tunnelAddrs, 1)
-	go a.tunnelLoop(ctx, first)
-	var tunnels *tunnelAddrs
-	firstWait := time.NewTimer(5 * time.Second)
-	defer firstWait.Stop()
 	batches := a.store.Watch(ctx, store.WatchOptions{Prefixes: watchPrefixes(a.name)})
 	drift := make(chan struct{}, 1)
 	kick := func() {
@@ -53,6 +44,7 @@ func (a *Agent) loop(ctx context.Context) error {
 			}
 		}()
 	}
+	go a.tunnelLoop(ctx)
 	resync := time.NewTicker(90 * time.Second)
 	defer resync.Stop()
 	retry := time.NewTimer(time.Hour)
@@ -98,10 +90,6 @@ func (a *Agent) loop(ctx context.Context) error {
 				}
 			}
 			dirty = true
-		case r := <-first:
-			tunnels, first = &r, nil
-		case <-firstWait.C:
-			tunnels, first = &tunnelAddrs{}, nil
 		case <-drift:
 			dirty = true
 		case <-retry.C:
@@ -123,13 +111,9 @@ func (a *Agent) loop(ctx context.Context) error {
 				dirty = true
 			}
 		}
-		if !dirty || !inSync || tunnels == nil {
+		if !dirty || !inSync {
 			continue
 		}
-		if !tunnels.shows(a.cache.self, a.cache.seenSelf) {
-			continue
-		}
-		tunnels = &tunnelAddrs{} // holds only the first sync
 		dirty = false
 		if err := a.sync(ctx); err != nil {
 			a.log.Warn("programming incomplete; retrying", zap.Error(err))

@@ -2,11 +2,9 @@ package node
 
 import (
 	"context"
-	"net/netip"
 	"strconv"
 	"time"
 
-	"github.com/brindle-net/brindle/calc"
 	"github.com/brindle-net/brindle/ipam"
 	"go.uber.org/zap"
 )
@@ -19,27 +17,12 @@ func (a *Agent) kickTunnels() {
 	}
 }
 
-// tunnelAddrs is the outcome of one tunnel-address pass: the addresses the node's resource
-// now holds (invalid = none), or ok false when a kind failed.
-type tunnelAddrs struct {
-	ok          bool
-	ipip, vxlan netip.Addr
-}
-
 // tunnelLoop keeps the node's IPIP and VXLAN tunnel addresses matching the pools, as
 // calico-node's allocate-tunnel-addrs does. It runs beside the event loop because it writes
-// to the datastore; its writes come back through the watch like anyone else's. The first
-// pass runs at once and its outcome goes to first, so the loop can hold its first sync until
-// the watch shows it (the pass overlaps the watch's initial list instead of preceding it).
-func (a *Agent) tunnelLoop(ctx context.Context, first chan<- tunnelAddrs) {
-	r := a.ensureTunnels(ctx)
-	first <- r
+// to the datastore; its writes come back through the watch like anyone else's.
+func (a *Agent) tunnelLoop(ctx context.Context) {
 	retry := time.NewTimer(time.Hour)
-	if r.ok || ctx.Err() != nil {
-		retry.Stop()
-	} else {
-		retry.Reset(5 * time.Second)
-	}
+	retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -47,38 +30,27 @@ func (a *Agent) tunnelLoop(ctx context.Context, first chan<- tunnelAddrs) {
 		case <-a.tunnels:
 		case <-retry.C:
 		}
-		if !a.ensureTunnels(ctx).ok && ctx.Err() == nil {
+		if !a.ensureTunnels(ctx) && ctx.Err() == nil {
 			retry.Reset(5 * time.Second)
 		}
 	}
 }
 
-// ensureTunnels runs the IPIP and VXLAN tunnel-address reconcilers once.
-func (a *Agent) ensureTunnels(ctx context.Context) tunnelAddrs {
-	out := tunnelAddrs{ok: true}
+// ensureTunnels runs the IPIP and VXLAN tunnel-address reconcilers once; false if one failed.
+func (a *Agent) ensureTunnels(ctx context.Context) bool {
+	ok := true
 	for _, kind := range []ipam.TunnelKind{ipam.IPIP, ipam.VXLAN} {
 		addr, err := a.ipam.EnsureTunnelAddress(ctx, a.name, kind)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.log.Warn("tunnel address", zap.Stringer("kind", kind), zap.Error(err))
 			}
-			out.ok = false
+			ok = false
 			continue
-		}
-		if kind == ipam.IPIP {
-			out.ipip = addr
-		} else {
-			out.vxlan = addr
 		}
 		a.log.Debug("tunnel address", zap.Stringer("kind", kind), zap.Stringer("addr", addr))
 	}
-	return out
-}
-
-// shows reports whether this node's resource, as the watch delivered it, carries the
-// addresses a tunnel pass set (a failed pass shows nothing worth waiting for).
-func (r tunnelAddrs) shows(me calc.Node, seen bool) bool {
-	return !r.ok || (seen && me.IPIPTunnelAddr == r.ipip && me.VXLANTunnelAddr == r.vxlan)
+	return ok
 }
 
 // writeMTU records the workload MTU for the CNI plugin: the smallest MTU of the
