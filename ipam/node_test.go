@@ -49,3 +49,27 @@ func TestReleaseNodeFreesOnlyThatNode(t *testing.T) {
 	}
 	checkClean(t, a)
 }
+
+// A pool deleted and recreated with another blockSize leaves blocks of the old size behind;
+// new blocks must not overlap them.
+func TestNewBlocksAvoidBlocksOfAnotherSize(t *testing.T) {
+	a, c := setup(t)
+	ctx := ctxT(t)
+	mkPool(t, c, "p", "10.8.0.0/26", 27, "")
+	mkNode(t, c, "old", "")
+	for i := 0; i < 2; i++ { // both /27 blocks of the /26
+		assign(t, a, "old", "net.old"+itoa(i), 32)
+	}
+	if _, err := c.Delete(ctx, "IPPool", "", "p", ""); err != nil {
+		t.Fatal(err)
+	}
+	mkPool(t, c, "p", "10.8.0.0/26", 28, "")
+	mkNode(t, c, "new", "")
+	if _, _, err := a.AutoAssign(ctx, AutoAssignArgs{Num4: 1, HandleID: "net.new", Hostname: "new"}); err == nil {
+		t.Fatal("allocated a /28 block inside the old /27 blocks")
+	}
+	kvs, _, _ := c.ListKV(ctx, store.BlockPrefix("ipv4"))
+	if len(kvs) != 2 {
+		t.Fatalf("blocks after the refused claim: %d, want the 2 old ones", len(kvs))
+	}
+}

@@ -146,3 +146,17 @@ func missingOrConflict(resp *clientv3.TxnResponse) error {
 	}
 	return ErrConflict
 }
+
+// ListKeys returns the keys under prefix without their values (cheap for large values such
+// as IPAM blocks, when only which keys exist matters).
+func (c *Client) ListKeys(ctx context.Context, prefix string) ([]string, error) {
+	resp, err := c.etcd.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, &KeyError{Key: prefix, Err: err}
+	}
+	out := make([]string, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		out[i] = string(kv.Key)
+	}
+	return out, nil
+}
