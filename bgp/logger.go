@@ -3,6 +3,7 @@ package bgp
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	gobgplog "github.com/osrg/gobgp/v3/pkg/log"
 	"go.uber.org/zap"
@@ -45,7 +46,17 @@ func (z *zapLogger) Panic(m string, f gobgplog.Fields) {
 func (z *zapLogger) Fatal(m string, f gobgplog.Fields) { z.Panic(m, f) }
 
 func (z *zapLogger) Error(m string, f gobgplog.Fields) { z.l.Error(m, zapFields(f)...) }
-func (z *zapLogger) Warn(m string, f gobgplog.Fields)  { z.l.Warn(m, zapFields(f)...) }
+
+// Warn passes GoBGP's warnings on, except "cannot set TTL (255) for TCPListener": GoBGP tries
+// it on every listener and the kernel refuses it for listening sockets ("operation not
+// supported"), harmlessly (gobgp.md §1). At warning level it greeted every agent start.
+func (z *zapLogger) Warn(m string, f gobgplog.Fields) {
+	if strings.HasPrefix(m, "cannot set TTL") {
+		z.l.Debug(m, zapFields(f)...)
+		return
+	}
+	z.l.Warn(m, zapFields(f)...)
+}
 func (z *zapLogger) Debug(m string, f gobgplog.Fields) { z.l.Debug(m, zapFields(f)...) }
 
 func (z *zapLogger) Info(m string, f gobgplog.Fields) {
