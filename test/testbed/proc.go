@@ -31,7 +31,11 @@ type Proc struct {
 }
 
 // Start launches a process inside the namespace with its output in a log file.
-func (n *Netns) Start(o ProcOptions) (*Proc, error) {
+func (n *Netns) Start(o ProcOptions) (*Proc, error) { return n.startProc(o, n.StartCmd) }
+
+// startProc opens the log, builds the command from o, launches it with launch (which
+// decides how it is tied to the starter) and starts waiting for it.
+func (n *Netns) startProc(o ProcOptions, launch func(*exec.Cmd) error) (*Proc, error) {
 	if o.Name == "" || o.Path == "" || o.LogDir == "" {
 		return nil, fmt.Errorf("testbed: ProcOptions needs Name, Path and LogDir (got %q, %q, %q)",
 			o.Name, o.Path, o.LogDir)
@@ -46,7 +50,7 @@ func (n *Netns) Start(o ProcOptions) (*Proc, error) {
 	cmd.Dir = o.Dir
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	if err := n.StartCmd(cmd); err != nil {
+	if err := launch(cmd); err != nil {
 		logf.Close()
 		return nil, err
 	}
