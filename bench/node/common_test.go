@@ -54,15 +54,8 @@ func startCluster(b *testing.B, bed testbed.Options) *cluster.Cluster {
 	if err != nil {
 		b.Fatalf("starting the cluster: %v", err)
 	}
-	b.Cleanup(func() {
-		if b.Failed() {
-			dumpLogs(b, c.LogDir())
-		}
-		keepLogs(b, c.LogDir())
-		if err := c.Close(); err != nil {
-			b.Errorf("tearing down: %v", err)
-		}
-	})
+	c.CloseWhenDone(b, 40)
+	b.Cleanup(func() { keepLogs(b, c.LogDir()) })
 	return c
 }
 
@@ -83,18 +76,6 @@ func keepLogs(b *testing.B, dir string) {
 		if raw, err := os.ReadFile(f); err == nil {
 			_ = os.WriteFile(filepath.Join(dst, filepath.Base(f)), raw, 0o644)
 		}
-	}
-}
-
-func dumpLogs(b *testing.B, dir string) {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
-	for _, f := range files {
-		raw, _ := os.ReadFile(f)
-		lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
-		if len(lines) > 40 {
-			lines = lines[len(lines)-40:]
-		}
-		b.Logf("---- %s (last %d lines) ----\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
 	}
 }
 

@@ -95,29 +95,8 @@ func startCluster(t *testing.T, bed testbed.Options) *cluster.Cluster {
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)
 	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Errorf("tearing down: %v", err)
-		}
-	})
-	t.Cleanup(func() {
-		if t.Failed() {
-			dumpLogs(t, c.LogDir())
-		}
-	})
+	c.CloseWhenDone(t, 60)
 	return c
-}
-
-func dumpLogs(t *testing.T, dir string) {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-		if len(lines) > 60 {
-			lines = lines[len(lines)-60:]
-		}
-		t.Logf("---- %s (last %d lines) ----\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
-	}
 }
 
 // applyPool applies the seed's IPPool with the given encapsulation modes.
