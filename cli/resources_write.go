@@ -176,18 +176,11 @@ func replaceOne(ctx context.Context, cl *store.Client, r api.Resource) error {
 		_, err := cl.Update(ctx, r)
 		return err
 	}
-	for attempt := 0; ; attempt++ {
-		cur, err := cl.Get(ctx, r.GetTypeMeta().Kind, m.Namespace, m.Name)
-		if err != nil {
-			return err
-		}
-		m.ResourceVersion = cur.GetObjectMeta().ResourceVersion
-		_, err = cl.Update(ctx, r)
-		if errors.Is(err, store.ErrConflict) && attempt < 10 {
-			continue
-		}
+	k, err := lookupKind(r.GetTypeMeta().Kind)
+	if err != nil {
 		return err
 	}
+	return modify(ctx, cl, k, m.Namespace, m.Name, func(api.Resource) (api.Resource, error) { return r, nil })
 }
 
 func deleteCommand() *ucli.Command {
