@@ -14,8 +14,9 @@ func blockSize(p netip.Prefix) int {
 	return 1 << (p.Addr().BitLen() - p.Bits())
 }
 
-// ordinalAddr is the address at ordinal i of the block (block base + i).
-func ordinalAddr(p netip.Prefix, i int) netip.Addr {
+// OrdinalAddr is the address at ordinal i of block p (block base + i), the index Calico's
+// allocations array uses.
+func OrdinalAddr(p netip.Prefix, i int) netip.Addr {
 	b := p.Masked().Addr().As16()
 	carry := uint64(i)
 	for j := 15; j >= 0 && carry > 0; j-- {
@@ -84,7 +85,7 @@ func (b *Block) autoAssign(num int, handleID string, attrs map[string]string, re
 			keep = append(keep, b.Unallocated[i:]...)
 			break
 		}
-		ip := ordinalAddr(b.prefix, ord)
+		ip := OrdinalAddr(b.prefix, ord)
 		if reserved != nil && reserved(ip) {
 			keep = append(keep, ord)
 			continue

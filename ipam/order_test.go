@@ -44,7 +44,7 @@ func TestOrderAndStoredValuesMatchCalico(t *testing.T) {
 	}
 
 	second := assign(t, a, "node1", "calico-peer-test.v1test", 1)[0]
-	if want := ordinalAddr(block, 1); second.Addr() != want {
+	if want := OrdinalAddr(block, 1); second.Addr() != want {
 		t.Fatalf("second address %s, want %s", second.Addr(), want)
 	}
 	for _, h := range []string{"calico-peer-test.abc", "calico-peer-test.v1test"} {
@@ -56,7 +56,7 @@ func TestOrderAndStoredValuesMatchCalico(t *testing.T) {
 	for i := 2; i < 42; i++ {
 		h := fmt.Sprintf("net.i%d", i)
 		got := assign(t, a, "node1", h, 1)[0].Addr()
-		if want := ordinalAddr(block, i); got != want {
+		if want := OrdinalAddr(block, i); got != want {
 			t.Fatalf("allocation %d got %s, want %s", i, got, want)
 		}
 		if err := a.ReleaseByHandle(ctx, h); err != nil {
@@ -88,9 +88,9 @@ func TestOrdinalMath(t *testing.T) {
 	}{{"10.0.0.0/24", 0, "10.0.0.0"}, {"10.0.0.0/24", 255, "10.0.0.255"}, {"10.0.16.0/20", 4095, "10.0.31.255"},
 		{"fd00::40/122", 63, "fd00::7f"}, {"fd00:0:0:1::/116", 300, "fd00:0:0:1::12c"}} {
 		p := netip.MustParsePrefix(tc.cidr)
-		got := ordinalAddr(p, tc.ord)
+		got := OrdinalAddr(p, tc.ord)
 		if got.String() != tc.ip {
-			t.Errorf("ordinalAddr(%s, %d) = %s, want %s", tc.cidr, tc.ord, got, tc.ip)
+			t.Errorf("OrdinalAddr(%s, %d) = %s, want %s", tc.cidr, tc.ord, got, tc.ip)
 		}
 		if o, ok := addrOrdinal(p, got); !ok || o != tc.ord {
 			t.Errorf("addrOrdinal(%s, %s) = %d %v", tc.cidr, got, o, ok)

@@ -264,7 +264,7 @@ func (a *Allocator) IPsByHandle(ctx context.Context, handleID string) ([]netip.A
 			continue
 		}
 		for _, ord := range b.ordinalsOfHandle(handleID) {
-			out = append(out, ordinalAddr(b.prefix, ord))
+			out = append(out, OrdinalAddr(b.prefix, ord))
 		}
 	}
 	slices.SortFunc(out, netip.Addr.Compare)

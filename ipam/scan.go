@@ -99,7 +99,7 @@ func (a *Allocator) takeScan(ctx context.Context) (*scan, error) {
 				continue
 			}
 			seq, ok := b.SeqForAlloc[itoa(ord)]
-			s.allocs = append(s.allocs, allocation{IP: ordinalAddr(c, ord), Block: c, Handle: b.handleOf(ord),
+			s.allocs = append(s.allocs, allocation{IP: OrdinalAddr(c, ord), Block: c, Handle: b.handleOf(ord),
 				Attrs: b.attrsOf(ord), Seq: seq, hasSeq: ok})
 		}
 	}

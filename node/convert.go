@@ -8,6 +8,7 @@ import (
 
 	"github.com/brindle-net/brindle/api"
 	"github.com/brindle-net/brindle/calc"
+	"github.com/brindle-net/brindle/ipam"
 )
 
 // Conversions from stored resources to calc's plain inputs. Malformed fields are dropped
@@ -65,21 +66,8 @@ func calcBlock(cidr netip.Prefix, b *blockRoutes) calc.Block {
 		if holder == "" || holder == out.Node {
 			continue
 		}
-		out.Borrowed = append(out.Borrowed, calc.BorrowedIP{Addr: nthAddr(cidr, ord), Node: holder})
+		out.Borrowed = append(out.Borrowed, calc.BorrowedIP{Addr: ipam.OrdinalAddr(cidr, ord), Node: holder})
 	}
-	return out
-}
-
-func nthAddr(p netip.Prefix, n int) netip.Addr {
-	a := p.Masked().Addr()
-	b := a.AsSlice()
-	carry := n
-	for i := len(b) - 1; i >= 0 && carry > 0; i-- {
-		sum := int(b[i]) + carry
-		b[i] = byte(sum)
-		carry = sum >> 8
-	}
-	out, _ := netip.AddrFromSlice(b)
 	return out
 }
 
