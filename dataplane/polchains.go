@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"net/netip"
+
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
@@ -17,7 +19,6 @@ const (
 	chainWLToHost   = "wl-to-host"  // a workload's packets to this host
 	mapFromWL       = "fw-map"      // iifname -> goto fw-<iface>
 	mapToWL         = "tw-map"      // oifname -> goto tw-<iface>
-	setWLSources    = "wl-src"      // iifname . ip saddr of every local workload
 	wlIfacePrefix   = "cali"        // Calico's interfacePrefix default
 )
 
@@ -30,23 +31,25 @@ func fwChain(iface string) string { return "fw-" + iface }
 // chain in turn, so the order between tables does not change a verdict.
 var basePolChains = map[string]*nftables.ChainHook{chainPolForward: nftables.ChainHookForward, chainPolInput: nftables.ChainHookInput}
 
+// polChainHelpers build tagged rules from expression pieces.
+func polRule(tag string, e ...[]expr.Any) polRuleOut {
+	var all []expr.Any
+	for _, x := range e {
+		all = append(all, x...)
+	}
+	return polRuleOut{tag: tag, exprs: all}
+}
+
+func one(e ...expr.Any) []expr.Any { return e }
+
+func counted(v expr.Any) []expr.Any { return []expr.Any{&expr.Counter{}, v} }
+
 // dispatchRules renders the fixed chains. Felix's equivalents are cali-FORWARD,
 // cali-from-wl-dispatch, cali-to-wl-dispatch and cali-wl-to-host (felix/rules/static.go,
-// felix/rules/dispatch.go).
+// felix/rules/dispatch.go). The maps jump with goto, so an endpoint chain that allows
+// returns to the base chain: a packet between two local workloads then meets the
+// destination's ingress policy too.
 func dispatchRules(name string, toHost string, sets setRef) []polRuleOut {
-	r := func(tag string, e ...[]expr.Any) polRuleOut {
-		var all []expr.Any
-		for _, x := range e {
-			all = append(all, x...)
-		}
-		return polRuleOut{tag: tag, exprs: all}
-	}
-	one := func(e ...expr.Any) []expr.Any { return e }
-	counted := func(v expr.Any) []expr.Any { return []expr.Any{&expr.Counter{}, v} }
-	conntrack := []polRuleOut{
-		r("ct-established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), one(accept)),
-		r("ct-invalid", ctState(expr.CtStateBitINVALID), counted(drop)),
-	}
 	vmap := func(in bool, m string) []expr.Any {
 		key := expr.MetaKeyOIFNAME
 		if in {
@@ -58,71 +61,83 @@ func dispatchRules(name string, toHost string, sets setRef) []polRuleOut {
 	switch name {
 	case chainPolForward:
 		return []polRuleOut{
-			r("from-workload", ifacePrefix(true, wlIfacePrefix), one(jump(chainFromWL))),
-			r("to-workload", ifacePrefix(false, wlIfacePrefix), one(jump(chainToWL))),
+			polRule("from-workload", ifacePrefix(true, wlIfacePrefix), one(jump(chainFromWL))),
+			polRule("to-workload", ifacePrefix(false, wlIfacePrefix), one(jump(chainToWL))),
 		}
 	case chainPolInput:
-		return []polRuleOut{r("workload-to-host", ifacePrefix(true, wlIfacePrefix), one(jump(chainWLToHost)))}
+		return []polRuleOut{polRule("workload-to-host", ifacePrefix(true, wlIfacePrefix), one(jump(chainWLToHost)))}
 	case chainFromWL:
-		// Anti-spoofing first: Felix's reverse-path check runs in the raw table, before
-		// conntrack (felix/rules/static.go, cali-rpf-skip).
-		spoof := []expr.Any{&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: reg32First}, addrLoad(true, reg32First+4),
-			lookup(sets(setWLSources), reg32First, true)}
-		out := []polRuleOut{r("spoofed-source", spoof, counted(drop))}
-		out = append(out, conntrack...)
-		return append(out,
-			r("ipip-from-workload", one(metaLoad(expr.MetaKeyL4PROTO), cmpEq([]byte{ipProtoIPIP})), counted(drop)),
-			r("vxlan-from-workload", one(metaLoad(expr.MetaKeyL4PROTO), cmpEq([]byte{ipProtoUDP}), portLoad(false, 1),
-				cmpEq(binaryutil.BigEndian.PutUint16(vxlanUDPPort))), counted(drop)),
-			r("dispatch", vmap(true, mapFromWL)),
-			r("unknown-interface", counted(drop)))
+		return []polRuleOut{polRule("dispatch", vmap(true, mapFromWL)), polRule("unknown-interface", counted(drop))}
 	case chainToWL:
-		return append(conntrack, r("dispatch", vmap(false, mapToWL)), r("unknown-interface", counted(drop)))
+		return []polRuleOut{polRule("dispatch", vmap(false, mapToWL)), polRule("unknown-interface", counted(drop))}
 	case chainWLToHost:
 		// The workload's egress policy first (it returns only when it allows), then
 		// defaultEndpointToHostAction (felix/rules/static.go, cali-wl-to-host).
-		out := []polRuleOut{r("egress-policy", one(jump(chainFromWL)))}
+		out := []polRuleOut{polRule("egress-policy", one(jump(chainFromWL)))}
 		switch toHost {
 		case "Accept":
-			out = append(out, r("to-host-accept", counted(accept)))
+			out = append(out, polRule("to-host-accept", counted(accept)))
 		case "Return":
 		default:
-			out = append(out, r("to-host-drop", counted(drop)))
+			out = append(out, polRule("to-host-drop", counted(drop)))
 		}
 		return out
 	}
 	return nil
 }
 
-// endpointRules renders tw-<iface> or fw-<iface>: per tier the policies in order, each a
-// jump whose Allow comes back with the accept mark and whose Pass sets the pass mark (the
-// rest of the tier is skipped), then the end-of-tier drop unless the tier passes by
-// default; then the profiles; then drop (felix/rules/endpoints.go).
-func endpointRules(d PolDirection) []polRuleOut {
-	r := func(tag string, e ...[]expr.Any) polRuleOut {
-		var all []expr.Any
-		for _, x := range e {
-			all = append(all, x...)
+// epOpts are the FelixConfiguration values that shape every endpoint chain.
+type epOpts struct {
+	DropInvalid, AllowIPIP, AllowVXLAN bool
+	VXLANPort                          uint16
+}
+
+// endpointRules renders tw-<iface> (ingress, from != true) or fw-<iface> (egress): for
+// packets from the workload first anti-spoofing (Felix does it as a reverse-path check in
+// the raw table, felix/rules/static.go), then conntrack, then IPIP/VXLAN from workloads;
+// then per tier the policies in order, each a jump whose Allow comes back with the accept
+// mark and whose Pass sets the pass mark (the rest of the tier is skipped), then the
+// end-of-tier drop unless the tier passes by default; then the profiles; then drop
+// (felix/rules/endpoints.go).
+func endpointRules(d PolDirection, from bool, sources []netip.Prefix, o epOpts, sets setRef) []polRuleOut {
+	var out []polRuleOut
+	if from {
+		switch len(sources) {
+		case 0:
+			out = append(out, polRule("spoofed-source", counted(drop)))
+		case 1:
+			out = append(out, polRule("spoofed-source", prefixMatch(true, sources[0], true), counted(drop)))
+		default:
+			out = append(out, polRule("spoofed-source", one(addrLoad(true, 1), lookup(sets(netsSetName(sources)), 1, true)), counted(drop)))
 		}
-		return polRuleOut{tag: tag, exprs: all}
 	}
-	one := func(e ...expr.Any) []expr.Any { return e }
-	counted := func(v expr.Any) []expr.Any { return []expr.Any{&expr.Counter{}, v} }
-	out := []polRuleOut{r("clear-marks", markSet(markAccept|markPass, false))}
+	out = append(out, polRule("ct-established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), one(accept)))
+	if o.DropInvalid {
+		out = append(out, polRule("ct-invalid", ctState(expr.CtStateBitINVALID), counted(drop)))
+	}
+	if from && !o.AllowIPIP {
+		out = append(out, polRule("ipip-from-workload", one(metaLoad(expr.MetaKeyL4PROTO), cmpEq([]byte{ipProtoIPIP})), counted(drop)))
+	}
+	if from && !o.AllowVXLAN {
+		out = append(out, polRule("vxlan-from-workload", one(metaLoad(expr.MetaKeyL4PROTO), cmpEq([]byte{ipProtoUDP}),
+			portLoad(false, 1), cmpEq(binaryutil.BigEndian.PutUint16(o.VXLANPort))), counted(drop)))
+	}
+	out = append(out, polRule("clear-marks", markSet(markAccept|markPass, false)))
 	for i, t := range d.Tiers {
 		if i > 0 {
-			out = append(out, r("tier:"+t.Name, markSet(markPass, false)))
+			out = append(out, polRule("tier:"+t.Name, markSet(markPass, false)))
 		}
 		for _, p := range t.Policies {
-			out = append(out, r("policy:"+p, markHas(markPass, false), one(jump(p))),
-				r("accepted", markHas(markAccept, true), one(ret)))
+			out = append(out, polRule("policy:"+p, markHas(markPass, false), one(jump(p))),
+				polRule("accepted", markHas(markAccept, true), one(ret)))
 		}
 		if !t.PassByDefault {
-			out = append(out, r("tier-drop:"+t.Name, markHas(markPass, false), counted(drop)))
+			out = append(out, polRule("tier-drop:"+t.Name, markHas(markPass, false), counted(drop)))
 		}
 	}
 	for _, p := range d.Profiles {
-		out = append(out, r("profile:"+p, one(jump(p))), r("accepted", markHas(markAccept, true), one(ret)))
+		out = append(out, polRule("profile:"+p, markSet(markPass, false), one(jump(p))),
+			polRule("accepted", markHas(markAccept, true), one(ret)))
 	}
-	return append(out, r("no-policy-allowed", counted(drop)))
+	return append(out, polRule("no-policy-allowed", counted(drop)))
 }

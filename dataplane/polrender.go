@@ -26,7 +26,7 @@ type setRef func(name string) *nftables.Set
 // renderRule turns one Calico rule into kernel rules. Usually one; a rule listing both
 // numeric and named ports becomes one kernel rule per alternative (the kernel ANDs a
 // rule's matches, Calico ORs a rule's ports), as Felix does (felix/rules/policy.go).
-func renderRule(r PolRule, sets setRef, logPrefix string) []polRuleOut {
+func renderRule(r PolRule, sets setRef) []polRuleOut {
 	var head []expr.Any
 	if r.Proto != 0 {
 		head = append(head, metaLoad(expr.MetaKeyL4PROTO), cmpEq([]byte{r.Proto}))
@@ -56,7 +56,7 @@ func renderRule(r PolRule, sets setRef, logPrefix string) []polRuleOut {
 	out := make([]polRuleOut, 0, len(variants))
 	for _, v := range variants {
 		v = append(v, &expr.Counter{})
-		v = append(v, actionExprs(r.Action, logPrefix)...)
+		v = append(v, actionExprs(r.Action, r.LogPrefix)...)
 		out = append(out, polRuleOut{tag: tag, exprs: v})
 	}
 	return out
@@ -191,6 +191,11 @@ func addInlineSets(spec *PolicySpec) {
 		for _, r := range ch.Rules {
 			add(r.Src)
 			add(r.Dst)
+		}
+	}
+	for _, ep := range spec.Endpoints {
+		if len(ep.Sources) > 1 {
+			spec.Sets[netsSetName(ep.Sources)] = PolSet{Kind: SetNets, Nets: ep.Sources}
 		}
 	}
 }

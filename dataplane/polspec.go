@@ -15,8 +15,12 @@ type PolicySpec struct {
 	// ToHost is FelixConfiguration defaultEndpointToHostAction: Drop (Calico's default),
 	// Accept or Return (continue with the host's other rules).
 	ToHost string
-	// LogPrefix is FelixConfiguration logPrefix (Calico's default "calico-packet").
-	LogPrefix string
+	// DropInvalid drops conntrack state invalid (not disableConntrackInvalidCheck).
+	DropInvalid bool
+	// AllowIPIP / AllowVXLAN: IPIP packets and UDP to VXLANPort from workloads are dropped
+	// before any policy unless allowed (FelixConfiguration allow*PacketsFromWorkloads).
+	AllowIPIP, AllowVXLAN bool
+	VXLANPort             uint16
 }
 
 // PolSetKind says what a set holds.
@@ -72,6 +76,7 @@ type PolRule struct {
 	// ICMPType/Code: -1 for any.
 	ICMPType, ICMPCode       int
 	NotICMPType, NotICMPCode int
+	LogPrefix                string // for Log
 }
 
 // PolMatch is one side (source or destination) of a rule.
@@ -89,7 +94,9 @@ type PolMatch struct {
 
 // PolEndpoint is one local workload interface.
 type PolEndpoint struct {
-	Addrs []netip.Addr // its addresses: the only sources accepted from it
+	// Sources are its addresses and allowSpoofedSourcePrefixes: the only sources accepted
+	// from its interface.
+	Sources []netip.Prefix
 	// Ingress applies to packets to the workload, Egress to packets from it.
 	Ingress, Egress PolDirection
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -42,8 +43,28 @@ func elemID(e nftables.SetElement) string {
 	}
 	if e.VerdictData != nil {
 		b.WriteString("|" + e.VerdictData.Chain)
+	} else if len(e.Val) > 0 {
+		b.WriteString("|" + verdictChain(e.Val))
 	}
 	return b.String()
+}
+
+// verdictChain finds the chain name in a verdict map element's data as the kernel returns
+// it (nested netlink attributes NFTA_VERDICT_CODE and NFTA_VERDICT_CHAIN; google/nftables
+// v0.3.0 does not decode it into VerdictData).
+func verdictChain(val []byte) string {
+	for len(val) >= 4 {
+		n := int(binary.LittleEndian.Uint16(val))
+		typ := binary.LittleEndian.Uint16(val[2:]) &^ 0xc000
+		if n < 4 || n > len(val) {
+			return ""
+		}
+		if typ == 2 { // NFTA_VERDICT_CHAIN
+			return strings.TrimRight(string(val[4:n]), "\x00")
+		}
+		val = val[min((n+3)&^3, len(val)):]
+	}
+	return ""
 }
 
 func elemMap(es []nftables.SetElement) map[string]nftables.SetElement {
@@ -67,38 +88,23 @@ func buildPolWant(spec PolicySpec) *polWant {
 	for name, s := range spec.Sets {
 		w.sets[name] = setWant(name, s)
 	}
-	var fw, tw, src []nftables.SetElement
+	var fw, tw []nftables.SetElement
+	o := epOpts{DropInvalid: spec.DropInvalid, AllowIPIP: spec.AllowIPIP, AllowVXLAN: spec.AllowVXLAN, VXLANPort: spec.VXLANPort}
+	if o.VXLANPort == 0 {
+		o.VXLANPort = vxlanUDPPort
+	}
 	for iface, ep := range spec.Endpoints {
 		k := ifnameKey(iface)
 		fw = append(fw, nftables.SetElement{Key: k, VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: fwChain(iface)}})
 		tw = append(tw, nftables.SetElement{Key: k, VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: twChain(iface)}})
-		for _, a := range ep.Addrs {
-			if a.Is4() {
-				b := a.As4()
-				src = append(src, nftables.SetElement{Key: append(slices.Clip(k), b[:]...)})
-			}
-		}
-		w.chains[fwChain(iface)] = epChainWant(ep.Egress)
-		w.chains[twChain(iface)] = epChainWant(ep.Ingress)
+		w.chains[fwChain(iface)] = epChainWant(ep.Egress, true, ep.Sources, o)
+		w.chains[twChain(iface)] = epChainWant(ep.Ingress, false, nil, o)
 	}
 	vmap := nftables.Set{KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
 	w.sets[mapFromWL] = &polSetWant{proto: named(vmap, mapFromWL), elems: elemMap(fw)}
 	w.sets[mapToWL] = &polSetWant{proto: named(vmap, mapToWL), elems: elemMap(tw)}
-	w.sets[setWLSources] = &polSetWant{proto: nftables.Set{Name: setWLSources, KeyType: typeIfaceAddr, Concatenation: true},
-		elems: elemMap(src)}
 	for name, ch := range spec.Chains {
-		rules, prefix := ch.Rules, spec.LogPrefix
-		if prefix == "" {
-			prefix = "calico-packet"
-		}
-		w.chains[name] = &polChainWant{hash: contentHash([]any{polRenderVersion, rules, prefix}),
-			render: func(sets setRef) []polRuleOut {
-				var out []polRuleOut
-				for _, r := range rules {
-					out = append(out, renderRule(r, sets, prefix)...)
-				}
-				return out
-			}}
+		w.chains[name] = policyChainWant(ch.Rules)
 	}
 	toHost := spec.ToHost
 	for _, name := range []string{chainPolForward, chainPolInput, chainFromWL, chainToWL, chainWLToHost} {
@@ -111,9 +117,20 @@ func buildPolWant(spec PolicySpec) *polWant {
 
 func named(s nftables.Set, name string) nftables.Set { s.Name = name; return s }
 
-func epChainWant(d PolDirection) *polChainWant {
-	return &polChainWant{hash: contentHash([]any{polRenderVersion, d}),
-		render: func(setRef) []polRuleOut { return endpointRules(d) }}
+func epChainWant(d PolDirection, from bool, sources []netip.Prefix, o epOpts) *polChainWant {
+	return &polChainWant{hash: contentHash([]any{polRenderVersion, d, from, sources, o}),
+		render: func(sets setRef) []polRuleOut { return endpointRules(d, from, sources, o, sets) }}
+}
+
+func policyChainWant(rules []PolRule) *polChainWant {
+	return &polChainWant{hash: contentHash([]any{polRenderVersion, rules}),
+		render: func(sets setRef) []polRuleOut {
+			var out []polRuleOut
+			for _, r := range rules {
+				out = append(out, renderRule(r, sets)...)
+			}
+			return out
+		}}
 }
 
 // setWant turns a model set into its kernel shape and elements.
