@@ -112,3 +112,17 @@ func (d *Dataplane) natWritten() bool {
 	defer d.nft.busy.Unlock()
 	return d.nft.elems != nil
 }
+
+// PolicyStale reports whether the next ApplyPolicy must read the table back (a resync was
+// asked for, or the last write failed): the agent then applies even without a change.
+func (d *Dataplane) PolicyStale() bool {
+	d.resyncMu.Lock()
+	r := d.polResync
+	d.resyncMu.Unlock()
+	if r {
+		return true
+	}
+	d.polMu.Lock()
+	defer d.polMu.Unlock()
+	return d.pol.stale
+}
