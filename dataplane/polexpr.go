@@ -173,5 +173,4 @@ func ifnameKey(name string) []byte {
 
 var (
 	typeNamedPort = nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetProto, nftables.TypeInetService)
-	typeIfaceAddr = nftables.MustConcatSetType(nftables.TypeIFName, nftables.TypeIPAddr)
 )

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 )
 
@@ -100,7 +101,9 @@ func buildPolWant(spec PolicySpec) *polWant {
 		w.chains[fwChain(iface)] = epChainWant(ep.Egress, true, ep.Sources, o)
 		w.chains[twChain(iface)] = epChainWant(ep.Ingress, false, nil, o)
 	}
-	vmap := nftables.Set{KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
+	// Host byte order in the set's userdata, as nft writes it for strings: without it
+	// `nft list` prints every interface name as "".
+	vmap := nftables.Set{KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true, KeyByteOrder: binaryutil.NativeEndian}
 	w.sets[mapFromWL] = &polSetWant{proto: named(vmap, mapFromWL), elems: elemMap(fw)}
 	w.sets[mapToWL] = &polSetWant{proto: named(vmap, mapToWL), elems: elemMap(tw)}
 	for name, ch := range spec.Chains {
