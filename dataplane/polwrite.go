@@ -53,7 +53,7 @@ func natOwned(name string) bool {
 
 func (p *polTable) apply(spec PolicySpec) error {
 	want := buildPolWant(spec)
-	c, err := p.h.nft()
+	c, err := p.h.nftBulk()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
