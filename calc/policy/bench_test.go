@@ -1,0 +1,100 @@
+package policy
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/brindle-net/brindle/api"
+)
+
+// benchWorld is the scale: nPol GlobalNetworkPolicies of three rules each (selectors,
+// ports, a named port), nLocal local endpoints and nRemote remote ones.
+func benchWorld(nPol, nLocal, nRemote int) []update {
+	var ev []update
+	add := func(name string, f func(*Model)) { ev = append(ev, update{name, f}) }
+	for i := range nPol {
+		name := fmt.Sprintf("default.bench%04d", i)
+		add(name, func(m *Model) { m.SetGlobalNetworkPolicy(benchPolicy(name, i, 0)) })
+	}
+	for i := range nLocal + nRemote {
+		node := ""
+		if i >= nLocal {
+			node = "node-b"
+		}
+		add("wep", func(m *Model) { m.SetWorkloadEndpoint(benchWEP(node, i, i%50)) })
+	}
+	return ev
+}
+
+func benchPolicy(name string, i, variant int) *api.GlobalNetworkPolicy {
+	return gnp(name, ptr(float64(i%100)), fmt.Sprintf("app == 'app%d'", i%50), []api.Rule{
+		{Action: api.ActionAllow, Protocol: tcp(), Source: fromSel(fmt.Sprintf("app == 'app%d'", (i+variant+1)%50)),
+			Destination: api.EntityRule{Ports: ports("80", "8000:8100")}},
+		{Action: api.ActionAllow, Protocol: tcp(), Source: fromSel(fmt.Sprintf("team == 't%d'", i%20)),
+			Destination: api.EntityRule{Ports: ports("http")}},
+	}, []api.Rule{
+		{Action: api.ActionAllow, Protocol: udp(), Destination: api.EntityRule{Selector: fmt.Sprintf("app == 'app%d'", (i+7)%50), Ports: ports("53")}},
+	})
+}
+
+func benchWEP(node string, i, app int) *api.WorkloadEndpoint {
+	w := wep(node, "default", fmt.Sprintf("%s-w%d", node, i), fmt.Sprintf("10.%d.%d.%d", 1+i/62500, i/250%250, i%250+1),
+		map[string]string{"app": fmt.Sprintf("app%d", app), "team": fmt.Sprintf("t%d", i%20)}, DefaultAllowProfile)
+	w.Spec.Ports = []api.WorkloadEndpointPort{{Name: "http", Protocol: api.ProtocolFromName("TCP"), Port: 8080}}
+	return w
+}
+
+func cold(ev []update) (*Model, *Program) {
+	m := New(Options{Node: testNode})
+	for _, u := range ev {
+		u.apply(m)
+	}
+	p, _ := m.Flush()
+	return m, p
+}
+
+// BenchmarkCold: 1,000 policies, 500 local and 1,500 remote endpoints, from nothing to the
+// first Program.
+func BenchmarkCold(b *testing.B) {
+	ev := benchWorld(1000, 500, 1500)
+	b.ReportAllocs()
+	var p *Program
+	for b.Loop() {
+		_, p = cold(ev)
+	}
+	b.ReportMetric(float64(len(p.Chains)), "chains")
+	b.ReportMetric(float64(len(p.Sets)), "sets")
+}
+
+// BenchmarkDelta: one change at the same scale, then Flush.
+func BenchmarkDelta(b *testing.B) {
+	ev := benchWorld(1000, 500, 1500)
+	for _, c := range []struct {
+		name string
+		f    func(m *Model, i int)
+	}{
+		{"policy-edit", func(m *Model, i int) {
+			m.SetGlobalNetworkPolicy(benchPolicy("default.bench0007", 7, i%2+1))
+		}},
+		{"endpoint-add", func(m *Model, i int) {
+			if i%2 == 0 {
+				m.SetWorkloadEndpoint(benchWEP("", 100000, 3))
+			} else {
+				m.DeleteWorkloadEndpoint("default", "-w100000")
+			}
+		}},
+		{"label-change", func(m *Model, i int) { m.SetWorkloadEndpoint(benchWEP("", 10, 10+i%2)) }},
+		{"remote-label-change", func(m *Model, i int) { m.SetWorkloadEndpoint(benchWEP("node-b", 600, 10+i%2)) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			m, _ := cold(ev)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				c.f(m, i)
+				m.Flush()
+				i++
+			}
+		})
+	}
+}
