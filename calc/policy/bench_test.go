@@ -8,7 +8,8 @@ import (
 )
 
 // benchWorld is the scale: nPol GlobalNetworkPolicies of three rules each (selectors,
-// ports, a named port), nLocal local endpoints and nRemote remote ones.
+// ports, a named port), nLocal local endpoints and nRemote remote ones. Each policy has a rule
+// selector of its own (svc == sN), so there are about 1,200 distinct sets, not a handful.
 func benchWorld(nPol, nLocal, nRemote int) []update {
 	var ev []update
 	add := func(name string, f func(*Model)) { ev = append(ev, update{name, f}) }
@@ -28,9 +29,9 @@ func benchWorld(nPol, nLocal, nRemote int) []update {
 
 func benchPolicy(name string, i, variant int) *api.GlobalNetworkPolicy {
 	return gnp(name, ptr(float64(i%100)), fmt.Sprintf("app == 'app%d'", i%50), []api.Rule{
-		{Action: api.ActionAllow, Protocol: tcp(), Source: fromSel(fmt.Sprintf("app == 'app%d'", (i+variant+1)%50)),
+		{Action: api.ActionAllow, Protocol: tcp(), Source: fromSel(fmt.Sprintf("svc == 's%d'", (i+variant)%1000)),
 			Destination: api.EntityRule{Ports: ports("80", "8000:8100")}},
-		{Action: api.ActionAllow, Protocol: tcp(), Source: fromSel(fmt.Sprintf("team == 't%d'", i%20)),
+		{Action: api.ActionAllow, Protocol: tcp(), Source: fromSel(fmt.Sprintf("team == 't%d' && app != 'app%d'", i%20, i%50)),
 			Destination: api.EntityRule{Ports: ports("http")}},
 	}, []api.Rule{
 		{Action: api.ActionAllow, Protocol: udp(), Destination: api.EntityRule{Selector: fmt.Sprintf("app == 'app%d'", (i+7)%50), Ports: ports("53")}},
@@ -39,7 +40,8 @@ func benchPolicy(name string, i, variant int) *api.GlobalNetworkPolicy {
 
 func benchWEP(node string, i, app int) *api.WorkloadEndpoint {
 	w := wep(node, "default", fmt.Sprintf("%s-w%d", node, i), fmt.Sprintf("10.%d.%d.%d", 1+i/62500, i/250%250, i%250+1),
-		map[string]string{"app": fmt.Sprintf("app%d", app), "team": fmt.Sprintf("t%d", i%20)}, DefaultAllowProfile)
+		map[string]string{"app": fmt.Sprintf("app%d", app), "team": fmt.Sprintf("t%d", i%20), "svc": fmt.Sprintf("s%d", i%1000)},
+		DefaultAllowProfile)
 	w.Spec.Ports = []api.WorkloadEndpointPort{{Name: "http", Protocol: api.ProtocolFromName("TCP"), Port: 8080}}
 	return w
 }
