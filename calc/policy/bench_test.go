@@ -2,7 +2,10 @@ package policy
 
 import (
 	"fmt"
+	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/brindle-net/brindle/api"
 )
@@ -61,11 +64,27 @@ func BenchmarkCold(b *testing.B) {
 	ev := benchWorld(1000, 500, 1500)
 	b.ReportAllocs()
 	var p *Program
+	var m *Model
+	cpu0 := cpuTime()
 	for b.Loop() {
-		_, p = cold(ev)
+		m, p = cold(ev)
 	}
+	// CPU time, not only wall time: the machine running this is shared, and wall time then
+	// mostly measures waiting for a core.
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(len(p.Chains)), "chains")
 	b.ReportMetric(float64(len(p.Sets)), "sets")
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+	runtime.KeepAlive(m)
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkDelta: one change at the same scale, then Flush.
@@ -92,11 +111,13 @@ func BenchmarkDelta(b *testing.B) {
 			m, _ := cold(ev)
 			b.ReportAllocs()
 			i := 0
+			cpu0 := cpuTime()
 			for b.Loop() {
 				c.f(m, i)
 				m.Flush()
 				i++
 			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1000/float64(b.N), "cpu-us/op")
 		})
 	}
 }

@@ -90,6 +90,9 @@ func (s *state) flush() (*Program, Delta) {
 	for _, id := range sortedKeys(setRefs) {
 		dr := setRefs[id]
 		if dr == 0 {
+			if s.setRefs[id] == 0 {
+				delete(s.setSpecs, id) // referenced and released within this flush
+			}
 			continue
 		}
 		was := s.setRefs[id] > 0

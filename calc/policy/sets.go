@@ -159,6 +159,9 @@ func (a *aset) settle() SetDelta {
 			}
 		}
 		a.tAps = nil
+		if len(a.out.Members) == 0 {
+			a.out.Members = nil // one spelling of "empty", so Programs compare equal
+		}
 		slices.SortFunc(d.AddMembers, compareAddrPort)
 		slices.SortFunc(d.DelMembers, compareAddrPort)
 		return d
@@ -184,6 +187,9 @@ func (a *aset) settle() SetDelta {
 		a.outWide = a.wide > 0
 	}
 	a.tNets = nil
+	if len(a.out.Nets) == 0 {
+		a.out.Nets = nil
+	}
 	slices.SortFunc(d.AddNets, comparePrefix)
 	slices.SortFunc(d.DelNets, comparePrefix)
 	return d
