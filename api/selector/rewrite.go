@@ -52,3 +52,41 @@ func prefixNode(n node, prefix string, nsFuncs bool) node {
 	}
 	return n
 }
+
+// Required returns a label key and value that every set of labels the selector matches must
+// hold (a k == "v" or k in {"v"} at the top or in the top-level conjunction), so that callers
+// can index selectors by it and evaluate only the candidates. Among several, a key other than
+// the namespace label is preferred: it is usually the more selective.
+func (s *Selector) Required() (key, value string, ok bool) {
+	if s == nil || s.root == nil {
+		return "", "", false
+	}
+	terms := []node{s.root}
+	if a, isAnd := s.root.(andNode); isAnd {
+		terms = a
+	}
+	for _, t := range terms {
+		k, v, found := requiredOf(t)
+		if !found {
+			continue
+		}
+		if !ok || key == NamespaceLabel {
+			key, value, ok = k, v, true
+		}
+	}
+	return key, value, ok
+}
+
+func requiredOf(n node) (string, string, bool) {
+	switch x := n.(type) {
+	case cmpNode:
+		if x.op == opEq {
+			return x.key, x.value, true
+		}
+	case inNode:
+		if !x.negate && len(x.values) == 1 {
+			return x.key, x.values[0], true
+		}
+	}
+	return "", "", false
+}

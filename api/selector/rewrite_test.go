@@ -29,3 +29,25 @@ func TestPrefixKeys(t *testing.T) {
 		t.Error("prefixed selector not equal to the one written with the prefix")
 	}
 }
+
+func TestRequired(t *testing.T) {
+	for in, want := range map[string]string{
+		`app == "a"`: `app=a`,
+		`has(x) && projectcalico.org/namespace == "ns" && app in {"a"}`: `app=a`,
+		`projectcalico.org/namespace == "ns" && has(x)`:                 `projectcalico.org/namespace=ns`,
+		`app == "a" || app == "b"`:                                      ``,
+		`app != "a"`:                                                    ``,
+		`all()`:                                                         ``,
+		`!(app == "a")`:                                                 ``,
+		`app in {"a", "b"}`:                                             ``,
+	} {
+		k, v, ok := MustParse(in).Required()
+		got := ""
+		if ok {
+			got = k + "=" + v
+		}
+		if got != want {
+			t.Errorf("Required(%s) = %q, want %q", in, got, want)
+		}
+	}
+}

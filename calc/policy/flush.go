@@ -90,6 +90,9 @@ func (s *state) flush() (*Program, Delta) {
 	for _, id := range sortedKeys(setRefs) {
 		dr := setRefs[id]
 		if dr == 0 {
+			if s.setRefs[id] == 0 {
+				delete(s.setSpecs, id) // referenced and released within this flush
+			}
 			continue
 		}
 		was := s.setRefs[id] > 0
@@ -99,6 +102,7 @@ func (s *state) flush() (*Program, Delta) {
 		case !was && now:
 			a := newAset(id, s.setSpecs[id])
 			s.sets[id] = a
+			s.setIdx.add(id, a.spec.sel)
 			s.fill(a)
 			s.prog.Sets[id] = a.out
 			sd := a.settle()
@@ -106,6 +110,7 @@ func (s *state) flush() (*Program, Delta) {
 			d.Sets[id] = sd
 			delete(s.dirtySets, id)
 		case was && !now:
+			s.setIdx.remove(id, s.sets[id].spec.sel)
 			delete(s.sets, id)
 			delete(s.setRefs, id)
 			delete(s.setSpecs, id)

@@ -95,6 +95,12 @@ func (s *state) putPolicy(p *policy) {
 	}
 	s.compileWith(p, p.warnings, prev)
 	s.policies[p.key] = p
+	if old != nil && old.sel != nil {
+		s.polIdx.remove(p.key, old.sel)
+	}
+	if p.sel != nil {
+		s.polIdx.add(p.key, p.sel)
+	}
 	for _, eg := range []bool{false, true} {
 		id := policyChainID(p.key, eg)
 		s.chainDefs[id] = chainDef{pol: p.key, egress: eg}
@@ -109,7 +115,11 @@ func (s *state) putPolicy(p *policy) {
 			return // same endpoints, same places: only the chains change
 		}
 	}
-	for _, it := range s.locals {
+	// Endpoints that matched before or match now: the candidates of both selectors.
+	visit := func(it *item) {
+		if !it.local {
+			return
+		}
 		_, had := it.pols[p.key]
 		has := p.matches(it)
 		if has {
@@ -121,6 +131,12 @@ func (s *state) putPolicy(p *policy) {
 			s.dirtyIfaces[it.iface] = struct{}{}
 		}
 	}
+	if old != nil && old.sel != nil {
+		s.itemsFor(old.sel, visit)
+	}
+	if p.sel != nil {
+		s.itemsFor(p.sel, visit)
+	}
 }
 
 func (p *policy) rulesFor(egress bool) []Rule {
@@ -131,15 +147,19 @@ func (p *policy) rulesFor(egress bool) []Rule {
 }
 
 func (s *state) deletePolicy(k policyKey) {
-	if _, ok := s.policies[k]; !ok {
+	old, ok := s.policies[k]
+	if !ok {
 		return
 	}
 	delete(s.policies, k)
-	for _, it := range s.locals {
-		if _, ok := it.pols[k]; ok {
-			delete(it.pols, k)
-			s.dirtyIfaces[it.iface] = struct{}{}
-		}
+	if old.sel != nil {
+		s.polIdx.remove(k, old.sel)
+		s.itemsFor(old.sel, func(it *item) {
+			if _, ok := it.pols[k]; ok && it.local {
+				delete(it.pols, k)
+				s.dirtyIfaces[it.iface] = struct{}{}
+			}
+		})
 	}
 	for _, eg := range []bool{false, true} {
 		id := policyChainID(k, eg)

@@ -148,7 +148,7 @@ func TestSemantics(t *testing.T) {
 			m.SetWorkloadEndpoint(wep("", "dev", "d", "10.0.0.9", map[string]string{"app": "d"}, DefaultAllowProfile))
 		}, []probe{
 			{"a", false, tcpTo("10.0.1.1", "10.0.0.1", 80), "allow"},
-			{"a", false, tcpTo("10.0.2.1", "10.0.0.1", 80), "deny"}, // x is in dev
+			{"a", false, tcpTo("10.0.2.1", "10.0.0.1", 80), "deny"},  // x is in dev
 			{"d", false, tcpTo("10.0.2.1", "10.0.0.9", 80), "allow"}, // not selected: profile
 		}, ""},
 		{"namespaceSelector pcns labels and all()", func(m *Model) {
@@ -228,7 +228,7 @@ func TestSemantics(t *testing.T) {
 		}, []probe{
 			{"a", false, tcpTo("10.0.1.1", "10.0.0.1", 80), "allow"},
 			{"a", false, tcpTo("192.0.2.1", "10.0.0.1", 80), "allow"}, // second rule: not app b
-			{"a", false, tcpTo("10.0.0.2", "10.0.0.1", 80), "allow"}, // first rule: in 10.0/16
+			{"a", false, tcpTo("10.0.0.2", "10.0.0.1", 80), "allow"},  // first rule: in 10.0/16
 		}, ""},
 		{"notSelector alone excludes", func(m *Model) {
 			m.SetGlobalNetworkPolicy(gnp("default.in", nil, "app == 'a'", []api.Rule{

@@ -90,32 +90,39 @@ func (s *state) touchNet(a *aset, p netip.Prefix) {
 	s.dirtySets[a.id] = a
 }
 
+// joinSets puts an item into the active sets its labels match. Only sets filed under one of its
+// labels, or under none, can match.
 func (s *state) joinSets(it *item) {
-	for _, a := range s.sets {
-		if a.spec.sel.Evaluate(it.labels) {
+	s.byLabel.add(it.key, it.labels)
+	s.setIdx.candidates(it.labels, func(id SetID) {
+		if a := s.sets[id]; a.spec.sel.Evaluate(it.labels) {
 			a.matched[it.key] = struct{}{}
 			s.contribute(a, it, 1)
 		}
-	}
+	})
 }
 
+// leaveSets takes an item out of every set it is in: all of them are candidates for its
+// labels, since it joined them with those labels.
 func (s *state) leaveSets(it *item) {
-	for _, a := range s.sets {
+	s.byLabel.remove(it.key, it.labels)
+	s.setIdx.candidates(it.labels, func(id SetID) {
+		a := s.sets[id]
 		if _, ok := a.matched[it.key]; ok {
 			delete(a.matched, it.key)
 			s.contribute(a, it, -1)
 		}
-	}
+	})
 }
 
-// fill evaluates a newly active set against every item.
+// fill evaluates a newly active set against the items it may match.
 func (s *state) fill(a *aset) {
-	for _, it := range s.items {
+	s.itemsFor(a.spec.sel, func(it *item) {
 		if a.spec.sel.Evaluate(it.labels) {
 			a.matched[it.key] = struct{}{}
 			s.contribute(a, it, 1)
 		}
-	}
+	})
 }
 
 func comparePrefix(a, b netip.Prefix) int {
@@ -152,6 +159,9 @@ func (a *aset) settle() SetDelta {
 			}
 		}
 		a.tAps = nil
+		if len(a.out.Members) == 0 {
+			a.out.Members = nil // one spelling of "empty", so Programs compare equal
+		}
 		slices.SortFunc(d.AddMembers, compareAddrPort)
 		slices.SortFunc(d.DelMembers, compareAddrPort)
 		return d
@@ -177,6 +187,9 @@ func (a *aset) settle() SetDelta {
 		a.outWide = a.wide > 0
 	}
 	a.tNets = nil
+	if len(a.out.Nets) == 0 {
+		a.out.Nets = nil
+	}
 	slices.SortFunc(d.AddNets, comparePrefix)
 	slices.SortFunc(d.DelNets, comparePrefix)
 	return d

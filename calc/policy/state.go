@@ -56,6 +56,9 @@ type state struct {
 	profiles map[string]*profileState
 	items    map[itemKey]*item
 	locals   map[itemKey]*item
+	byLabel  labelIndex          // every item by each of its labels
+	polIdx   selIndex[policyKey] // policies by their selector's required label
+	setIdx   selIndex[SetID]     // active sets likewise
 	byIface  map[string]map[itemKey]struct{}
 
 	sets      map[SetID]*aset      // active sets
@@ -95,6 +98,7 @@ func (s *state) init(o Options) {
 	s.profiles = map[string]*profileState{}
 	s.items = map[itemKey]*item{}
 	s.locals = map[itemKey]*item{}
+	s.byLabel = labelIndex{}
 	s.byIface = map[string]map[itemKey]struct{}{}
 	s.sets = map[SetID]*aset{}
 	s.setRefs = map[SetID]int{}
@@ -229,11 +233,11 @@ func (s *state) localUpdate(old, it *item) {
 		return
 	}
 	it.pols = map[policyKey]struct{}{}
-	for k, p := range s.policies {
-		if p.matches(it) {
+	s.polIdx.candidates(it.labels, func(k policyKey) {
+		if s.policies[k].matches(it) {
 			it.pols[k] = struct{}{}
 		}
-	}
+	})
 }
 
 func mapsEqualLabels(a, b map[string]string) bool {
