@@ -15,7 +15,7 @@ import (
 
 // polRenderVersion is part of every chain's content hash: a change to how chains are
 // rendered makes a restarted agent rewrite chains whose spec did not change.
-const polRenderVersion = "1"
+const polRenderVersion = "3"
 
 // polWant is the policy reconciler's desired table content: sets with their elements and
 // chains with a content hash (kept in each chain's first rule) and a renderer.
@@ -106,7 +106,7 @@ func buildPolWant(spec PolicySpec) *polWant {
 		w.chains[name] = policyChainWant(ch.Rules)
 	}
 	toHost := spec.ToHost
-	for _, name := range []string{chainPolForward, chainPolInput, chainFromWL, chainToWL, chainWLToHost} {
+	for _, name := range []string{chainPolPre, chainPolForward, chainPolInput, chainFromWL, chainToWL, chainWLToHost} {
 		name := name
 		w.chains[name] = &polChainWant{hash: contentHash([]any{polRenderVersion, name, toHost}), hook: basePolChains[name],
 			render: func(sets setRef) []polRuleOut { return dispatchRules(name, toHost, sets) }}

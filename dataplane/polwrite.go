@@ -186,7 +186,7 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched) 
 
 func isEndpointChain(name string) bool {
 	return strings.HasPrefix(name, "fw-") || strings.HasPrefix(name, "tw-") || name == chainFromWL || name == chainToWL ||
-		name == chainWLToHost || name == chainPolForward || name == chainPolInput
+		name == chainWLToHost || name == chainPolForward || name == chainPolInput || name == chainPolPre
 }
 
 // queueElems adds and removes elements. Interval sets are refilled whole when they differ
