@@ -60,13 +60,14 @@ func (p *polTable) apply(spec PolicySpec) error {
 		return fmt.Errorf("nftables: %w", err)
 	}
 	defer c.CloseLasting()
-	have := p.have
+	have, read := p.have, false
 	if p.stale || have == nil {
 		if have, err = readPol(c); err != nil {
 			return fmt.Errorf("nftables: read policy in table %s: %w", nftTable, err)
 		}
+		read = true
 	}
-	if !queuePol(c, have, want, nil) {
+	if !queuePol(c, have, want, nil, read) {
 		p.have, p.want, p.stale = have, want, false
 		return nil
 	}
@@ -88,7 +89,7 @@ type polTouched struct {
 // queuePol queues the difference between have and want on c in an order the kernel
 // accepts inside one transaction: objects are created before anything refers to them and
 // deleted after the last reference is gone. It reports whether anything was queued.
-func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched) bool {
+func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched, refill bool) bool {
 	t := &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv4}
 	queued := false
 	if !have.table {
@@ -133,7 +134,7 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched) 
 		chains[name] = ch
 	}
 	for _, name := range setNames {
-		if want.sets[name] != nil && queueElems(c, sets[name], have.sets[name], want.sets[name]) {
+		if want.sets[name] != nil && queueElems(c, sets[name], have.sets[name], want.sets[name], refill) {
 			queued = true
 		}
 	}
@@ -189,9 +190,13 @@ func isEndpointChain(name string) bool {
 		name == chainWLToHost || name == chainPolForward || name == chainPolInput || name == chainPolPre
 }
 
-// queueElems adds and removes elements. Interval sets are refilled whole when they differ
-// (a merged range's boundaries move together); flush and refill are in the transaction.
-func queueElems(c *nftables.Conn, s *nftables.Set, have *polSetHave, want *polSetWant) bool {
+// queueElems adds and removes elements, deletions first. The interval sets brindle builds
+// hold one range per member (members never overlap), so adding or removing a member is
+// its own pair of elements. With refill, interval sets that differ are flushed and refilled
+// instead (inside the transaction): used when the elements were read from the kernel, which
+// may hold another layout (an older brindle's merged ranges), where a pair-wise diff could
+// ask the kernel for overlapping intervals.
+func queueElems(c *nftables.Conn, s *nftables.Set, have *polSetHave, want *polSetWant, refill bool) bool {
 	var cur map[string]nftables.SetElement
 	if have != nil {
 		cur = have.elems
@@ -210,7 +215,7 @@ func queueElems(c *nftables.Conn, s *nftables.Set, have *polSetHave, want *polSe
 	if len(add)+len(del) == 0 {
 		return false
 	}
-	if s.Interval {
+	if s.Interval && refill {
 		if have != nil {
 			c.FlushSet(s)
 		}
