@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 )
 
 // polTable owns the policy objects of the `ip brindle` table (everything in it but the NAT
@@ -62,7 +60,7 @@ func (p *polTable) apply(spec PolicySpec) error {
 	defer c.CloseLasting()
 	have, read := p.have, false
 	if p.stale || have == nil {
-		if have, err = readPol(c); err != nil {
+		if have, err = readPol(c, p.h.ns); err != nil {
 			return fmt.Errorf("nftables: read policy in table %s: %w", nftTable, err)
 		}
 		read = true
@@ -258,52 +256,4 @@ func haveFromWant(w *polWant) *polHave {
 		h.sets[name] = &polSetHave{interval: sw.proto.Interval, elems: sw.elems}
 	}
 	return h
-}
-
-// readPol reads our part of the table back.
-func readPol(c *nftables.Conn) (*polHave, error) {
-	h := &polHave{chains: map[string]string{}, sets: map[string]*polSetHave{}}
-	t, err := c.ListTableOfFamily(nftTable, nftables.TableFamilyIPv4)
-	if errors.Is(err, unix.ENOENT) {
-		return h, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	h.table = true
-	sets, err := c.GetSets(t)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range sets {
-		if natOwned(s.Name) {
-			continue
-		}
-		es, err := c.GetSetElements(s)
-		if err != nil {
-			return nil, fmt.Errorf("set %s: %w", s.Name, err)
-		}
-		h.sets[s.Name] = &polSetHave{interval: s.Interval, elems: elemMap(es)}
-	}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		return nil, err
-	}
-	for _, ch := range chains {
-		if ch.Table.Name != nftTable || natOwned(ch.Name) {
-			continue
-		}
-		rules, err := c.GetRules(t, ch)
-		if err != nil {
-			return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
-		}
-		h.chains[ch.Name] = ""
-		if len(rules) > 0 {
-			tag, _ := userdata.GetString(rules[0].UserData, userdata.TypeComment)
-			if hash, ok := strings.CutPrefix(tag, polHashTag); ok {
-				h.chains[ch.Name] = hash
-			}
-		}
-	}
-	return h, nil
 }
