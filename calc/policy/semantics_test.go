@@ -288,6 +288,17 @@ func TestSemantics(t *testing.T) {
 			m.SetProfile(profile("p", map[string]string{"role": "inherited"}, nil, nil))
 			m.SetGlobalNetworkPolicy(gnp("default.in", nil, "role == 'own'", allowFrom("all()"), nil))
 		}, []probe{{"a", false, tcpTo("10.0.0.2", "10.0.0.1", 80), "allow"}}, ""},
+		{"namespace and orchestrator labels as clientv3 stores them", func(m *Model) {
+			w := wep("", "default", "a", "10.0.0.1", map[string]string{"app": "a"})
+			w.Spec.Orchestrator = "cni"
+			m.SetWorkloadEndpoint(w)
+			m.SetGlobalNetworkPolicy(gnp("default.in", nil, "projectcalico.org/orchestrator == 'cni' && projectcalico.org/namespace == 'default'",
+				allowFrom("projectcalico.org/namespace == 'dev'"), nil))
+		}, []probe{
+			{"a", false, tcpTo("10.0.2.1", "10.0.0.1", 80), "allow"},
+			{"a", false, tcpTo("10.0.1.1", "10.0.0.1", 80), "deny"},
+			{"b", false, tcpTo("10.0.2.1", "10.0.0.2", 80), "deny"}, // b: no orchestrator, no policy, no profile
+		}, ""},
 		{"doNotTrack and preDNAT policies do not apply to workloads", func(m *Model) {
 			g := gnp("default.untracked", nil, "all()", denyFrom("all()"), nil)
 			g.Spec.DoNotTrack, g.Spec.ApplyOnForward = true, true
