@@ -88,6 +88,22 @@ func (s *state) setNetworkSet(n *api.NetworkSet) {
 	s.setItem(it)
 }
 
+// setHostEndpoint: host endpoints are members of selector and named-port sets through their
+// expectedIPs (updateprocessors/hostendpointprocessor.go); enforcing policy on host interfaces
+// is not part of the Program yet.
+func (s *state) setHostEndpoint(h *api.HostEndpoint) {
+	it := &item{key: itemKey{kind: kindHostEndpoint, name: h.Name}}
+	it.own = maps.Clone(map[string]string(h.Labels))
+	it.parents = h.Spec.Profiles
+	it.nets, _ = parseNetsLenient(h.Spec.ExpectedIPs)
+	for _, p := range h.Spec.Ports {
+		if pn, err := protoNum(&p.Protocol); err == nil && pn != nil && p.Name != "" {
+			it.ports = append(it.ports, namedPort{p.Name, *pn, p.Port})
+		}
+	}
+	s.setItem(it)
+}
+
 func (s *state) setGlobalNetworkSet(n *api.GlobalNetworkSet) {
 	it := &item{key: itemKey{kind: kindGlobalNetworkSet, name: n.Name}}
 	it.own = maps.Clone(map[string]string(n.Labels))

@@ -12,6 +12,7 @@ const (
 	kindWorkload itemKind = iota + 1
 	kindNetworkSet
 	kindGlobalNetworkSet
+	kindHostEndpoint
 )
 
 type itemKey struct {
