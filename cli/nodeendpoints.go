@@ -139,9 +139,10 @@ func directionRows(d epstatus.Direction) [][]string {
 	for _, p := range d.Profiles {
 		add("(profile)", p)
 	}
-	// The endpoint chain's own verdicts: conntrack, anti-spoofing, end-of-tier drops, final drop.
+	// The verdicts of the endpoint's chains: anti-spoofing, conntrack, end-of-tier drops, the
+	// final drop (the group chain's counters are shared with endpoints of the same policies).
 	for _, c := range d.Steps {
-		if c.Rule == "entered" || strings.HasPrefix(c.Rule, "policy:") || strings.HasPrefix(c.Rule, "profile:") {
+		if c.Rule == "entered" || strings.HasPrefix(c.Rule, "policy:") || strings.HasPrefix(c.Rule, "profile:") || strings.HasPrefix(c.Rule, "group:") {
 			continue
 		}
 		rows = append(rows, []string{"", "", "(endpoint)", c.Rule, strconv.FormatUint(c.Packets, 10), strconv.FormatUint(c.Bytes, 10)})

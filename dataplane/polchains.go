@@ -23,8 +23,8 @@ const (
 	wlIfacePrefix   = "cali"           // Calico's interfacePrefix default
 )
 
-// Endpoint chain names: to-workload (ingress policy) and from-workload (egress policy).
-func twChain(iface string) string { return "tw-" + iface }
+// fwChain is an endpoint's own chain (from the workload: anti-spoofing, then its egress
+// group); packets to a workload go from tw-map straight to its ingress group.
 func fwChain(iface string) string { return "fw-" + iface }
 
 // basePolChains are the policy reconciler's hooked chains. Priority filter (0), the same as
@@ -100,28 +100,35 @@ type epOpts struct {
 	VXLANPort                          uint16
 }
 
-// endpointRules renders tw-<iface> (ingress, from != true) or fw-<iface> (egress): for
-// packets from the workload first anti-spoofing (Felix does it as a reverse-path check in
-// the raw table, felix/rules/static.go), then conntrack, then IPIP/VXLAN from workloads;
-// then per tier the policies in order, then the end-of-tier drop unless the tier passes by
-// default; then the profiles; then drop (felix/rules/endpoints.go).
+// fwRules renders fw-<iface>, the one chain of each endpoint: anti-spoofing (Felix does it
+// as a reverse-path check in the raw table, felix/rules/static.go), then on to the egress
+// group chain that endpoints with the same egress policies share.
+func fwRules(sources []netip.Prefix, group string, sets setRef) []polRuleOut {
+	var spoof polRuleOut
+	switch len(sources) {
+	case 0:
+		spoof = polRule("spoofed-source", counted(drop))
+	case 1:
+		spoof = polRule("spoofed-source", prefixMatch(true, sources[0], true), counted(drop))
+	default:
+		spoof = polRule("spoofed-source", one(addrLoad(true, 1), lookup(sets(netsSetName(sources)), 1, true)), counted(drop))
+	}
+	return []polRuleOut{spoof, polRule("group:"+group, one(&expr.Verdict{Kind: expr.VerdictGoto, Chain: group}))}
+}
+
+// groupRules renders a group chain: what applies in one direction to every endpoint with
+// the same tiers, policies and profiles (felix shares chains the same way, "policy
+// groups"): conntrack, IPIP/VXLAN from workloads (egress), then per tier the policies in
+// order, then the end-of-tier drop unless the tier passes by default; then the profiles;
+// then drop (felix/rules/endpoints.go). Sharing keeps the table small: 500 endpoints that
+// fall into 50 groups need 100 of these chains instead of 1,000.
 //
 // A policy's Allow is a plain accept: these chains are the last thing their base chain
 // (prerouting for egress, forward for ingress) does, so accepting there is the same as
 // felix's accept mark and return, with one rule less per policy. Pass sets the pass mark
 // and returns; the following policies of the tier are jumped to only while it is clear.
-func endpointRules(d PolDirection, from bool, sources []netip.Prefix, o epOpts, sets setRef) []polRuleOut {
+func groupRules(d PolDirection, from bool, o epOpts) []polRuleOut {
 	var out []polRuleOut
-	if from {
-		switch len(sources) {
-		case 0:
-			out = append(out, polRule("spoofed-source", counted(drop)))
-		case 1:
-			out = append(out, polRule("spoofed-source", prefixMatch(true, sources[0], true), counted(drop)))
-		default:
-			out = append(out, polRule("spoofed-source", one(addrLoad(true, 1), lookup(sets(netsSetName(sources)), 1, true)), counted(drop)))
-		}
-	}
 	out = append(out, polRule("ct-established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), one(accept)))
 	if o.DropInvalid {
 		out = append(out, polRule("ct-invalid", ctState(expr.CtStateBitINVALID), counted(drop)))

@@ -139,7 +139,7 @@ func TestNATLayoutFixKeepsPolicy(t *testing.T) {
 	d := calc.Desired{TunnelSources: []netip.Addr{netip.MustParseAddr("10.1.0.1")}}
 	apply(t, dp, d)
 	out := sh(t, "ip", "netns", "exec", a, "nft", "list", "table", "ip", "brindle")
-	mustContain(t, out, "chain pol-forward", "chain tw-cali11111111111", "10.1.0.1")
+	mustContain(t, out, "chain pol-forward", "chain fw-cali11111111111", "10.1.0.1")
 	set := sh(t, "ip", "netns", "exec", a, "nft", "list", "set", "ip", "brindle", "all-hosts")
 	mustNotContain(t, set, "flags interval")
 }

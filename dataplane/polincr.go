@@ -78,27 +78,42 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 	o := spec.epOpts()
 	fw, tw := w.sets[mapFromWL], w.sets[mapToWL]
 	fw.elems, tw.elems = maps.Clone(fw.elems), maps.Clone(tw.elems) // have shares them
-	for _, iface := range delta.EndpointsRemoved {
-		delete(spec.Endpoints, iface)
-		for _, ch := range []string{fwChain(iface), twChain(iface)} {
-			delete(w.chains, ch)
-			only.chains[ch] = true
+	// drop forgets an endpoint as last written: its chain, its map elements, its uses of
+	// group chains (a group nobody uses any more is deleted).
+	drop := func(iface string) {
+		old, ok := spec.Endpoints[iface]
+		if !ok {
+			return
 		}
+		delete(spec.Endpoints, iface)
+		eg, _ := groupName(old.Egress, true, o)
+		ig, _ := groupName(old.Ingress, false, o)
+		for _, g := range []string{eg, ig} {
+			if w.unrefGroup(g) {
+				only.chains[g] = true
+			}
+		}
+		delete(w.chains, fwChain(iface))
+		only.chains[fwChain(iface)] = true
 		delete(fw.elems, elemID(vmapElem(iface, fwChain(iface))))
-		delete(tw.elems, elemID(vmapElem(iface, twChain(iface))))
+		delete(tw.elems, elemID(vmapElem(iface, ig)))
 		only.sets[mapFromWL], only.sets[mapToWL] = true, true
+	}
+	for _, iface := range delta.EndpointsRemoved {
+		drop(iface)
 	}
 	for _, iface := range delta.EndpointsChanged {
 		ep := prog.Endpoints[iface]
 		if ep == nil {
 			continue
 		}
+		drop(iface)
 		pe := polEndpointFrom(ep)
 		spec.Endpoints[iface] = pe
-		w.chains[fwChain(iface)] = epChainWant(pe.Egress, true, pe.Sources, o)
-		w.chains[twChain(iface)] = epChainWant(pe.Ingress, false, nil, o)
-		only.chains[fwChain(iface)], only.chains[twChain(iface)] = true, true
-		fe, te := vmapElem(iface, fwChain(iface)), vmapElem(iface, twChain(iface))
+		eg, ig := w.refGroup(pe.Egress, true, o), w.refGroup(pe.Ingress, false, o)
+		w.chains[fwChain(iface)] = fwChainWant(pe.Sources, eg)
+		only.chains[fwChain(iface)], only.chains[eg], only.chains[ig] = true, true, true
+		fe, te := vmapElem(iface, fwChain(iface)), vmapElem(iface, ig)
 		fw.elems[elemID(fe)], tw.elems[elemID(te)] = fe, te
 		only.sets[mapFromWL], only.sets[mapToWL] = true, true
 		endpointInlineSets(pe, inline)

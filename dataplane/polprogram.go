@@ -12,9 +12,8 @@ import (
 // not filtered here), model set IDs prefixed "s." so they never meet the table's fixed
 // names, chain IDs as they are ("pi-", "po-", "ri-", "ro-").
 func SpecFromProgram(p *policy.Program) PolicySpec {
-	spec := PolicySpec{Sets: map[string]PolSet{}, Chains: map[string]PolChain{}, Endpoints: map[string]PolEndpoint{},
-		ToHost: p.Config.EndpointToHost, DropInvalid: p.Config.DropInvalid,
-		AllowIPIP: p.Config.AllowIPIPFromWorkloads, AllowVXLAN: p.Config.AllowVXLANFromWorkloads, VXLANPort: p.Config.VXLANPort}
+	spec := specConfig(p.Config)
+	spec.Sets, spec.Chains, spec.Endpoints = map[string]PolSet{}, map[string]PolChain{}, map[string]PolEndpoint{}
 	for id, s := range p.Sets {
 		if s.Family == 6 {
 			continue
@@ -28,6 +27,22 @@ func SpecFromProgram(p *policy.Program) PolicySpec {
 		spec.Endpoints[iface] = polEndpointFrom(ep)
 	}
 	return spec
+}
+
+func specConfig(c policy.Config) PolicySpec {
+	return PolicySpec{ToHost: c.EndpointToHost, DropInvalid: c.DropInvalid,
+		AllowIPIP: c.AllowIPIPFromWorkloads, AllowVXLAN: c.AllowVXLANFromWorkloads, VXLANPort: c.VXLANPort}
+}
+
+// EndpointChains names the chains an endpoint's packets go through, for display with their
+// counters: its own chain (anti-spoofing, from the workload) and the group chains that hold
+// its ingress and egress procedure (shared by endpoints with the same policies).
+func EndpointChains(iface string, ep *policy.Endpoint, c policy.Config) (own, ingress, egress string) {
+	pe, spec := polEndpointFrom(ep), specConfig(c)
+	o := spec.epOpts()
+	ingress, _ = groupName(pe.Ingress, false, o)
+	egress, _ = groupName(pe.Egress, true, o)
+	return fwChain(iface), ingress, egress
 }
 
 func setName(id policy.SetID) string { return "s." + string(id) }

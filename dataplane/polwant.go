@@ -15,13 +15,14 @@ import (
 
 // polRenderVersion is part of every chain's content hash: a change to how chains are
 // rendered makes a restarted agent rewrite chains whose spec did not change.
-const polRenderVersion = "3"
+const polRenderVersion = "4"
 
 // polWant is the policy reconciler's desired table content: sets with their elements and
 // chains with a content hash (kept in each chain's first rule) and a renderer.
 type polWant struct {
 	sets   map[string]*polSetWant
 	chains map[string]*polChainWant
+	refs   map[string]int // group chain -> endpoints using it
 }
 
 type polSetWant struct {
@@ -85,17 +86,17 @@ func buildPolWant(spec PolicySpec) *polWant {
 	}
 	addInlineSets(&spec)
 	addMissingSets(&spec)
-	w := &polWant{sets: map[string]*polSetWant{}, chains: map[string]*polChainWant{}}
+	w := &polWant{sets: map[string]*polSetWant{}, chains: map[string]*polChainWant{}, refs: map[string]int{}}
 	for name, s := range spec.Sets {
 		w.sets[name] = setWant(name, s)
 	}
 	var fw, tw []nftables.SetElement
 	o := spec.epOpts()
 	for iface, ep := range spec.Endpoints {
+		eg, ig := w.refGroup(ep.Egress, true, o), w.refGroup(ep.Ingress, false, o)
 		fw = append(fw, vmapElem(iface, fwChain(iface)))
-		tw = append(tw, vmapElem(iface, twChain(iface)))
-		w.chains[fwChain(iface)] = epChainWant(ep.Egress, true, ep.Sources, o)
-		w.chains[twChain(iface)] = epChainWant(ep.Ingress, false, nil, o)
+		tw = append(tw, vmapElem(iface, ig))
+		w.chains[fwChain(iface)] = fwChainWant(ep.Sources, eg)
 	}
 	// Host byte order in the set's userdata, as nft writes it for strings: without it
 	// `nft list` prints every interface name as "".
@@ -128,9 +129,40 @@ func vmapElem(iface, chain string) nftables.SetElement {
 
 func named(s nftables.Set, name string) nftables.Set { s.Name = name; return s }
 
-func epChainWant(d PolDirection, from bool, sources []netip.Prefix, o epOpts) *polChainWant {
-	return &polChainWant{hash: contentHash([]any{polRenderVersion, d, from, sources, o}),
-		render: func(sets setRef) []polRuleOut { return endpointRules(d, from, sources, o, sets) }}
+func fwChainWant(sources []netip.Prefix, group string) *polChainWant {
+	return &polChainWant{hash: contentHash([]any{polRenderVersion, sources, group}),
+		render: func(sets setRef) []polRuleOut { return fwRules(sources, group, sets) }}
+}
+
+// groupName names the group chain of a direction's content: "eg-" (egress) or "ig-"
+// (ingress) and 13 hex digits of its hash, so equal content is one chain.
+func groupName(d PolDirection, from bool, o epOpts) (name, hash string) {
+	hash = contentHash([]any{polRenderVersion, d, from, o})
+	if from {
+		return "eg-" + hash[:13], hash
+	}
+	return "ig-" + hash[:13], hash
+}
+
+// refGroup returns the group chain for d, adding it on first use, and counts the use.
+func (w *polWant) refGroup(d PolDirection, from bool, o epOpts) string {
+	name, hash := groupName(d, from, o)
+	if w.refs[name] == 0 {
+		w.chains[name] = &polChainWant{hash: hash, render: func(setRef) []polRuleOut { return groupRules(d, from, o) }}
+	}
+	w.refs[name]++
+	return name
+}
+
+// unrefGroup drops one use of a group chain and reports whether it went away.
+func (w *polWant) unrefGroup(name string) bool {
+	w.refs[name]--
+	if w.refs[name] > 0 {
+		return false
+	}
+	delete(w.refs, name)
+	delete(w.chains, name)
+	return true
 }
 
 func policyChainWant(rules []PolRule) *polChainWant {

@@ -164,20 +164,17 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched, 
 		queueRules(c, chains[name], cw)
 		queued = true
 	}
-	// Endpoint chains refer to policy chains: delete them first.
 	var gone []string
 	for name := range have.chains {
 		if _, ok := want.chains[name]; !ok && (only == nil || only.chains[name]) {
 			gone = append(gone, name)
 		}
 	}
+	// Endpoint chains refer to group chains, group chains to policy chains: delete in that
+	// order.
 	slices.SortFunc(gone, func(a, b string) int {
-		ea, eb := isEndpointChain(a), isEndpointChain(b)
-		switch {
-		case ea && !eb:
-			return -1
-		case eb && !ea:
-			return 1
+		if ra, rb := chainRank(a), chainRank(b); ra != rb {
+			return ra - rb
 		}
 		return strings.Compare(a, b)
 	})
@@ -222,9 +219,16 @@ func replaceMisshapen(c *nftables.Conn, t *nftables.Table, have *polHave, want *
 	return true
 }
 
-func isEndpointChain(name string) bool {
-	return strings.HasPrefix(name, "fw-") || strings.HasPrefix(name, "tw-") || name == chainFromWL || name == chainToWL ||
-		name == chainWLToHost || name == chainPolForward || name == chainPolInput || name == chainPolPre
+// chainRank orders deletions: endpoint and fixed chains, then group chains, then policy
+// and profile chains.
+func chainRank(name string) int {
+	switch {
+	case strings.HasPrefix(name, "eg-") || strings.HasPrefix(name, "ig-"):
+		return 1
+	case strings.HasPrefix(name, "pi-") || strings.HasPrefix(name, "po-") || strings.HasPrefix(name, "ri-") || strings.HasPrefix(name, "ro-"):
+		return 2
+	}
+	return 0
 }
 
 // queueElems adds and removes elements, deletions first. The interval sets brindle builds

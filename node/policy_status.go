@@ -25,8 +25,8 @@ func buildEPView(prog *policy.Program) *epView {
 		}
 		return p
 	}
-	dir := func(d policy.Direction, ch string) epstatus.Direction {
-		out := epstatus.Direction{Chain: ch}
+	dir := func(d policy.Direction, own, ch string) epstatus.Direction {
+		out := epstatus.Direction{Own: own, Chain: ch}
 		for _, t := range d.Tiers {
 			et := epstatus.Tier{Name: t.Name, EndOfTierPass: t.EndOfTierPass}
 			for _, id := range t.Policies {
@@ -41,8 +41,9 @@ func buildEPView(prog *policy.Program) *epView {
 	}
 	for _, iface := range slices.Sorted(mapKeys(prog.Endpoints)) {
 		ep := prog.Endpoints[iface]
+		own, in, eg := dataplane.EndpointChains(iface, ep, prog.Config)
 		e := epstatus.Endpoint{Iface: iface, Namespace: ep.Namespace, Name: ep.Name,
-			Ingress: dir(ep.Ingress, "tw-"+iface), Egress: dir(ep.Egress, "fw-"+iface)}
+			Ingress: dir(ep.Ingress, "", in), Egress: dir(ep.Egress, own, eg)}
 		for _, a := range ep.Addrs {
 			e.Addrs = append(e.Addrs, a.String())
 		}
@@ -88,6 +89,9 @@ func (a *Agent) endpointsReply() epstatus.Reply {
 		eps[i] = e
 		for _, d := range []epstatus.Direction{e.Ingress, e.Egress} {
 			chains = append(chains, d.Chain)
+			if d.Own != "" {
+				chains = append(chains, d.Own)
+			}
 			for _, t := range d.Tiers {
 				for _, p := range t.Policies {
 					chains = append(chains, p.Chain)
@@ -112,6 +116,9 @@ func (a *Agent) endpointsReply() epstatus.Reply {
 	for i := range eps {
 		for _, d := range []*epstatus.Direction{&eps[i].Ingress, &eps[i].Egress} {
 			d.Steps = conv(counters[d.Chain])
+			if d.Own != "" {
+				d.Steps = append(conv(counters[d.Own]), d.Steps...)
+			}
 			for ti := range d.Tiers {
 				for pi := range d.Tiers[ti].Policies {
 					p := &d.Tiers[ti].Policies[pi]

@@ -216,7 +216,7 @@ spec:
 		if err := c.Apply(polWEP(j, fmt.Sprintf("a%d", k%50))); err != nil {
 			b.Fatal(err)
 		}
-		at = waitRules("the new endpoint", "tw-"+polIface(j), func(rs []*nftables.Rule) bool { return len(rs) > 0 })
+		at = waitRules("the new endpoint", "fw-"+polIface(j), func(rs []*nftables.Rule) bool { return len(rs) > 0 })
 		add = append(add, at.Sub(t0)) // includes the CLI's start: see the table note
 		// A label changed: the endpoint moves to another app's policies.
 		j = k * 7
@@ -225,7 +225,7 @@ spec:
 			b.Fatal(err)
 		}
 		w.Labels["app"] = fmt.Sprintf("a%d", (j+1)%50)
-		rs, err := nc.GetRules(nft, &nftables.Chain{Name: "tw-" + polIface(j), Table: nft})
+		rs, err := nc.GetRules(nft, &nftables.Chain{Name: "fw-" + polIface(j), Table: nft})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -234,7 +234,7 @@ spec:
 		if _, err := st.Update(ctx, w); err != nil {
 			b.Fatal(err)
 		}
-		at = waitRules("the relabelled endpoint", "tw-"+polIface(j), func(rs []*nftables.Rule) bool { return head(rs) != before && len(rs) > 0 })
+		at = waitRules("the relabelled endpoint", "fw-"+polIface(j), func(rs []*nftables.Rule) bool { return head(rs) != before && len(rs) > 0 })
 		label = append(label, at.Sub(t0))
 		time.Sleep(50 * time.Millisecond)
 	}

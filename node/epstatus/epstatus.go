@@ -32,9 +32,11 @@ type Endpoint struct {
 }
 
 // Direction is what applies in one direction, in order: tiers with their policies, then
-// profiles. Chain is the endpoint's own chain (its counters: drops at the end of a tier or
-// of the direction).
+// profiles. Chain holds that procedure (shared by the endpoints with the same policies, so
+// its counters, such as drops at the end of a tier, are theirs together); Own is the
+// endpoint's own chain, if any (egress: anti-spoofing). Steps are both chains' counters.
 type Direction struct {
+	Own      string    `json:"own,omitempty"`
 	Chain    string    `json:"chain"`
 	Tiers    []Tier    `json:"tiers"`
 	Profiles []Policy  `json:"profiles"`
