@@ -23,6 +23,9 @@ type Delta struct {
 	EndpointsChanged []string
 	// EndpointsRemoved are interfaces no longer in the Program.
 	EndpointsRemoved []string
+	// HostEndpointsChanged / HostEndpointsRemoved: the same for Program.HostEndpoints, by
+	// interface name (AllInterfaces included).
+	HostEndpointsChanged, HostEndpointsRemoved []string
 	// ConfigChanged: Program.Config differs from the previous Flush.
 	ConfigChanged bool
 	// Warnings are problems found since the previous Flush, each reported once per policy or
@@ -45,7 +48,8 @@ type SetDelta struct {
 // Empty reports whether the delta carries no change at all.
 func (d *Delta) Empty() bool {
 	return !d.Full && len(d.Sets) == 0 && len(d.ChainsChanged) == 0 && len(d.ChainsRemoved) == 0 &&
-		len(d.EndpointsChanged) == 0 && len(d.EndpointsRemoved) == 0 && !d.ConfigChanged
+		len(d.EndpointsChanged) == 0 && len(d.EndpointsRemoved) == 0 && !d.ConfigChanged &&
+		len(d.HostEndpointsChanged) == 0 && len(d.HostEndpointsRemoved) == 0
 }
 
 // Warning is a reason why part of a policy or profile is not enforced as written.

@@ -74,9 +74,41 @@ func (s *state) buildEndpoint(it *item) *Endpoint {
 			ep.AllowSpoofed = append(ep.AllowSpoofed, p)
 		}
 	}
+	pols, ranks := s.sortedPolicies(it, false)
+	for _, egress := range []bool{false, true} {
+		var d Direction
+		for _, p := range pols {
+			if egress && !p.egress || !egress && !p.ingress {
+				continue
+			}
+			if n := len(d.Tiers); n == 0 || d.Tiers[n-1].Name != p.tier {
+				d.Tiers = append(d.Tiers, Tier{Name: p.tier, EndOfTierPass: ranks[p.tier].pass})
+			}
+			d.Tiers[len(d.Tiers)-1].Policies = append(d.Tiers[len(d.Tiers)-1].Policies, policyChainID(p.key, egress))
+		}
+		for _, name := range it.parents {
+			id := profileChainID(name, egress)
+			if _, ok := s.chainDefs[id]; !ok {
+				s.chainDefs[id] = chainDef{profile: name, egress: egress}
+			}
+			d.Profiles = append(d.Profiles, id)
+		}
+		if egress {
+			ep.Egress = d
+		} else {
+			ep.Ingress = d
+		}
+	}
+	return ep
+}
+
+// sortedPolicies are the policies selecting it in felix's order (tier, policy order, name) with
+// the rank of each of their tiers; host-only policies (doNotTrack, preDNAT) only for a host
+// endpoint.
+func (s *state) sortedPolicies(it *item, host bool) ([]*policy, map[string]tierRank) {
 	pols := make([]*policy, 0, len(it.pols))
 	for k := range it.pols {
-		if p := s.policies[k]; p != nil && !p.hostOnly {
+		if p := s.policies[k]; p != nil && (host || !p.hostOnly) {
 			pols = append(pols, p)
 		}
 	}
@@ -103,29 +135,5 @@ func (s *state) buildEndpoint(it *item) *Endpoint {
 		}
 		return 0
 	})
-	for _, egress := range []bool{false, true} {
-		var d Direction
-		for _, p := range pols {
-			if egress && !p.egress || !egress && !p.ingress {
-				continue
-			}
-			if n := len(d.Tiers); n == 0 || d.Tiers[n-1].Name != p.tier {
-				d.Tiers = append(d.Tiers, Tier{Name: p.tier, EndOfTierPass: ranks[p.tier].pass})
-			}
-			d.Tiers[len(d.Tiers)-1].Policies = append(d.Tiers[len(d.Tiers)-1].Policies, policyChainID(p.key, egress))
-		}
-		for _, name := range it.parents {
-			id := profileChainID(name, egress)
-			if _, ok := s.chainDefs[id]; !ok {
-				s.chainDefs[id] = chainDef{profile: name, egress: egress}
-			}
-			d.Profiles = append(d.Profiles, id)
-		}
-		if egress {
-			ep.Egress = d
-		} else {
-			ep.Ingress = d
-		}
-	}
-	return ep
+	return pols, ranks
 }

@@ -21,6 +21,10 @@ func (s *state) flush() (*Program, Delta) {
 	// 1. Endpoints, and the change in references to chains.
 	chainRefs := map[ChainID]int{}
 	for _, iface := range sortedKeys(s.dirtyIfaces) {
+		if hif, ok := isHepKey(iface); ok {
+			s.flushHost(iface, hif, chainRefs, &d)
+			continue
+		}
 		old := s.prog.Endpoints[iface]
 		var ep *Endpoint
 		if it := s.ifaceOwner(iface); it != nil {
@@ -178,16 +182,44 @@ func (s *state) renderChain(id ChainID, ac *achain, setRefs map[SetID]int) {
 }
 
 func forChains(ep *Endpoint, f func(ChainID)) {
-	for _, d := range []*Direction{&ep.Ingress, &ep.Egress} {
-		for _, t := range d.Tiers {
-			for _, id := range t.Policies {
-				f(id)
-			}
-		}
-		for _, id := range d.Profiles {
+	forDirection(&ep.Ingress, f)
+	forDirection(&ep.Egress, f)
+}
+
+func forDirection(d *Direction, f func(ChainID)) {
+	for _, t := range d.Tiers {
+		for _, id := range t.Policies {
 			f(id)
 		}
 	}
+	for _, id := range d.Profiles {
+		f(id)
+	}
+}
+
+// flushHost settles one local host endpoint (key is its index key, iface its interface).
+func (s *state) flushHost(key, iface string, chainRefs map[ChainID]int, d *Delta) {
+	old := s.prog.HostEndpoints[iface]
+	var h *HostEndpoint
+	if it := s.ifaceOwner(key); it != nil {
+		h = s.buildHostEndpoint(it, iface)
+	}
+	if h != nil && old != nil && reflect.DeepEqual(h, old) {
+		return
+	}
+	if old != nil {
+		forHostChains(old, func(id ChainID) { chainRefs[id]-- })
+	}
+	if h == nil {
+		if old != nil {
+			delete(s.prog.HostEndpoints, iface)
+			d.HostEndpointsRemoved = append(d.HostEndpointsRemoved, iface)
+		}
+		return
+	}
+	forHostChains(h, func(id ChainID) { chainRefs[id]++ })
+	s.prog.HostEndpoints[iface] = h
+	d.HostEndpointsChanged = append(d.HostEndpointsChanged, iface)
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {

@@ -25,6 +25,12 @@ func verdict(p *Program, iface string, egress bool, pk packet) string {
 	if egress {
 		d = &ep.Egress
 	}
+	return dirVerdict(p, d, pk, true)
+}
+
+// dirVerdict runs one Direction; with final false (host endpoint forward, pre-DNAT and
+// untracked directions) falling off the end gives "none" instead of a drop.
+func dirVerdict(p *Program, d *Direction, pk packet, final bool) string {
 tiers:
 	for _, t := range d.Tiers {
 		for _, id := range t.Policies {
@@ -48,6 +54,9 @@ tiers:
 		case Deny:
 			return "deny"
 		}
+	}
+	if !final {
+		return "none"
 	}
 	return "deny"
 }

@@ -22,6 +22,7 @@ type item struct {
 	local bool
 	iface string
 	ep    *api.WorkloadEndpoint
+	hep   *api.HostEndpoint      // a local host endpoint (iface is then hepKey(interface))
 	pols  map[policyKey]struct{} // policies whose selector matches it
 }
 
@@ -89,8 +90,8 @@ func (s *state) setNetworkSet(n *api.NetworkSet) {
 }
 
 // setHostEndpoint: host endpoints are members of selector and named-port sets through their
-// expectedIPs (updateprocessors/hostendpointprocessor.go); enforcing policy on host interfaces
-// is not part of the Program yet.
+// expectedIPs (updateprocessors/hostendpointprocessor.go); this node's own ones are also local
+// items whose policies the Program lists under HostEndpoints.
 func (s *state) setHostEndpoint(h *api.HostEndpoint) {
 	it := &item{key: itemKey{kind: kindHostEndpoint, name: h.Name}}
 	it.own = maps.Clone(map[string]string(h.Labels))
@@ -100,6 +101,9 @@ func (s *state) setHostEndpoint(h *api.HostEndpoint) {
 		if pn, err := protoNum(&p.Protocol); err == nil && pn != nil && p.Name != "" {
 			it.ports = append(it.ports, namedPort{p.Name, *pn, p.Port})
 		}
+	}
+	if h.Spec.Node == s.opts.Node && h.Spec.InterfaceName != "" {
+		it.local, it.iface, it.hep = true, hepKey(h.Spec.InterfaceName), h
 	}
 	s.setItem(it)
 }

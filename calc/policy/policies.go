@@ -18,8 +18,12 @@ type policy struct {
 	ingress  bool
 	egress   bool
 	hostOnly bool // doNotTrack or preDNAT: applies to host endpoints only
-	rulesIn  []api.Rule
-	rulesOut []api.Rule
+	// Host endpoint placement (felix/calc/event_sequencer.go tierInfoToProtoTierInfo):
+	// doNotTrack policies go to the untracked tiers, preDNAT ones to the pre-DNAT tiers (ingress
+	// only), the others to the normal tiers and, with applyOnForward, also the forward tiers.
+	doNotTrack, preDNAT, applyOnForward bool
+	rulesIn                             []api.Rule
+	rulesOut                            []api.Rule
 	// compiled
 	in, out  []Rule
 	specs    map[SetID]*setSpec
@@ -29,12 +33,12 @@ type policy struct {
 func (p *policy) matches(it *item) bool { return p.sel != nil && p.sel.Evaluate(it.labels) }
 
 // selection is what decides which endpoints a policy appears on, and where.
-func (p *policy) selection() (string, string, float64, bool, bool, bool) {
+func (p *policy) selection() (string, string, float64, bool, bool, [3]bool) {
 	sel := ""
 	if p.sel != nil {
 		sel = p.sel.String()
 	}
-	return sel, p.tier, p.order, p.ingress, p.egress, p.hostOnly
+	return sel, p.tier, p.order, p.ingress, p.egress, [3]bool{p.doNotTrack, p.preDNAT, p.applyOnForward}
 }
 
 func newPolicy(k policyKey, tier string, order *float64, types []string, in, out []api.Rule) *policy {
@@ -68,6 +72,7 @@ func (s *state) setGNP(g *api.GlobalNetworkPolicy) {
 	k := policyKey{name: g.Name}
 	p := newPolicy(k, g.Spec.Tier, g.Spec.Order, g.Spec.Types, g.Spec.Ingress, g.Spec.Egress)
 	p.hostOnly = g.Spec.DoNotTrack || g.Spec.PreDNAT
+	p.doNotTrack, p.preDNAT, p.applyOnForward = g.Spec.DoNotTrack, g.Spec.PreDNAT && !g.Spec.DoNotTrack, g.Spec.ApplyOnForward
 	var err error
 	if p.sel, err = policySelector(g.Spec.Selector, "", g.Spec.NamespaceSelector, g.Spec.ServiceAccountSelector); err != nil {
 		p.sel = nil

@@ -34,6 +34,10 @@ type Program struct {
 	Chains map[ChainID]*Chain
 	// Endpoints by host-side interface name (e.g. "cali1234567890a"): this node's workloads.
 	Endpoints map[string]*Endpoint
+	// HostEndpoints by interface name (or AllInterfaces): this node's HostEndpoints that name an
+	// interface (one with only expectedIPs is a set member but not enforced here). Chains holds
+	// their chains too. An interface no host endpoint names is not policed by host policy.
+	HostEndpoints map[string]*HostEndpoint
 	// Config holds the FelixConfiguration values that shape the static part of the ruleset.
 	Config Config
 }
@@ -56,6 +60,12 @@ type Config struct {
 	AllowIPIPFromWorkloads, AllowVXLANFromWorkloads bool
 	// VXLANPort is FelixConfiguration vxlanPort (default 4789).
 	VXLANPort uint16
+	// FailsafeIn / FailsafeOut are failsafeInboundHostPorts / failsafeOutboundHostPorts (felix's
+	// defaults when unset; empty when set to []), accepted before any host endpoint policy, in
+	// a canonical text form that keeps Config comparable: comma-separated "proto:port" or
+	// "proto:net:port" (e.g. "tcp:22,udp:68,tcp:10.0.0.0/8:2379"). Config.Failsafes parses
+	// them; see Failsafe.
+	FailsafeIn, FailsafeOut string
 }
 
 // SetKind says what a set's members are.

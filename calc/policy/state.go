@@ -107,7 +107,8 @@ func (s *state) init(o Options) {
 	s.dirtyIfaces = map[string]struct{}{}
 	s.dirtyChains = map[ChainID]struct{}{}
 	s.dirtySets = map[SetID]*aset{}
-	s.prog = Program{Sets: map[SetID]*Set{}, Chains: map[ChainID]*Chain{}, Endpoints: map[string]*Endpoint{}, Config: s.cfg}
+	s.prog = Program{Sets: map[SetID]*Set{}, Chains: map[ChainID]*Chain{}, Endpoints: map[string]*Endpoint{},
+		HostEndpoints: map[string]*HostEndpoint{}, Config: s.cfg}
 }
 
 func (s *state) families() []uint8 {
