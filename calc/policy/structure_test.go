@@ -161,7 +161,9 @@ func TestWarningsOncePerPolicy(t *testing.T) {
 }
 
 func TestConfigFrom(t *testing.T) {
-	if c := ConfigFrom(nil, nil); c != (Config{EndpointToHost: "Drop", LogPrefix: "calico-packet", DropInvalid: true, VXLANPort: 4789}) {
+	if c := ConfigFrom(nil, nil); c != (Config{EndpointToHost: "Drop", LogPrefix: "calico-packet", DropInvalid: true, VXLANPort: 4789,
+		FailsafeIn:  "tcp:22,udp:68,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667",
+		FailsafeOut: "udp:53,udp:67,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667"}) {
 		t.Errorf("defaults: %+v", c)
 	}
 	g := &api.FelixConfiguration{Spec: api.FelixConfigurationSpec{DefaultEndpointToHostAction: "Accept", LogPrefix: "g"}}
