@@ -29,7 +29,11 @@ func (d *Dataplane) ApplyPolicyProgram(ctx context.Context, prog *policy.Program
 		p.stale = true // this delta is lost: convert everything next time
 		return err
 	}
-	if p.stale || p.want == nil || p.have == nil || delta.Full || delta.ConfigChanged {
+	// Host endpoints are few; any change to them, and any chain change while they exist (a
+	// host chain may use a marked copy of it), converts everything.
+	host := len(delta.HostEndpointsChanged)+len(delta.HostEndpointsRemoved) > 0 ||
+		len(prog.HostEndpoints) > 0 && len(delta.ChainsChanged)+len(delta.ChainsRemoved) > 0
+	if p.stale || p.want == nil || p.have == nil || delta.Full || delta.ConfigChanged || host {
 		p.spec = SpecFromProgram(prog)
 		return p.apply(p.spec)
 	}

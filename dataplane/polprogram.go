@@ -26,12 +26,37 @@ func SpecFromProgram(p *policy.Program) PolicySpec {
 	for iface, ep := range p.Endpoints {
 		spec.Endpoints[iface] = polEndpointFrom(ep)
 	}
+	if len(p.HostEndpoints) > 0 {
+		spec.HostEndpoints = map[string]PolHostEndpoint{}
+		for iface, h := range p.HostEndpoints {
+			spec.HostEndpoints[iface] = polHostFrom(h)
+		}
+	}
 	return spec
 }
 
+func polHostFrom(h *policy.HostEndpoint) PolHostEndpoint {
+	return PolHostEndpoint{Ingress: polDirFrom(h.Ingress), Egress: polDirFrom(h.Egress),
+		FwdIn: polDirFrom(h.ForwardIngress), FwdOut: polDirFrom(h.ForwardEgress), PreDNAT: polDirFrom(h.PreDNAT),
+		RawIn: polDirFrom(h.UntrackedIngress), RawOut: polDirFrom(h.UntrackedEgress)}
+}
+
+func polFailsafes(fs []policy.Failsafe) []PolFailsafe {
+	var out []PolFailsafe
+	for _, f := range fs {
+		if f.Net.IsValid() && !f.Net.Addr().Is4() {
+			continue
+		}
+		out = append(out, PolFailsafe{Proto: f.Proto, Port: f.Port, Net: f.Net})
+	}
+	return out
+}
+
 func specConfig(c policy.Config) PolicySpec {
+	in, out := c.Failsafes()
 	return PolicySpec{ToHost: c.EndpointToHost, DropInvalid: c.DropInvalid,
-		AllowIPIP: c.AllowIPIPFromWorkloads, AllowVXLAN: c.AllowVXLANFromWorkloads, VXLANPort: c.VXLANPort}
+		AllowIPIP: c.AllowIPIPFromWorkloads, AllowVXLAN: c.AllowVXLANFromWorkloads, VXLANPort: c.VXLANPort,
+		FailsafeIn: polFailsafes(in), FailsafeOut: polFailsafes(out)}
 }
 
 // EndpointChains names the chains an endpoint's packets go through, for display with their
@@ -110,22 +135,23 @@ func polMatchFrom(m policy.Match) PolMatch {
 		PortSets: setNames(m.NamedPortSets), NotPortSets: setNames(m.NotNamedPortSets)}
 }
 
-func polEndpointFrom(ep *policy.Endpoint) PolEndpoint {
-	dir := func(d policy.Direction) PolDirection {
-		var out PolDirection
-		for _, t := range d.Tiers {
-			pt := PolTier{Name: t.Name, PassByDefault: t.EndOfTierPass}
-			for _, c := range t.Policies {
-				pt.Policies = append(pt.Policies, string(c))
-			}
-			out.Tiers = append(out.Tiers, pt)
+func polDirFrom(d policy.Direction) PolDirection {
+	var out PolDirection
+	for _, t := range d.Tiers {
+		pt := PolTier{Name: t.Name, PassByDefault: t.EndOfTierPass}
+		for _, c := range t.Policies {
+			pt.Policies = append(pt.Policies, string(c))
 		}
-		for _, c := range d.Profiles {
-			out.Profiles = append(out.Profiles, string(c))
-		}
-		return out
+		out.Tiers = append(out.Tiers, pt)
 	}
-	return PolEndpoint{Sources: append(v4(ep.Addrs), v4(ep.AllowSpoofed)...), Ingress: dir(ep.Ingress), Egress: dir(ep.Egress)}
+	for _, c := range d.Profiles {
+		out.Profiles = append(out.Profiles, string(c))
+	}
+	return out
+}
+
+func polEndpointFrom(ep *policy.Endpoint) PolEndpoint {
+	return PolEndpoint{Sources: append(v4(ep.Addrs), v4(ep.AllowSpoofed)...), Ingress: polDirFrom(ep.Ingress), Egress: polDirFrom(ep.Egress)}
 }
 
 func v4(ps []netip.Prefix) []netip.Prefix {

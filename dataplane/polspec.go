@@ -21,6 +21,27 @@ type PolicySpec struct {
 	// before any policy unless allowed (FelixConfiguration allow*PacketsFromWorkloads).
 	AllowIPIP, AllowVXLAN bool
 	VXLANPort             uint16
+	// HostEndpoints by interface name ("*": every interface but lo and workloads, for traffic
+	// to and from the host). See docs/dataplane.md "Host endpoints".
+	HostEndpoints map[string]PolHostEndpoint
+	// FailsafeIn / FailsafeOut are accepted before any host endpoint policy, in every hook
+	// (only written while there is a host endpoint).
+	FailsafeIn, FailsafeOut []PolFailsafe
+}
+
+// PolHostEndpoint is what applies to one host interface, per hook: Ingress/Egress to and
+// from the host (profiles, end drop), FwdIn/FwdOut for forwarded packets in from / out to it
+// (applyOnForward; no verdict when nothing decides), PreDNAT before DNAT, RawIn/RawOut before
+// conntrack (doNotTrack: Allow is notrack and accept).
+type PolHostEndpoint struct {
+	Ingress, Egress, FwdIn, FwdOut, PreDNAT, RawIn, RawOut PolDirection
+}
+
+// PolFailsafe is one failsafe port: protocol, port and optionally the remote net.
+type PolFailsafe struct {
+	Proto uint8
+	Port  uint16
+	Net   netip.Prefix // invalid: any
 }
 
 // PolSetKind says what a set holds.

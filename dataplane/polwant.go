@@ -32,7 +32,8 @@ type polSetWant struct {
 
 type polChainWant struct {
 	hash   string
-	hook   *nftables.ChainHook // base chains only
+	hook   *nftables.ChainHook     // base chains only
+	prio   *nftables.ChainPriority // base chains: nil is filter (0)
 	render func(sets setRef) []polRuleOut
 }
 
@@ -111,6 +112,9 @@ func buildPolWant(spec PolicySpec) *polWant {
 		name := name
 		w.chains[name] = &polChainWant{hash: contentHash([]any{polRenderVersion, name, toHost}), hook: basePolChains[name],
 			render: func(sets setRef) []polRuleOut { return dispatchRules(name, toHost, sets) }}
+	}
+	if len(spec.HostEndpoints) > 0 {
+		w.addHost(spec)
 	}
 	return w
 }

@@ -138,6 +138,9 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched, 
 			if cw.hook != nil {
 				pol := nftables.ChainPolicyAccept
 				ch.Type, ch.Hooknum, ch.Priority, ch.Policy = nftables.ChainTypeFilter, cw.hook, nftables.ChainPriorityFilter, &pol
+				if cw.prio != nil {
+					ch.Priority = cw.prio
+				}
 			}
 			c.AddChain(ch)
 			queued = true
@@ -178,6 +181,13 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched, 
 		}
 		return strings.Compare(a, b)
 	})
+	// A host verdict map's elements refer to the chains about to go: empty it first.
+	for name := range have.sets {
+		if _, ok := want.sets[name]; !ok && strings.HasPrefix(name, "hm-") && (only == nil || only.sets[name]) {
+			c.FlushSet(&nftables.Set{Name: name, Table: t})
+			queued = true
+		}
+	}
 	for _, name := range gone {
 		ch := &nftables.Chain{Name: name, Table: t}
 		c.FlushChain(ch)
@@ -223,8 +233,10 @@ func replaceMisshapen(c *nftables.Conn, t *nftables.Table, have *polHave, want *
 // and profile chains.
 func chainRank(name string) int {
 	switch {
-	case strings.HasPrefix(name, "eg-") || strings.HasPrefix(name, "ig-"):
+	case strings.HasPrefix(name, "eg-") || strings.HasPrefix(name, "ig-") || strings.HasPrefix(name, "he-"):
 		return 1
+	case strings.HasPrefix(name, "m-"):
+		return 2
 	case strings.HasPrefix(name, "pi-") || strings.HasPrefix(name, "po-") || strings.HasPrefix(name, "ri-") || strings.HasPrefix(name, "ro-"):
 		return 2
 	}
