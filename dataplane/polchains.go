@@ -8,9 +8,9 @@ import (
 	"github.com/google/nftables/expr"
 )
 
-// The policy reconciler's fixed objects in the `ip brindle` table. Per-policy, per-profile
-// and per-endpoint chains and the selector sets are added next to them; their names come
-// from the model (node/policy.go) with the prefixes listed in docs/dataplane.md.
+// The policy reconciler's fixed objects in the `ip brindle` table. Per-policy, per-profile,
+// per-endpoint and group chains and the selector sets are added next to them; the model
+// names policy chains and sets (prefixed "s."), the prefixes are listed in docs/dataplane.md.
 const (
 	chainPolPre     = "pol-prerouting" // base: hook prerouting (egress policy)
 	chainPolForward = "pol-forward"    // base: hook forward (ingress policy)
@@ -19,7 +19,7 @@ const (
 	chainToWL       = "to-wl"          // every forwarded packet to a workload interface
 	chainWLToHost   = "wl-to-host"     // a workload's packets to this host
 	mapFromWL       = "fw-map"         // iifname -> goto fw-<iface>
-	mapToWL         = "tw-map"         // oifname -> goto tw-<iface>
+	mapToWL         = "tw-map"         // oifname -> goto ig-<hash> (ingress group)
 	wlIfacePrefix   = "cali"           // Calico's interfacePrefix default
 )
 
@@ -54,9 +54,9 @@ func counted(v expr.Any) []expr.Any { return []expr.Any{&expr.Counter{}, v} }
 
 // dispatchRules renders the fixed chains. Felix's equivalents are cali-FORWARD,
 // cali-from-wl-dispatch, cali-to-wl-dispatch and cali-wl-to-host (felix/rules/static.go,
-// felix/rules/dispatch.go). The maps jump with goto, so an endpoint chain that allows
-// returns to the base chain and the packet goes on (to the forward hook, where a local
-// destination's ingress policy runs, or to input).
+// felix/rules/dispatch.go). The maps jump with goto: a group chain that allows accepts,
+// and the packet goes on (to the forward hook, where a local destination's ingress policy
+// runs, or to input).
 func dispatchRules(name string, toHost string, sets setRef) []polRuleOut {
 	vmap := func(in bool, m string) []expr.Any {
 		key := expr.MetaKeyOIFNAME
@@ -94,7 +94,7 @@ func dispatchRules(name string, toHost string, sets setRef) []polRuleOut {
 	return nil
 }
 
-// epOpts are the FelixConfiguration values that shape every endpoint chain.
+// epOpts are the FelixConfiguration values that shape every group chain.
 type epOpts struct {
 	DropInvalid, AllowIPIP, AllowVXLAN bool
 	VXLANPort                          uint16

@@ -13,7 +13,7 @@ import (
 // 16-byte register); the concatenations of named-port and source sets use the 4-byte
 // registers from 8 (NFT_REG32_00) on, as nft itself does.
 
-// markPass is the bit a policy's Pass sets for its endpoint chain, cleared at the start of
+// markPass is the bit a policy's Pass sets for its group chain, cleared at the start of
 // each tier (felix/rules/static.go uses a pass mark the same way). Bit 17 sits in Felix's
 // default IptablesMarkMask (0xffff0000) and clear of Docker's and kube-proxy's low bits.
 const markPass uint32 = 0x20000

@@ -65,7 +65,7 @@ func renderRule(r PolRule, sets setRef) []polRuleOut {
 func actionExprs(action, logPrefix string) []expr.Any {
 	switch action {
 	case ActionAllow:
-		return []expr.Any{accept} // see endpointRules
+		return []expr.Any{accept} // see groupRules
 	case ActionPass:
 		return append(markSet(markPass, true), ret)
 	case ActionLog:

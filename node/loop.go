@@ -134,6 +134,9 @@ func (a *Agent) sync(ctx context.Context) error {
 	if pools || felix {
 		a.writeMTU()
 	}
+	// Policy first: a policy edit or a new workload's isolation should not wait for route
+	// programming (policy and routes do not depend on each other).
+	perr := a.syncPolicy(ctx)
 	var err error
 	if a.dp != nil {
 		start := time.Now()
@@ -146,7 +149,7 @@ func (a *Agent) sync(ctx context.Context) error {
 			a.health.Report("dataplane", true, true, err.Error())
 		}
 	}
-	err = errors.Join(err, a.syncPolicy(ctx))
+	err = errors.Join(perr, err)
 	a.health.Report("datastore", true, true, "")
 	if a.opts.BGP && bgpChanged {
 		if berr := a.syncBGP(ctx); berr != nil {
