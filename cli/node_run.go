@@ -21,6 +21,8 @@ func agentFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "state-dir", EnvVars: []string{"BRINDLE_STATE_DIR"}, Value: node.DefaultStateDir, Usage: "where nodename, mtu and the status socket live"},
 		&ucli.IntFlag{Name: "health-port", Value: 9099, Usage: "port for /liveness and /readiness (0: off)"},
 		&ucli.StringFlag{Name: "health-host", Value: "127.0.0.1", Usage: "address for the health endpoint"},
+		&ucli.BoolFlag{Name: "auto-host-endpoint", EnvVars: []string{"BRINDLE_AUTO_HOST_ENDPOINT"},
+			Usage: "keep a HostEndpoint <node>-auto-hep (interfaceName *, the Node's labels, default-allow profile) as Calico's kube-controllers does"},
 	}
 }
 
@@ -67,6 +69,6 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 		Name: c.String("name"), IP: c.String("ip"), IPMethod: c.String("ip-autodetection-method"),
 		AS: uint32(c.Uint("as")), StateDir: c.String("state-dir"),
 		HealthPort: c.Int("health-port"), HealthHost: c.String("health-host"),
-		BGP: withBGP, Dataplane: withDataplane, Store: st, Logger: log,
+		BGP: withBGP, Dataplane: withDataplane, Store: st, Logger: log, AutoHostEndpoint: c.Bool("auto-host-endpoint"),
 	})
 }

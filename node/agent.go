@@ -28,8 +28,11 @@ type Options struct {
 	HealthHost string // default 127.0.0.1
 	BGP        bool   // run the BGP speaker
 	Dataplane  bool   // program the kernel
-	Store      *store.Client
-	Logger     *zap.Logger
+	// AutoHostEndpoint: keep a HostEndpoint "<node>-auto-hep" (interfaceName "*", the Node's
+	// labels and addresses, default-allow profile) as Calico's kube-controllers does.
+	AutoHostEndpoint bool
+	Store            *store.Client
+	Logger           *zap.Logger
 }
 
 // Agent is one running node agent.
@@ -50,6 +53,7 @@ type Agent struct {
 	mtuFile int    // MTU last written for the CNI plugin
 	tunnels chan struct{}
 	status  *statusSource
+	autoHEP chan struct{} // kicks the automatic host endpoint loop (nil: off)
 }
 
 // Run registers the node and runs the agent until ctx ends.

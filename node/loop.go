@@ -46,6 +46,10 @@ func (a *Agent) loop(ctx context.Context) error {
 		}()
 	}
 	go a.tunnelLoop(ctx)
+	if a.opts.AutoHostEndpoint {
+		a.autoHEP = make(chan struct{}, 1)
+		go a.autoHEPLoop(ctx, a.autoHEP)
+	}
 	resync := time.NewTicker(90 * time.Second)
 	defer resync.Stop()
 	retry := time.NewTimer(time.Hour)
@@ -76,6 +80,13 @@ func (a *Agent) loop(ctx context.Context) error {
 			}
 			for _, ev := range b.Events {
 				a.cache.apply(ev)
+				if a.autoHEP != nil && ev.Kind != nil && (ev.Kind.Kind == "Node" && ev.Name == a.name ||
+					ev.Kind.Kind == "HostEndpoint" && ev.Name == a.name+AutoHEPSuffix) {
+					select {
+					case a.autoHEP <- struct{}{}:
+					default:
+					}
+				}
 			}
 			if !b.InSync {
 				a.health.Report("datastore", true, false, "watch broken; re-listing")
