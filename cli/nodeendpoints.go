@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,13 @@ func runNodeEndpoints(ctx context.Context, w io.Writer, sock string, only []stri
 			}
 		}
 		r.Endpoints = keep
+		var hosts []epstatus.HostEndpoint
+		for _, h := range r.HostEndpoints {
+			if len(only) == 0 || slices.Contains(only, h.Iface) || slices.Contains(only, h.Name) {
+				hosts = append(hosts, h)
+			}
+		}
+		r.HostEndpoints = hosts
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
@@ -92,9 +100,34 @@ func writeNodeEndpoints(w io.Writer, r *epstatus.Reply, only []string) {
 			writeTable(w, []string{"#", "TIER", "POLICY OR PROFILE", "RULE", "PACKETS", "BYTES"}, directionRows(d.dir))
 		}
 	}
-	if shown == 0 {
-		fmt.Fprintln(w, "No workload endpoints on this node.")
+	for _, h := range r.HostEndpoints {
+		if len(only) > 0 && !slices.Contains(only, h.Iface) && !slices.Contains(only, h.Name) {
+			continue
+		}
+		shown++
+		ifc := "interface " + h.Iface
+		if h.Iface == "*" {
+			ifc = "all interfaces"
+		}
+		fmt.Fprintf(w, "\nHost endpoint %s (%s, %s)\n", h.Name, ifc, strings.Join(h.ExpectedIPs, ", "))
+		for _, hk := range h.Hooks {
+			fmt.Fprintf(w, "%s:\n", hostHookLabels[hk.Hook])
+			writeTable(w, []string{"#", "TIER", "POLICY OR PROFILE", "RULE", "PACKETS", "BYTES"}, directionRows(hk.Direction))
+		}
 	}
+	if shown == 0 {
+		fmt.Fprintln(w, "No workload or host endpoints on this node.")
+	}
+}
+
+var hostHookLabels = map[string]string{
+	"untracked-ingress": "Untracked ingress (doNotTrack, before conntrack)",
+	"untracked-egress":  "Untracked egress (doNotTrack)",
+	"prednat":           "Pre-DNAT ingress (preDNAT)",
+	"ingress":           "Ingress (to the host; failsafe ports are accepted before this)",
+	"egress":            "Egress (from the host; failsafe ports are accepted before this)",
+	"forward-ingress":   "Forwarded in (applyOnForward)",
+	"forward-egress":    "Forwarded out (applyOnForward)",
 }
 
 func matchesAny(e epstatus.Endpoint, only []string) bool {

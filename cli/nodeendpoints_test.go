@@ -36,7 +36,26 @@ func TestWriteNodeEndpoints(t *testing.T) {
 	}
 	b.Reset()
 	writeNodeEndpoints(&b, r, []string{"cali9"})
-	if !strings.Contains(b.String(), "No workload endpoints") {
+	if !strings.Contains(b.String(), "No workload or host endpoints") {
 		t.Errorf("filter: %s", b.String())
+	}
+	// Host endpoints: one block per endpoint, one table per hook.
+	r.HostEndpoints = []epstatus.HostEndpoint{{Iface: "*", Name: "n1-auto-hep", ExpectedIPs: []string{"10.0.0.5"}, Hooks: []epstatus.HostHook{
+		{Hook: "untracked-ingress", Direction: epstatus.Direction{Chain: "he-ri-.all", Tiers: []epstatus.Tier{{Name: "default", EndOfTierPass: true,
+			Policies: []epstatus.Policy{{Name: "raw-udp", Chain: "m-pi-x", Rules: []epstatus.Counter{{Rule: "r0:Allow", Packets: 3}}}}}}}},
+		{Hook: "ingress", Direction: epstatus.Direction{Chain: "he-i-.all", Profiles: []epstatus.Policy{{Name: "projectcalico-default-allow", Chain: "ri-d"}},
+			Steps: []epstatus.Counter{{Rule: "no-policy-allowed", Packets: 4}}}},
+	}}}
+	b.Reset()
+	writeNodeEndpoints(&b, r, []string{"n1-auto-hep"})
+	out = b.String()
+	for _, want := range []string{"Host endpoint n1-auto-hep (all interfaces, 10.0.0.5)", "Untracked ingress (doNotTrack", "raw-udp",
+		"Ingress (to the host", "projectcalico-default-allow", "no-policy-allowed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Workload endpoint") {
+		t.Errorf("filter by host endpoint name shows workloads:\n%s", out)
 	}
 }

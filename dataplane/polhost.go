@@ -273,3 +273,21 @@ func markedRules(rules []PolRule, sets setRef) []polRuleOut {
 	}
 	return out
 }
+
+// HostHookChains names, for display, a host endpoint's chain in one hook (calc/policy's
+// direction names: "untracked-ingress", "untracked-egress", "prednat", "ingress", "egress",
+// "forward-ingress", "forward-egress") and whether its policies are jumped to through their
+// marked copies (MarkedChain).
+func HostHookChains(hook, iface string) (chain string, marked bool) {
+	key := map[string]string{"untracked-ingress": "ri", "untracked-egress": "ro", "prednat": "pd", "ingress": "i",
+		"egress": "o", "forward-ingress": "fi", "forward-egress": "fo"}[hook]
+	for _, hk := range hostHooks {
+		if hk.key == key {
+			return hostChain(key, iface), hk.marked
+		}
+	}
+	return "", false
+}
+
+// MarkedChain is markedChain for display.
+func MarkedChain(name string) string { return markedChain(name) }

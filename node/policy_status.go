@@ -14,30 +14,13 @@ import (
 // loop replaces it after each policy apply, the status socket reads it.
 type epView struct {
 	endpoints []epstatus.Endpoint
+	hosts     []epstatus.HostEndpoint
 }
 
 func buildEPView(prog *policy.Program) *epView {
 	v := &epView{}
-	chain := func(id policy.ChainID) epstatus.Policy {
-		p := epstatus.Policy{Chain: string(id), Name: string(id)}
-		if c := prog.Chains[id]; c != nil {
-			p.Name, p.Namespace = c.Name, c.Namespace
-		}
-		return p
-	}
 	dir := func(d policy.Direction, own, ch string) epstatus.Direction {
-		out := epstatus.Direction{Own: own, Chain: ch}
-		for _, t := range d.Tiers {
-			et := epstatus.Tier{Name: t.Name, EndOfTierPass: t.EndOfTierPass}
-			for _, id := range t.Policies {
-				et.Policies = append(et.Policies, chain(id))
-			}
-			out.Tiers = append(out.Tiers, et)
-		}
-		for _, id := range d.Profiles {
-			out.Profiles = append(out.Profiles, chain(id))
-		}
-		return out
+		return dirView(prog, d, own, ch, false)
 	}
 	for _, iface := range slices.Sorted(mapKeys(prog.Endpoints)) {
 		ep := prog.Endpoints[iface]
@@ -49,7 +32,55 @@ func buildEPView(prog *policy.Program) *epView {
 		}
 		v.endpoints = append(v.endpoints, e)
 	}
+	for _, iface := range slices.Sorted(mapKeys(prog.HostEndpoints)) {
+		h := prog.HostEndpoints[iface]
+		e := epstatus.HostEndpoint{Iface: iface, Name: h.Name}
+		for _, a := range h.ExpectedIPs {
+			e.ExpectedIPs = append(e.ExpectedIPs, a.Addr().String())
+		}
+		for _, hk := range []struct {
+			name string
+			d    policy.Direction
+		}{{"untracked-ingress", h.UntrackedIngress}, {"prednat", h.PreDNAT}, {"ingress", h.Ingress},
+			{"forward-ingress", h.ForwardIngress}, {"forward-egress", h.ForwardEgress}, {"egress", h.Egress},
+			{"untracked-egress", h.UntrackedEgress}} {
+			if len(hk.d.Tiers) == 0 && len(hk.d.Profiles) == 0 && hk.name != "ingress" && hk.name != "egress" {
+				continue
+			}
+			ch, marked := dataplane.HostHookChains(hk.name, iface)
+			e.Hooks = append(e.Hooks, epstatus.HostHook{Hook: hk.name, Direction: dirView(prog, hk.d, "", ch, marked)})
+		}
+		v.hosts = append(v.hosts, e)
+	}
 	return v
+}
+
+func policyView(prog *policy.Program, id policy.ChainID) epstatus.Policy {
+	p := epstatus.Policy{Chain: string(id), Name: string(id)}
+	if c := prog.Chains[id]; c != nil {
+		p.Name, p.Namespace = c.Name, c.Namespace
+	}
+	return p
+}
+
+// dirView is one direction for display; marked: its policies run as their marked copies.
+func dirView(prog *policy.Program, d policy.Direction, own, ch string, marked bool) epstatus.Direction {
+	out := epstatus.Direction{Own: own, Chain: ch}
+	for _, t := range d.Tiers {
+		et := epstatus.Tier{Name: t.Name, EndOfTierPass: t.EndOfTierPass}
+		for _, id := range t.Policies {
+			p := policyView(prog, id)
+			if marked {
+				p.Chain = dataplane.MarkedChain(p.Chain)
+			}
+			et.Policies = append(et.Policies, p)
+		}
+		out.Tiers = append(out.Tiers, et)
+	}
+	for _, id := range d.Profiles {
+		out.Profiles = append(out.Profiles, policyView(prog, id))
+	}
+	return out
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {
@@ -83,23 +114,36 @@ func (a *Agent) endpointsReply() epstatus.Reply {
 	reply.Programmed = true
 	// Copy: the counters are filled into the reply, not into the shared view.
 	eps := make([]epstatus.Endpoint, len(v.endpoints))
-	var chains []string
+	var dirs []*epstatus.Direction
 	for i, e := range v.endpoints {
 		e.Ingress, e.Egress = cloneDir(e.Ingress), cloneDir(e.Egress)
 		eps[i] = e
-		for _, d := range []epstatus.Direction{e.Ingress, e.Egress} {
-			chains = append(chains, d.Chain)
-			if d.Own != "" {
-				chains = append(chains, d.Own)
-			}
-			for _, t := range d.Tiers {
-				for _, p := range t.Policies {
-					chains = append(chains, p.Chain)
-				}
-			}
-			for _, p := range d.Profiles {
+		dirs = append(dirs, &eps[i].Ingress, &eps[i].Egress)
+	}
+	hosts := make([]epstatus.HostEndpoint, len(v.hosts))
+	for i, h := range v.hosts {
+		h.Hooks = slices.Clone(h.Hooks)
+		for k := range h.Hooks {
+			h.Hooks[k].Direction = cloneDir(h.Hooks[k].Direction)
+		}
+		hosts[i] = h
+		for k := range hosts[i].Hooks {
+			dirs = append(dirs, &hosts[i].Hooks[k].Direction)
+		}
+	}
+	var chains []string
+	for _, d := range dirs {
+		chains = append(chains, d.Chain)
+		if d.Own != "" {
+			chains = append(chains, d.Own)
+		}
+		for _, t := range d.Tiers {
+			for _, p := range t.Policies {
 				chains = append(chains, p.Chain)
 			}
+		}
+		for _, p := range d.Profiles {
+			chains = append(chains, p.Chain)
 		}
 	}
 	var counters map[string][]dataplane.RuleCounter
@@ -113,24 +157,22 @@ func (a *Agent) endpointsReply() epstatus.Reply {
 		}
 		return out
 	}
-	for i := range eps {
-		for _, d := range []*epstatus.Direction{&eps[i].Ingress, &eps[i].Egress} {
-			d.Steps = conv(counters[d.Chain])
-			if d.Own != "" {
-				d.Steps = append(conv(counters[d.Own]), d.Steps...)
-			}
-			for ti := range d.Tiers {
-				for pi := range d.Tiers[ti].Policies {
-					p := &d.Tiers[ti].Policies[pi]
-					p.Rules = conv(counters[p.Chain])
-				}
-			}
-			for pi := range d.Profiles {
-				d.Profiles[pi].Rules = conv(counters[d.Profiles[pi].Chain])
+	for _, d := range dirs {
+		d.Steps = conv(counters[d.Chain])
+		if d.Own != "" {
+			d.Steps = append(conv(counters[d.Own]), d.Steps...)
+		}
+		for ti := range d.Tiers {
+			for pi := range d.Tiers[ti].Policies {
+				p := &d.Tiers[ti].Policies[pi]
+				p.Rules = conv(counters[p.Chain])
 			}
 		}
+		for pi := range d.Profiles {
+			d.Profiles[pi].Rules = conv(counters[d.Profiles[pi].Chain])
+		}
 	}
-	reply.Endpoints = eps
+	reply.Endpoints, reply.HostEndpoints = eps, hosts
 	return reply
 }
 

@@ -19,6 +19,26 @@ type Reply struct {
 	// Programmed is false until the agent has applied policy once.
 	Programmed bool       `json:"programmed"`
 	Endpoints  []Endpoint `json:"endpoints"`
+	// HostEndpoints are this node's host endpoints (absent from older agents' replies).
+	HostEndpoints []HostEndpoint `json:"hostEndpoints,omitempty"`
+}
+
+// HostEndpoint is one of this node's HostEndpoints: per hook what applies, in the order the
+// kernel evaluates the hooks.
+type HostEndpoint struct {
+	Iface       string     `json:"iface"` // or "*"
+	Name        string     `json:"name"`
+	ExpectedIPs []string   `json:"expectedIPs,omitempty"`
+	Hooks       []HostHook `json:"hooks"`
+}
+
+// HostHook is one hook of a host endpoint: "untracked-ingress", "untracked-egress",
+// "prednat", "ingress" (to the host), "egress" (from the host), "forward-ingress",
+// "forward-egress". Policies' Chain is the kernel chain jumped to (a marked copy where Allow
+// only marks).
+type HostHook struct {
+	Hook string `json:"hook"`
+	Direction
 }
 
 // Endpoint is one local workload endpoint.
