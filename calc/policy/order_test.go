@@ -88,6 +88,28 @@ func events(nLocal, nRemote, nPol int) []update {
 			m.SetWorkloadEndpoint(w)
 		})
 	}
+	// Host endpoints: local on eth0 and "*", a remote one; host-only policies (doNotTrack,
+	// preDNAT) and an applyOnForward one.
+	for _, h := range []struct{ node, name, ifc, ip string }{{testNode, "h-eth0", "eth0", "192.168.0.1"},
+		{testNode, "h-all", "*", "192.168.0.1"}, {"node-b", "hb-eth0", "eth0", "192.168.0.2"}} {
+		add("hep "+h.name, func(m *Model) {
+			he := hep(h.node, h.name, h.ifc, []string{h.ip}, map[string]string{"role": "host", "app": "app1"})
+			he.Spec.Ports = []api.EndpointPort{{Name: "http", Protocol: api.ProtocolFromName("TCP"), Port: 8080}}
+			if h.ifc == "eth0" {
+				he.Spec.Profiles = []string{DefaultAllowProfile}
+			}
+			m.SetHostEndpoint(he)
+		})
+	}
+	for i, flags := range [][3]bool{{true, false, true}, {false, true, true}, {false, false, true}} {
+		name := fmt.Sprintf("sec.host%d", i)
+		add("gnp "+name, func(m *Model) {
+			g := gnp(name, ptr(float64(i)), "role == 'host'", []api.Rule{
+				{Action: api.ActionAllow, Protocol: tcp(), Source: fromSel("app == 'app2'"), Destination: api.EntityRule{Ports: ports("http")}}}, nil)
+			g.Spec.Tier, g.Spec.DoNotTrack, g.Spec.PreDNAT, g.Spec.ApplyOnForward = "sec", flags[0], flags[1], flags[2]
+			m.SetGlobalNetworkPolicy(g)
+		})
+	}
 	for i := range nLocal {
 		mk(testNode, i, true)
 	}
@@ -109,6 +131,10 @@ func mutations() []update {
 			m.SetGlobalNetworkPolicy(gnp("default.p001", ptr(0.5), "app == 'app1'", []api.Rule{{Action: api.ActionDeny}}, nil))
 		}},
 		{"delete p002", func(m *Model) { m.DeleteGlobalNetworkPolicy("default.p002") }},
+		{"delete hep h-all", func(m *Model) { m.DeleteHostEndpoint("h-all") }},
+		{"relabel hep h-eth0", func(m *Model) {
+			m.SetHostEndpoint(hep(testNode, "h-eth0", "eth0", []string{"192.168.0.1"}, map[string]string{"role": "host", "app": "app3"}))
+		}},
 		{"delete remote w3", func(m *Model) { m.DeleteWorkloadEndpoint("dev", "node-b-w3") }},
 		{"profile net1 labels", func(m *Model) {
 			m.SetProfile(profile("net1", map[string]string{"net1": "", "extra": "x"}, []api.Rule{allow(fromSel("extra == 'x'"), api.EntityRule{})}, nil))
@@ -129,11 +155,20 @@ type mirror struct {
 	sets   map[SetID]*Set
 	chains map[ChainID]*Chain
 	eps    map[string]*Endpoint
+	heps   map[string]*HostEndpoint
 }
 
 func (mr *mirror) apply(t *testing.T, p *Program, d Delta) {
 	if mr.sets == nil {
 		mr.sets, mr.chains, mr.eps = map[SetID]*Set{}, map[ChainID]*Chain{}, map[string]*Endpoint{}
+		mr.heps = map[string]*HostEndpoint{}
+	}
+	for _, i := range d.HostEndpointsRemoved {
+		delete(mr.heps, i)
+	}
+	for _, i := range d.HostEndpointsChanged {
+		h := *p.HostEndpoints[i]
+		mr.heps[i] = &h
 	}
 	for id, sd := range d.Sets {
 		if sd.Removed {
@@ -196,7 +231,7 @@ func (mr *mirror) check(t *testing.T, p *Program, when string) {
 			t.Fatalf("%s: set %s from deltas %+v, Program %+v", when, id, b, a)
 		}
 	}
-	if !reflect.DeepEqual(mr.chains, p.Chains) || !reflect.DeepEqual(mr.eps, p.Endpoints) {
+	if !reflect.DeepEqual(mr.chains, p.Chains) || !reflect.DeepEqual(mr.eps, p.Endpoints) || !reflect.DeepEqual(mr.heps, p.HostEndpoints) {
 		t.Fatalf("%s: chains or endpoints from deltas differ from the Program", when)
 	}
 }
@@ -223,7 +258,7 @@ func TestOrderIndependence(t *testing.T) {
 	ev := events(12, 20, 15)
 	tail := mutations()
 	want := run(t, append(slices.Clone(ev), tail...), false)
-	if len(want.Endpoints) != 11 || len(want.Chains) < 20 || len(want.Sets) < 10 {
+	if len(want.Endpoints) != 11 || len(want.HostEndpoints) != 1 || len(want.Chains) < 20 || len(want.Sets) < 10 {
 		t.Fatalf("fixture too small to prove anything: %d endpoints, %d chains, %d sets", len(want.Endpoints), len(want.Chains), len(want.Sets))
 	}
 	if got := run(t, append(slices.Clone(ev), tail...), true); !reflect.DeepEqual(got, want) {

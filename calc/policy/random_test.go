@@ -81,6 +81,14 @@ func randomObject(r *rand.Rand, k string) func(*Model) {
 		}
 		g := gnp(name, []*float64{nil, ptr(1.0), ptr(2.0)}[r.Intn(3)], sel(), rules(), rules())
 		g.Spec.Tier = t
+		switch r.Intn(5) {
+		case 0:
+			g.Spec.DoNotTrack, g.Spec.ApplyOnForward = true, true
+		case 1:
+			g.Spec.PreDNAT, g.Spec.ApplyOnForward, g.Spec.Egress = true, true, nil
+		case 2:
+			g.Spec.ApplyOnForward = true
+		}
 		return func(m *Model) { m.SetGlobalNetworkPolicy(g) }
 	case "np":
 		n := np("default", "default."+k, []*float64{nil, ptr(1.0)}[r.Intn(2)], sel(), rules(), rules())
@@ -92,6 +100,16 @@ func randomObject(r *rand.Rand, k string) func(*Model) {
 	case "tier":
 		t := tier([]string{"sec", "default"}[idx%2], []*float64{nil, ptr(5.0), ptr(1e6)}[r.Intn(3)], pick("Deny", "Pass"))
 		return func(m *Model) { m.SetTier(t) }
+	case "hep", "rhep":
+		node := testNode
+		if kind == "rhep" {
+			node = "node-b"
+		}
+		h := hep(node, k, pick("eth0", "eth1", "*"), []string{fmt.Sprintf("192.168.%d.%d", len(kind), idx+1)}, labels())
+		if r.Intn(2) == 0 {
+			h.Spec.Profiles = []string{pick("net1", DefaultAllowProfile)}
+		}
+		return func(m *Model) { m.SetHostEndpoint(h) }
 	case "gns":
 		gs := &api.GlobalNetworkSet{ObjectMeta: api.ObjectMeta{Name: k, Labels: labels()},
 			Spec: api.GlobalNetworkSetSpec{Nets: []string{pick("10.0.0.0/16", "10.0.4.0/24", "10.0.4.2"), pick("192.0.2.0/24", "10.0.4.0/30")}}}
@@ -118,6 +136,8 @@ func deleter(k string) func(*Model) {
 			m.DeleteTier([]string{"sec", "default"}[idx%2])
 		case "gns":
 			m.DeleteGlobalNetworkSet(k)
+		case "hep", "rhep":
+			m.DeleteHostEndpoint(k)
 		}
 	}
 }
@@ -130,7 +150,7 @@ func TestRandomOperations(t *testing.T) {
 	for i := range 6 {
 		keys = append(keys, fmt.Sprintf("wep%d", i), fmt.Sprintf("rwep%d", i), fmt.Sprintf("gnp%d", i))
 	}
-	keys = append(keys, "np0", "np1", "prof0", "prof1", "prof2", "tier0", "tier1", "gns0", "gns1")
+	keys = append(keys, "np0", "np1", "prof0", "prof1", "prof2", "tier0", "tier1", "gns0", "gns1", "hep0", "hep1", "hep2", "rhep0")
 	for seed := int64(1); seed <= 60; seed++ {
 		r := rand.New(rand.NewSource(seed))
 		m := New(Options{Node: testNode})
@@ -203,6 +223,9 @@ func programDiff(want, got *Program) string {
 		if !reflect.DeepEqual(x, got.Endpoints[id]) {
 			s += fmt.Sprintf("endpoint %s: want %+v got %+v\n", id, x, got.Endpoints[id])
 		}
+	}
+	if !reflect.DeepEqual(want.HostEndpoints, got.HostEndpoints) {
+		s += fmt.Sprintf("host endpoints: want %+v got %+v\n", want.HostEndpoints, got.HostEndpoints)
 	}
 	return s
 }

@@ -352,6 +352,9 @@ func checkConsistent(t *testing.T, p *Program) {
 	for _, ep := range p.Endpoints {
 		forChains(ep, func(id ChainID) { usedC[id] = true })
 	}
+	for _, h := range p.HostEndpoints {
+		forHostChains(h, func(id ChainID) { usedC[id] = true })
+	}
 	usedS := map[SetID]bool{}
 	for id := range usedC {
 		ch := p.Chains[id]
