@@ -111,9 +111,7 @@ func (w *polWant) addHost(spec PolicySpec) {
 		}
 	}
 	for p := range marked {
-		ch := spec.Chains[p]
-		w.chains[markedChain(p)] = &polChainWant{hash: contentHash([]any{polRenderVersion, "marked", ch.Rules}),
-			render: func(sets setRef) []polRuleOut { return markedRules(ch.Rules, sets) }}
+		w.chains[markedChain(p)] = markedChainWant(spec.Chains[p].Rules)
 	}
 	vmap := nftables.Set{KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true, KeyByteOrder: binaryutil.NativeEndian}
 	for _, hk := range hostHooks {
@@ -258,6 +256,11 @@ func hostEpRules(d PolDirection, key string, marked, tracked bool) []polRuleOut 
 		out = append(out, polRule("no-policy-allowed", counted(drop)))
 	}
 	return out
+}
+
+func markedChainWant(rules []PolRule) *polChainWant {
+	return &polChainWant{hash: contentHash([]any{polRenderVersion, "marked", rules}),
+		render: func(sets setRef) []polRuleOut { return markedRules(rules, sets) }}
 }
 
 // markedRules renders a policy's rules with Allow as "set the accept mark and return".

@@ -132,6 +132,22 @@ except Exception: print("blocked")`)
 	if strings.Contains(ct, "sport=40000") {
 		t.Errorf("untracked UDP flow has a conntrack entry:\n%s", ct)
 	}
+	// An edit of the doNotTrack policy alone takes the Delta path; its marked copy follows:
+	// udp/5000 is tracked again (the allow-all policy admits it).
+	raw2 := *raw
+	raw2.Spec.Ingress = []api.Rule{{Action: api.ActionAllow, Protocol: &udp, Destination: api.EntityRule{Ports: []api.Port{{MinPort: 5999, MaxPort: 5999}}}}}
+	m.SetGlobalNetworkPolicy(&raw2)
+	if prog, delta := m.Flush(); len(delta.HostEndpointsChanged) != 0 || len(delta.ChainsChanged) == 0 {
+		t.Fatalf("expected a chain-only delta: %+v", delta)
+	} else if err := dp.ApplyPolicyProgram(context.Background(), prog, delta); err != nil {
+		t.Fatal(err)
+	}
+	if !reach(a, "udp", "10.0.1.2", "5000", "40001") {
+		t.Error("udp/5000 blocked after the doNotTrack edit")
+	}
+	if ct := sh(t, "ip", "netns", "exec", b, "cat", "/proc/net/nf_conntrack"); !strings.Contains(ct, "sport=40001") {
+		t.Errorf("after the edit udp/5000 should be tracked:\n%s", ct)
+	}
 	// Removing the host endpoint removes every host chain.
 	m.DeleteHostEndpoint("b-eth0")
 	hostProgram(t, m, dp)

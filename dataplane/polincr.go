@@ -29,10 +29,9 @@ func (d *Dataplane) ApplyPolicyProgram(ctx context.Context, prog *policy.Program
 		p.stale = true // this delta is lost: convert everything next time
 		return err
 	}
-	// Host endpoints are few; any change to them, and any chain change while they exist (a
-	// host chain may use a marked copy of it), converts everything.
-	host := len(delta.HostEndpointsChanged)+len(delta.HostEndpointsRemoved) > 0 ||
-		len(prog.HostEndpoints) > 0 && len(delta.ChainsChanged)+len(delta.ChainsRemoved) > 0
+	// Host endpoints are few: a change to one converts everything. A policy edit alone takes
+	// the Delta path, which also rewrites the policy's marked copy (polhost.go).
+	host := len(delta.HostEndpointsChanged)+len(delta.HostEndpointsRemoved) > 0
 	if p.stale || p.want == nil || p.have == nil || delta.Full || delta.ConfigChanged || host {
 		p.spec = SpecFromProgram(prog)
 		return p.apply(p.spec)
@@ -71,6 +70,10 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		spec.Chains[string(id)] = pc
 		w.chains[string(id)] = policyChainWant(pc.Rules)
 		only.chains[string(id)] = true
+		if m := markedChain(string(id)); w.chains[m] != nil {
+			w.chains[m] = markedChainWant(pc.Rules)
+			only.chains[m] = true
+		}
 		chainInlineSets(pc, inline)
 		for name, kind := range chainSetRefs(pc) {
 			if _, ok := w.sets[name]; !ok {
