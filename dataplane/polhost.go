@@ -118,6 +118,7 @@ func (w *polWant) addHost(spec PolicySpec) {
 		w.sets[hostMap(hk.key)] = &polSetWant{proto: named(vmap, hostMap(hk.key)), elems: elemMap(maps[hk.key])}
 	}
 	in, out := spec.FailsafeIn, spec.FailsafeOut
+	tun := hostTunnels{ipip: spec.HostIPIP, vxlan: spec.HostVXLAN, port: spec.epOpts().VXLANPort}
 	for _, b := range []struct {
 		name string
 		hook *nftables.ChainHook
@@ -131,15 +132,15 @@ func (w *polWant) addHost(spec PolicySpec) {
 		{chainHostForward, nftables.ChainHookForward, nil},
 	} {
 		b, all := b, hasAll
-		w.chains[b.name] = &polChainWant{hash: contentHash([]any{polRenderVersion, b.name, in, out, all}), hook: b.hook, prio: b.prio,
-			render: func(sets setRef) []polRuleOut { return hostBaseRules(b.name, in, out, all, sets) }}
+		w.chains[b.name] = &polChainWant{hash: contentHash([]any{polRenderVersion, b.name, in, out, all, tun.ipip, tun.vxlan, tun.port}), hook: b.hook, prio: b.prio,
+			render: func(sets setRef) []polRuleOut { return hostBaseRules(b.name, in, out, tun, all, sets) }}
 	}
 }
 
 // hostBaseRules renders one base chain: the accept mark (raw chains clear it; the others
 // accept what raw or preDNAT policy allowed, as felix's filter chains do), the failsafe
 // ports, then the dispatch.
-func hostBaseRules(name string, in, out []PolFailsafe, all map[string]bool, sets setRef) []polRuleOut {
+func hostBaseRules(name string, in, out []PolFailsafe, tun hostTunnels, all map[string]bool, sets setRef) []polRuleOut {
 	var rs []polRuleOut
 	raw := name == chainHostRawPre || name == chainHostRawOut
 	if raw {
@@ -162,6 +163,18 @@ func hostBaseRules(name string, in, out []PolFailsafe, all map[string]bool, sets
 		rs = append(rs, failsafeRules(out, false, false)...)
 		if raw {
 			rs = append(rs, failsafeRules(in, true, false)...)
+		}
+	}
+	if name == chainHostInput || name == chainHostOutput {
+		// Tunnel packets between the hosts (felix/rules/static.go filterInputChain and
+		// filterOutputChain allow them before host endpoint policy, or a host policy would
+		// cut pod traffic between nodes).
+		if tun.ipip {
+			rs = append(rs, polRule("ipip", one(metaLoad(expr.MetaKeyL4PROTO), cmpEq([]byte{ipProtoIPIP})), one(accept)))
+		}
+		if tun.vxlan {
+			rs = append(rs, polRule("vxlan", one(metaLoad(expr.MetaKeyL4PROTO), cmpEq([]byte{ipProtoUDP}),
+				portLoad(false, 1), cmpEq(binaryutil.BigEndian.PutUint16(tun.port))), one(accept)))
 		}
 	}
 	dispatch := func(key string, in bool) {
@@ -195,6 +208,12 @@ func hostBaseRules(name string, in, out []PolFailsafe, all map[string]bool, sets
 		dispatch("fo", false)
 	}
 	return rs
+}
+
+// hostTunnels says which encapsulations the host hooks let through.
+type hostTunnels struct {
+	ipip, vxlan bool
+	port        uint16
 }
 
 // failsafeRules accept a protocol and port: the destination port (or, with sport, the source

@@ -71,6 +71,7 @@ func TestHostEndpointFailsafePreDNATUntracked(t *testing.T) {
 	listen(t, b, "tcp", "22")
 	listen(t, b, "tcp", "8080")
 	listen(t, b, "udp", "5000")
+	listen(t, b, "udp", "4789")
 	if !reach(a, "tcp", "10.0.1.2", "8080", "") || !reach(a, "udp", "10.0.1.2", "5000", "") {
 		t.Fatal("no connectivity before policy")
 	}
@@ -83,8 +84,20 @@ func TestHostEndpointFailsafePreDNATUntracked(t *testing.T) {
 	if !reach(a, "tcp", "10.0.1.2", "22", "") {
 		t.Error("failsafe tcp/22 blocked by a host endpoint without policy")
 	}
-	if reach(a, "tcp", "10.0.1.2", "8080", "") || reach(a, "udp", "10.0.1.2", "5000", "") || pings(a, "10.0.1.2") {
+	if reach(a, "tcp", "10.0.1.2", "8080", "") || reach(a, "udp", "10.0.1.2", "5000", "") || pings(a, "10.0.1.2") ||
+		reach(a, "udp", "10.0.1.2", "4789", "") {
 		t.Error("host endpoint without policy lets non-failsafe traffic in")
+	}
+	// A pool using VXLAN: the tunnel port passes host policy (felix's INPUT/OUTPUT do that).
+	cfg := policy.ConfigFrom(nil, nil)
+	cfg.HostVXLAN = true
+	m.SetConfig(cfg)
+	hostProgram(t, m, dp)
+	if !reach(a, "udp", "10.0.1.2", "4789", "") {
+		t.Error("VXLAN port blocked by host policy while a pool uses VXLAN")
+	}
+	if reach(a, "udp", "10.0.1.2", "5000", "") {
+		t.Error("udp/5000 passes with the VXLAN exception")
 	}
 	// Allow everything by normal policy, then deny 10.0.1.11 before DNAT.
 	allowAll := &api.GlobalNetworkPolicy{}

@@ -56,7 +56,7 @@ func specConfig(c policy.Config) PolicySpec {
 	in, out := c.Failsafes()
 	return PolicySpec{ToHost: c.EndpointToHost, DropInvalid: c.DropInvalid,
 		AllowIPIP: c.AllowIPIPFromWorkloads, AllowVXLAN: c.AllowVXLANFromWorkloads, VXLANPort: c.VXLANPort,
-		FailsafeIn: polFailsafes(in), FailsafeOut: polFailsafes(out)}
+		FailsafeIn: polFailsafes(in), FailsafeOut: polFailsafes(out), HostIPIP: c.HostIPIP, HostVXLAN: c.HostVXLAN}
 }
 
 // EndpointChains names the chains an endpoint's packets go through, for display with their

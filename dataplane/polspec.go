@@ -27,6 +27,9 @@ type PolicySpec struct {
 	// FailsafeIn / FailsafeOut are accepted before any host endpoint policy, in every hook
 	// (only written while there is a host endpoint).
 	FailsafeIn, FailsafeOut []PolFailsafe
+	// HostIPIP / HostVXLAN: accept IPIP / UDP to VXLANPort in the host input and output
+	// hooks before host endpoint policy (an IP pool uses that encapsulation).
+	HostIPIP, HostVXLAN bool
 }
 
 // PolHostEndpoint is what applies to one host interface, per hook: Ingress/Egress to and

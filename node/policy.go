@@ -117,7 +117,9 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 		return nil
 	}
 	p := a.cache.pol
-	if cfg := policy.ConfigFrom(a.cache.felix["default"], a.cache.felix["node."+a.name]); cfg != p.cfg {
+	cfg := policy.ConfigFrom(a.cache.felix["default"], a.cache.felix["node."+a.name])
+	cfg.HostIPIP, cfg.HostVXLAN = a.cache.encapInUse()
+	if cfg != p.cfg {
 		p.model.SetConfig(cfg)
 		p.cfg, p.dirty = cfg, true
 	}
@@ -141,4 +143,17 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 	a.health.Report("policy", true, true, "")
 	p.setView(buildEPView(prog))
 	return nil
+}
+
+// encapInUse reports whether an enabled IP pool uses IPIP or VXLAN: host endpoint policy then
+// lets the tunnel packets through (calc/policy Config.HostIPIP/HostVXLAN).
+func (c *cache) encapInUse() (ipip, vxlan bool) {
+	for _, p := range c.pools {
+		if p.Spec.Disabled {
+			continue
+		}
+		ipip = ipip || p.Spec.IPIPMode != "" && p.Spec.IPIPMode != api.EncapNever
+		vxlan = vxlan || p.Spec.VXLANMode != "" && p.Spec.VXLANMode != api.EncapNever
+	}
+	return ipip, vxlan
 }

@@ -66,6 +66,11 @@ type Config struct {
 	// "proto:net:port" (e.g. "tcp:22,udp:68,tcp:10.0.0.0/8:2379"). Config.Failsafes parses
 	// them; see Failsafe.
 	FailsafeIn, FailsafeOut string
+	// HostIPIP / HostVXLAN: an IP pool uses IPIP / VXLAN, so IPIP packets and UDP to
+	// VXLANPort to and from the host are accepted before host endpoint policy, as felix's
+	// filter INPUT/OUTPUT chains do (the source check against the cluster's hosts is the NAT
+	// reconciler's input chain). Set by the agent, not by ConfigFrom.
+	HostIPIP, HostVXLAN bool
 }
 
 // SetKind says what a set's members are.
