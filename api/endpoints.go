@@ -82,6 +82,26 @@ func WorkloadEndpointName(node, orchestrator, workload, endpoint string) string 
 	return esc(node) + "-" + esc(orchestrator) + "-" + esc(workload) + "-" + esc(endpoint)
 }
 
+// Labels Calico keeps on every WorkloadEndpoint; policy selects namespaces through the first.
+const (
+	LabelNamespace    = "projectcalico.org/namespace"
+	LabelOrchestrator = "projectcalico.org/orchestrator"
+)
+
+// Default sets the namespace and orchestrator labels from metadata.namespace and
+// spec.orchestrator on every write, overriding what the caller gave, as Calico's clientv3
+// does (libcalico-go/lib/clientv3/workloadendpoint.go updateLabelsForStorage): a `label` or
+// `apply` cannot take an endpoint out of its namespace's policies.
+func (w *WorkloadEndpoint) Default() {
+	l := make(Labels, len(w.Labels)+2)
+	for k, v := range w.Labels {
+		l[k] = v
+	}
+	l[LabelNamespace] = w.Namespace
+	l[LabelOrchestrator] = w.Spec.Orchestrator
+	w.Labels = l
+}
+
 // Validate checks addresses, identifiers and ports.
 func (w *WorkloadEndpoint) Validate() error {
 	var e Errs

@@ -55,6 +55,27 @@ func newWEP(id wepIdentity, node, containerID, ifName, hostVeth, mac string, ips
 	}
 }
 
+// addLabels adds the workload's own labels; Calico's two stay as newWEP set them.
+func (w *wepDoc) addLabels(l map[string]string) {
+	for k, v := range l {
+		if k != labelNamespace && k != labelOrchestrator {
+			w.Metadata.Labels[k] = v
+		}
+	}
+}
+
+// mergedLabels is base overlaid with over.
+func mergedLabels(base, over map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
+}
+
 // writeWEP creates the endpoint, or replaces one left by an earlier attempt for the same
 // workload (a repeated ADD, or a pod recreated under the same name), with CAS retries.
 // created says whether the caller now owns a new record (for undo).
@@ -79,6 +100,10 @@ func writeWEP(ctx context.Context, sc *store.Client, w *wepDoc) (created bool, e
 			continue
 		}
 		upd := *w
+		if cur.Spec.ContainerID == w.Spec.ContainerID {
+			// A repeated ADD of the same container keeps labels set since (brindle label).
+			upd.Metadata.Labels = mergedLabels(cur.Metadata.Labels, w.Metadata.Labels)
+		}
 		upd.Metadata.ResourceVersion = cur.Metadata.ResourceVersion
 		upd.Metadata.UID, upd.Metadata.CreationTimestamp = cur.Metadata.UID, cur.Metadata.CreationTimestamp
 		r, err = toResource("WorkloadEndpoint", &upd)
@@ -109,23 +134,33 @@ func getWEP(ctx context.Context, sc *store.Client, id wepIdentity) (*wepDoc, err
 // recreated under the same name, a late DEL of the old container must leave the new record.
 // Missing is success.
 func deleteWEP(ctx context.Context, sc *store.Client, id wepIdentity, containerID string) error {
+	_, err := deleteOwnWEP(ctx, sc, id, containerID)
+	return err
+}
+
+// deleteOwnWEP is deleteWEP that also says whether this call deleted a record (DEL logs
+// quietly when nothing of the container was found).
+func deleteOwnWEP(ctx context.Context, sc *store.Client, id wepIdentity, containerID string) (deleted bool, err error) {
 	for attempt := 0; attempt < 5; attempt++ {
 		w, err := getWEP(ctx, sc, id)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if w == nil || (w.Spec.ContainerID != "" && w.Spec.ContainerID != containerID) {
-			return nil
+			return false, nil
 		}
 		_, err = sc.Delete(ctx, "WorkloadEndpoint", id.Namespace, id.Name, w.Metadata.ResourceVersion)
-		if err == nil || errors.Is(err, store.ErrNotFound) {
-			return nil
+		if err == nil {
+			return true, nil
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
-			return err
+			return false, err
 		}
 	}
-	return fmt.Errorf("WorkloadEndpoint %s/%s: still changing concurrently after 5 attempts", id.Namespace, id.Name)
+	return false, fmt.Errorf("WorkloadEndpoint %s/%s: still changing concurrently after 5 attempts", id.Namespace, id.Name)
 }
 
 // profileDoc is the per-network Profile Calico creates when the conf has no policy block.
