@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"time"
 
 	"github.com/brindle-net/brindle/api"
 	"github.com/brindle-net/brindle/store"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 )
 
 // reporter publishes what other hosts and tools read about this agent: Felix's status keys
@@ -32,15 +32,21 @@ func newReporter(a *Agent) *reporter {
 
 func (r *reporter) tick() <-chan time.Time { return r.ticker.C }
 
-func (r *reporter) report(ctx context.Context) {
+func (r *reporter) stop() { r.ticker.Stop() }
+
+// report writes both reports; it runs as the loop's status-report component, so a failure
+// is retried with backoff and logged once per reason.
+func (r *reporter) report(ctx context.Context) error {
+	var errs []error
 	if err := r.felixStatus(ctx); err != nil {
-		r.a.log.Debug("felix status report", zap.Error(err))
+		errs = append(errs, fmt.Errorf("felix status: %w", err))
 	}
 	if r.a.opts.BGP {
 		if err := r.nodeStatus(ctx); err != nil {
-			r.a.log.Debug("node status report", zap.Error(err))
+			errs = append(errs, fmt.Errorf("node status: %w", err))
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // felixStatus writes status (with a TTL lease) and last_reported_status, as Felix does.
