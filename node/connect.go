@@ -3,14 +3,9 @@ package node
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"go.uber.org/zap"
 )
-
-// connectAttempt bounds one attempt to reach the datastore: etcd's client waits for a
-// connection indefinitely, and an attempt that hangs would hide the reason from health.
-const connectAttempt = 5 * time.Second
 
 // connect does the agent's first datastore work: check that etcd answers, initialise it
 // (idempotent, as calico-node's startup does), register the Node and allocate tunnel
@@ -19,7 +14,7 @@ const connectAttempt = 5 * time.Second
 // touched (the dataplane is programmed only once the watch is in sync, in loop).
 func (a *Agent) connect(ctx context.Context) error {
 	fail := failureLog{log: a.log.With(zap.String("component", "datastore")), what: "connecting to the datastore"}
-	err := retryUntil(ctx, a.health, &fail, "datastore", connectAttempt, func(ctx context.Context) error {
+	err := retryUntil(ctx, a.health, &fail, "datastore", datastoreAttempt, func(ctx context.Context) error {
 		if err := a.store.Ping(ctx); err != nil {
 			return err
 		}
@@ -36,7 +31,9 @@ func (a *Agent) connect(ctx context.Context) error {
 	// Tunnel addresses before the first sync, so that a new node's first apply already
 	// creates tunl0/vxlan.calico and routes through it, and readiness means routes. The
 	// tunnel loop keeps them right afterwards (and retries if this fails).
-	if err := a.ensureTunnels(ctx); err != nil {
+	tctx, cancel := context.WithTimeout(ctx, datastoreAttempt)
+	defer cancel()
+	if err := a.ensureTunnels(tctx); err != nil {
 		a.log.Warn("tunnel addresses not allocated yet; retrying", zap.Error(err))
 		a.kickTunnels()
 	}

@@ -106,6 +106,11 @@ type loopBed struct {
 func newLoopBed(t *testing.T, log *zap.Logger, withBGP bool) *loopBed {
 	t.Helper()
 	_, st := datastore.StartTest(t)
+	return newLoopBedWith(t, st, log, withBGP)
+}
+
+func newLoopBedWith(t *testing.T, st *store.Client, log *zap.Logger, withBGP bool) *loopBed {
+	t.Helper()
 	if log == nil {
 		log = zap.NewNop()
 	}

@@ -54,8 +54,8 @@ func (a *Agent) loop(ctx context.Context) error {
 	retry.Stop()
 	defer retry.Stop()
 	report := newReporter(a)
-	defer report.stop()
-	comps := a.addComponents(report)
+	go report.run(ctx)
+	comps := a.addComponents()
 	inSync := false
 	mem := newMemTuner()
 	var warm *bgpWarmup
@@ -87,8 +87,13 @@ func (a *Agent) loop(ctx context.Context) error {
 			} else {
 				a.health.Report("datastore", true, false, "watch broken; re-listing")
 			}
+			if b.InSync && !inSync {
+				report.setFelix(a.cache.felixConfig()) // the first report, once in sync
+			}
 			inSync = b.InSync
-			a.noteChanges()
+			if a.noteChanges() {
+				report.setFelix(a.cache.felixConfig())
+			}
 		case <-learned:
 			for _, r := range a.speaker.DrainLearned() {
 				if r.Withdrawn {
@@ -106,8 +111,6 @@ func (a *Agent) loop(ctx context.Context) error {
 				a.dp.MarkResync()
 			}
 			a.comp.dataplane.mark()
-		case <-report.tick():
-			a.comp.report.mark()
 		case now := <-warmTick.C:
 			if warm == nil || a.speaker == nil {
 				continue
@@ -134,12 +137,16 @@ func (a *Agent) loop(ctx context.Context) error {
 
 // agentComponents are the loop's components; nil for a role that lacks one.
 type agentComponents struct {
-	dataplane, bgp, mtu, report *component
+	dataplane, bgp, mtu *component
 }
 
 // addComponents creates the loop's components in the order they run. A new one (the
 // policy dataplane) is one more add here plus a mark wherever its inputs change.
-func (a *Agent) addComponents(r *reporter) *components {
+//
+// A component's run happens on the loop's goroutine and so must not wait on the datastore
+// (a request to an etcd that is down waits for it); datastore writers (the status report,
+// tunnel addresses) run on their own goroutines with the same backoff and logging.
+func (a *Agent) addComponents() *components {
 	cs := newComponents(a.health, a.log)
 	if a.dp != nil {
 		a.comp.dataplane = cs.add("dataplane", "dataplane programming", true, a.syncDataplane)
@@ -148,15 +155,15 @@ func (a *Agent) addComponents(r *reporter) *components {
 		a.comp.bgp = cs.add("bgp", "BGP configuration", true, a.syncBGP)
 	}
 	a.comp.mtu = cs.add("mtu-file", "writing the MTU file", false, a.writeMTU)
-	a.comp.report = cs.add("status-report", "status report", false, r.report)
 	cs.markAll() // the first sync does everything
 	return cs
 }
 
 // noteChanges turns the cache's change flags into dirty components. The flags are taken
 // here, when the events arrive, and live on as the components' dirty bits until each
-// succeeds: a failed BGP sync is retried even if no further event comes.
-func (a *Agent) noteChanges() {
+// succeeds: a failed BGP sync is retried even if no further event comes. It reports whether
+// the FelixConfiguration changed.
+func (a *Agent) noteChanges() (felixChanged bool) {
 	pools, nodes, bgpChanged, felix := a.cache.takeChanges()
 	if pools || nodes {
 		a.kickTunnels()
@@ -168,6 +175,7 @@ func (a *Agent) noteChanges() {
 		a.comp.bgp.mark()
 	}
 	a.comp.dataplane.mark()
+	return felix
 }
 
 // syncDataplane computes the desired kernel state from the cache and applies it.

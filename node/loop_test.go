@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brindle-net/brindle/datastore"
 	"github.com/brindle-net/brindle/store"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -150,5 +151,30 @@ func TestLoopRetriesBackOff(t *testing.T) {
 	}
 	if gaps[0] >= gaps[3] {
 		t.Errorf("gaps between attempts %v do not grow", gaps)
+	}
+}
+
+// The loop never waits on the datastore: with etcd gone after the first sync (status
+// reports and tunnel addresses hang or fail), watch batches and programming go on.
+func TestLoopDoesNotWaitOnTheDatastore(t *testing.T) {
+	st, err := store.Dial(store.Config{Endpoints: []string{"http://" + datastore.FreeAddr(t)}, DialTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	b := newLoopBedWith(t, st, nil, true)
+	b.run(t)
+	b.sync() // kicks the tunnel loop and the first status report, both against a dead etcd
+	waitFor(t, "readiness", b.ready)
+	for i := 0; i < 3; i++ {
+		b.sync()
+	}
+	b.batches <- store.Batch{InSync: true} // handshake: the syncs above were handled
+	if n := b.dp.apply.count(); n < 4 {
+		t.Errorf("%d applies for 4 in-sync batches: the loop waited", n)
+	}
+	waitFor(t, "the failed status report in health", func() bool { return b.part("status-report").Detail != "" })
+	if !b.ready() {
+		t.Error("a failing status report made the agent not ready")
 	}
 }

@@ -15,6 +15,11 @@ const (
 	retryMax = 5 * time.Second
 )
 
+// datastoreAttempt bounds one attempt at datastore work outside the loop (connecting,
+// tunnel addresses, status reports): etcd's client waits for a connection indefinitely,
+// and an attempt that hangs would hide the reason from the logs and health.
+const datastoreAttempt = 10 * time.Second
+
 // backoff is the delay before the next attempt: retryMin, doubled per failure up to
 // retryMax; a success resets it.
 type backoff struct{ next time.Duration }

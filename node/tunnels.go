@@ -36,7 +36,9 @@ func (a *Agent) tunnelLoop(ctx context.Context) {
 		case <-a.tunnels:
 		case <-retry.C:
 		}
-		err := a.ensureTunnels(ctx)
+		actx, cancel := context.WithTimeout(ctx, datastoreAttempt)
+		err := a.ensureTunnels(actx)
+		cancel()
 		if ctx.Err() != nil {
 			return
 		}
