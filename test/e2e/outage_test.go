@@ -31,6 +31,7 @@ func TestAgentStartsWithoutDatastore(t *testing.T) {
 	defer stopPinger()
 	time.Sleep(500 * time.Millisecond)
 	opts := c.Agent("node2").Opts
+	before := routeText(t, c, "node2")
 	if err := c.StopAgent("node2"); err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +44,14 @@ func TestAgentStartsWithoutDatastore(t *testing.T) {
 	for i := 0; i < 15; i++ {
 		time.Sleep(time.Second)
 		if !a.Proc.Running() {
-			t.Fatalf("agent exited while etcd was down (%v); log:\n%s", a.Proc.ExitErr(), tailLines(a.Proc.Logs(), 30))
+			t.Fatalf("agent exited while etcd was down (%v); log:\n%s", a.Proc.ExitErr(), lastLines(a.Proc.Logs(), 30))
 		}
 		if ready, err := a.Ready(); err != nil || ready {
 			t.Fatalf("agent readiness while etcd is down: ready %v, err %v; want an answer of not ready", ready, err)
 		}
+	}
+	if after := routeText(t, c, "node2"); after != before {
+		t.Errorf("node2's routes changed while its agent waited for etcd:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	sent, got := p.Counts()
 	t.Logf("%s -> %s during the outage and the agent's restart: %d/%d replies", c1, c2, got, sent)
@@ -55,7 +59,7 @@ func TestAgentStartsWithoutDatastore(t *testing.T) {
 		t.Errorf("%s -> %s: %d/%d replies while etcd was down, want no loss", c1, c2, got, sent)
 	}
 	if !strings.Contains(a.Proc.Logs(), "connecting to the datastore failed; retrying") {
-		t.Errorf("the agent's log does not say why it waits:\n%s", tailLines(a.Proc.Logs(), 30))
+		t.Errorf("the agent's log does not say why it waits:\n%s", lastLines(a.Proc.Logs(), 30))
 	}
 
 	if err := c.StartDatastore(); err != nil {
@@ -73,10 +77,24 @@ func TestAgentStartsWithoutDatastore(t *testing.T) {
 	}
 }
 
-func tailLines(s string, n int) string {
+func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// routeText is the host's routing table as text, to compare.
+func routeText(t *testing.T, c *cluster.Cluster, host string) string {
+	t.Helper()
+	rs, err := cluster.Routes(c.Host(host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, r := range rs {
+		b.WriteString(r.String() + "\n")
+	}
+	return b.String()
 }
