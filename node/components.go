@@ -79,8 +79,8 @@ func (cs *components) runDue(ctx context.Context) (next time.Time, ran bool) {
 		if !c.dirty || cs.now().Before(c.due) {
 			continue
 		}
-		// Cleared before running: a change that arrives meanwhile (learned routes are
-		// folded in by this goroutine only, so none can) would set it again.
+		// Cleared before running, so that a mark made during the run (the BGP component
+		// restarting the speaker marks the dataplane) is kept for the next round.
 		c.dirty = false
 		ran = true
 		err := c.run(ctx)
