@@ -54,3 +54,13 @@ func storeClient(c *ucli.Context) (*store.Client, error) {
 	}
 	return store.Connect(context.Background(), cfg)
 }
+
+// storeDialer builds a datastore client without waiting for etcd: the node agent starts
+// while etcd is down and connects when it answers (its own retry loop reports why not).
+func storeDialer(c *ucli.Context) (*store.Client, error) {
+	cfg, err := storeConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	return store.Dial(cfg)
+}

@@ -56,7 +56,7 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 		return err
 	}
 	defer log.Sync()
-	st, err := storeClient(c)
+	st, err := storeDialer(c)
 	if err != nil {
 		return err
 	}

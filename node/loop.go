@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/brindle-net/brindle/calc"
@@ -26,10 +27,12 @@ func watchPrefixes(me string) []string {
 }
 
 // loop is the agent's single event loop: watch batches, learned BGP routes and kernel drift
-// only mark state dirty (cheap, no I/O); programming happens in one sync step afterwards, so
-// a burst of events costs one apply.
+// only mark components dirty (cheap, no I/O); programming happens in one apply step
+// afterwards, so a burst of events costs one apply. Nothing is programmed before the watch
+// is in sync: until then the kernel keeps what the previous run left (a restart with the
+// datastore down must not flush anything).
 func (a *Agent) loop(ctx context.Context) error {
-	batches := a.store.Watch(ctx, store.WatchOptions{Prefixes: watchPrefixes(a.name)})
+	batches := a.watch(ctx)
 	drift := make(chan struct{}, 1)
 	kick := func() {
 		select {
@@ -49,14 +52,17 @@ func (a *Agent) loop(ctx context.Context) error {
 	defer resync.Stop()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
+	defer retry.Stop()
 	report := newReporter(a)
-	inSync, dirty := false, false
+	go report.run(ctx)
+	comps := a.addComponents()
+	inSync := false
 	mem := newMemTuner()
 	var warm *bgpWarmup
 	warmTick := time.NewTicker(time.Second)
 	defer warmTick.Stop()
 	if a.opts.BGP && a.dp != nil {
-		for _, r := range kernelBGPRoutes() {
+		for _, r := range a.kernelRoutes() {
 			a.cache.state.SetLearnedRoute(r)
 		}
 		warm = &bgpWarmup{started: time.Now()}
@@ -76,11 +82,18 @@ func (a *Agent) loop(ctx context.Context) error {
 			for _, ev := range b.Events {
 				a.cache.apply(ev)
 			}
-			if !b.InSync {
+			if b.InSync {
+				a.health.Report("datastore", true, true, "")
+			} else {
 				a.health.Report("datastore", true, false, "watch broken; re-listing")
 			}
+			if b.InSync && !inSync {
+				report.setFelix(a.cache.felixConfig()) // the first report, once in sync
+			}
 			inSync = b.InSync
-			dirty = true
+			if a.noteChanges() {
+				report.setFelix(a.cache.felixConfig())
+			}
 		case <-learned:
 			for _, r := range a.speaker.DrainLearned() {
 				if r.Withdrawn {
@@ -89,18 +102,15 @@ func (a *Agent) loop(ctx context.Context) error {
 					a.cache.state.SetLearnedRoute(calc.LearnedRoute{Dst: r.Prefix, NextHop: r.NextHop})
 				}
 			}
-			dirty = true
+			a.comp.dataplane.mark()
 		case <-drift:
-			dirty = true
+			a.comp.dataplane.mark()
 		case <-retry.C:
-			dirty = true
 		case <-resync.C:
 			if a.dp != nil {
 				a.dp.MarkResync()
 			}
-			dirty = true
-		case <-report.tick():
-			report.report(ctx)
+			a.comp.dataplane.mark()
 		case now := <-warmTick.C:
 			if warm == nil || a.speaker == nil {
 				continue
@@ -108,50 +118,74 @@ func (a *Agent) loop(ctx context.Context) error {
 			if est, conf := a.peerCounts(); warm.done(now, est, conf) {
 				a.replaceLearned()
 				warm = nil
-				dirty = true
+				a.comp.dataplane.mark()
 			}
 		}
-		if !dirty || !inSync {
+		if !inSync {
 			continue
 		}
-		dirty = false
-		if err := a.sync(ctx); err != nil {
-			a.log.Warn("programming incomplete; retrying", zap.Error(err))
-			retry.Reset(retryAfter)
-		} else {
+		next, ran := comps.runDue(ctx)
+		if ran && comps.converged() {
 			mem.afterSync(a.log)
+		}
+		retry.Stop()
+		if !next.IsZero() {
+			retry.Reset(time.Until(next))
 		}
 	}
 }
 
-// sync programs everything the cache's changes call for.
-func (a *Agent) sync(ctx context.Context) error {
+// agentComponents are the loop's components; nil for a role that lacks one.
+type agentComponents struct {
+	dataplane, bgp, mtu *component
+}
+
+// addComponents creates the loop's components in the order they run. A new one (the
+// policy dataplane) is one more add here plus a mark wherever its inputs change.
+//
+// A component's run happens on the loop's goroutine and so must not wait on the datastore
+// (a request to an etcd that is down waits for it); datastore writers (the status report,
+// tunnel addresses) run on their own goroutines with the same backoff and logging.
+func (a *Agent) addComponents() *components {
+	cs := newComponents(a.health, a.log)
+	if a.dp != nil {
+		a.comp.dataplane = cs.add("dataplane", "dataplane programming", true, a.syncDataplane)
+	}
+	if a.opts.BGP {
+		a.comp.bgp = cs.add("bgp", "BGP configuration", true, a.syncBGP)
+	}
+	a.comp.mtu = cs.add("mtu-file", "writing the MTU file", false, a.writeMTU)
+	cs.markAll() // the first sync does everything
+	return cs
+}
+
+// noteChanges turns the cache's change flags into dirty components. The flags are taken
+// here, when the events arrive, and live on as the components' dirty bits until each
+// succeeds: a failed BGP sync is retried even if no further event comes. It reports whether
+// the FelixConfiguration changed.
+func (a *Agent) noteChanges() (felixChanged bool) {
 	pools, nodes, bgpChanged, felix := a.cache.takeChanges()
 	if pools || nodes {
 		a.kickTunnels()
 	}
 	if pools || felix {
-		a.writeMTU()
+		a.comp.mtu.mark()
 	}
-	var err error
-	if a.dp != nil {
-		start := time.Now()
-		want := calc.Compute(a.cache.state)
-		err = a.dp.Apply(ctx, want)
-		a.log.Debug("dataplane applied", zap.Int("routes", len(want.Routes)), zap.Duration("took", time.Since(start)), zap.Error(err))
-		if err == nil {
-			a.health.Report("dataplane", true, true, "")
-		} else {
-			a.health.Report("dataplane", true, true, err.Error())
-		}
+	if bgpChanged {
+		a.comp.bgp.mark()
 	}
-	a.health.Report("datastore", true, true, "")
-	if a.opts.BGP && bgpChanged {
-		if berr := a.syncBGP(ctx); berr != nil {
-			a.health.Report("bgp", true, false, berr.Error())
-			return berr
-		}
-		a.health.Report("bgp", true, true, "")
+	a.comp.dataplane.mark()
+	return felix
+}
+
+// syncDataplane computes the desired kernel state from the cache and applies it.
+func (a *Agent) syncDataplane(ctx context.Context) error {
+	start := time.Now()
+	want := calc.Compute(a.cache.state)
+	err := a.dp.Apply(ctx, want)
+	a.log.Debug("dataplane applied", zap.Int("routes", len(want.Routes)), zap.Duration("took", time.Since(start)), zap.Error(err))
+	if err != nil {
+		return fmt.Errorf("programming the dataplane: %w", err)
 	}
-	return err
+	return nil
 }
