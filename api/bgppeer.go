@@ -33,6 +33,7 @@ type BGPPeerSpec struct {
 	Filters                  []string     `json:"filters,omitempty"`
 	LocalWorkloadSelector    string       `json:"localWorkloadSelector,omitempty"`
 	LocalASNumber            *ASNumber    `json:"localASNumber,omitempty"`
+	ReversePeering           string       `json:"reversePeering,omitempty"`
 }
 
 // BGPPassword names where a BGP password comes from.
@@ -89,6 +90,7 @@ func (p *BGPPeer) Validate() error {
 	CheckOneOf(&e, "spec.nextHopMode", s.NextHopMode, true, "Auto", "Self", "Keep")
 	CheckOneOf(&e, "spec.failureDetectionMode", s.FailureDetectionMode, true, "None", "BFDIfDirectlyConnected")
 	CheckOneOf(&e, "spec.restartMode", s.RestartMode, true, "GracefulRestart", "LongLivedGracefulRestart")
+	CheckOneOf(&e, "spec.reversePeering", s.ReversePeering, true, "Auto", "Manual")
 	CheckOneOf(&e, "spec.birdGatewayMode", s.BIRDGatewayMode, true, "Recursive", "DirectIfDirectlyConnected")
 	if s.NumAllowedLocalASNumbers != nil && (*s.NumAllowedLocalASNumbers < 0 || *s.NumAllowedLocalASNumbers > 10) {
 		e.Add("spec.numAllowedLocalASNumbers", *s.NumAllowedLocalASNumbers, "must be 0-10")

@@ -30,6 +30,26 @@ type WorkloadEndpointSpec struct {
 	MAC                        string                 `json:"mac,omitempty"`
 	Ports                      []WorkloadEndpointPort `json:"ports,omitempty"`
 	AllowSpoofedSourcePrefixes []string               `json:"allowSpoofedSourcePrefixes,omitempty"`
+	QoSControls                *QoSControls           `json:"qosControls,omitempty"`
+}
+
+// QoSControls limits a workload's bandwidth, packet rate and connections (Calico's
+// workloadendpoint.go); brindle stores them but does not enforce them.
+type QoSControls struct {
+	IngressBandwidth      int64 `json:"ingressBandwidth,omitempty"`
+	IngressBurst          int64 `json:"ingressBurst,omitempty"`
+	IngressPeakrate       int64 `json:"ingressPeakrate,omitempty"`
+	IngressMinburst       int64 `json:"ingressMinburst,omitempty"`
+	EgressBandwidth       int64 `json:"egressBandwidth,omitempty"`
+	EgressBurst           int64 `json:"egressBurst,omitempty"`
+	EgressPeakrate        int64 `json:"egressPeakrate,omitempty"`
+	EgressMinburst        int64 `json:"egressMinburst,omitempty"`
+	IngressPacketRate     int64 `json:"ingressPacketRate,omitempty"`
+	IngressPacketBurst    int64 `json:"ingressPacketBurst,omitempty"`
+	EgressPacketRate      int64 `json:"egressPacketRate,omitempty"`
+	EgressPacketBurst     int64 `json:"egressPacketBurst,omitempty"`
+	IngressMaxConnections int64 `json:"ingressMaxConnections,omitempty"`
+	EgressMaxConnections  int64 `json:"egressMaxConnections,omitempty"`
 }
 
 // WorkloadEndpointPort is a named or mapped port of the workload.

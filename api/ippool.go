@@ -21,6 +21,16 @@ type IPPoolSpec struct {
 	NodeSelector     string   `json:"nodeSelector,omitempty"`
 	AllowedUses      []string `json:"allowedUses,omitempty"`
 	AssignmentMode   string   `json:"assignmentMode,omitempty"`
+	// IPIP and NATOutgoingV1 are Calico's API v1 leftovers: accepted by the decoder, as
+	// Calico's type has them, but rejected by validation (Calico's mustBeNil/mustBeFalse).
+	IPIP          *IPIPConfiguration `json:"ipip,omitempty"`
+	NATOutgoingV1 bool               `json:"nat-outgoing,omitempty"`
+}
+
+// IPIPConfiguration is the API v1 form of ipipMode.
+type IPIPConfiguration struct {
+	Enabled bool   `json:"enabled,omitempty"`
+	Mode    string `json:"mode,omitempty"`
 }
 
 // Encapsulation modes of ipipMode and vxlanMode.
@@ -113,6 +123,12 @@ func (p *IPPool) Validate() error {
 	}
 	CheckSelector(&e, "spec.nodeSelector", s.NodeSelector)
 	CheckOneOf(&e, "spec.assignmentMode", s.AssignmentMode, true, AssignmentAutomatic, AssignmentManual)
+	if s.IPIP != nil {
+		e.Add("spec.ipip", nil, "is Calico's API v1 form and must not be set: use spec.ipipMode")
+	}
+	if s.NATOutgoingV1 {
+		e.Add("spec.nat-outgoing", true, "is Calico's API v1 form and must not be set: use spec.natOutgoing")
+	}
 	return e.For(p)
 }
 

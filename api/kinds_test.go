@@ -216,7 +216,7 @@ spec:
   etcdV3CompactionPeriod: 10m0s
   controllers:
     node: {reconcilerPeriod: 5m}
-`, `{"kind":"KubeControllersConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default"},"spec":{"healthChecks":"Enabled","etcdV3CompactionPeriod":"10m0s","controllers":{"node":{"reconcilerPeriod":"5m"}}}}`},
+`, `{"kind":"KubeControllersConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default"},"spec":{"healthChecks":"Enabled","etcdV3CompactionPeriod":"10m0s","controllers":{"node":{"reconcilerPeriod":"5m0s"}}}}`}, // durations are re-written as metav1.Duration does
 	{"BGPFilter", `
 apiVersion: projectcalico.org/v3
 kind: BGPFilter

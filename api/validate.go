@@ -64,9 +64,14 @@ func checkMeta(e *Errs, m *ObjectMeta, namespaced bool) {
 	if !namespaced && m.Namespace != "" {
 		e.Add("metadata.namespace", m.Namespace, "must be empty: this kind is not namespaced")
 	}
-	for _, k := range m.Labels.SortedKeys() {
-		v := m.Labels[k]
-		p := fmt.Sprintf("metadata.labels[%s]", k)
+	checkLabelMap(e, "metadata.labels", m.Labels)
+}
+
+// checkLabelMap validates Kubernetes-style label keys and values under path.
+func checkLabelMap(e *Errs, path string, labels Labels) {
+	for _, k := range labels.SortedKeys() {
+		v := labels[k]
+		p := fmt.Sprintf("%s[%s]", path, k)
 		if len(k) > 316 || !labelKey.MatchString(k) {
 			e.Add(p, k, "label key must be an optional DNS prefix and '/', then letters, digits, '-', '_' or '.'")
 		}
