@@ -242,7 +242,7 @@ var byPath = map[string]any{
 	"IPReservation spec.reservedCIDRs[]": "10.0.0.0/24", "BGPPeer spec.peerIP": "10.0.0.10",
 	"BGPConfiguration spec.bindMode": "NodeIP", "BGPConfiguration spec.communities[].value": "65000:200",
 	"BGPConfiguration spec.prefixAdvertisements[].communities[]": "65000:200",
-	"WorkloadEndpoint spec.ipNetworks[]": "10.1.2.3/32", "WorkloadEndpoint spec.ipNATs[].internalIP": "10.1.2.3",
+	"WorkloadEndpoint spec.ipNetworks[]":                         "10.1.2.3/32", "WorkloadEndpoint spec.ipNATs[].internalIP": "10.1.2.3",
 	"WorkloadEndpoint spec.ports[].hostIP": "10.0.0.1", "WorkloadEndpoint spec.interfaceName": "cali0123456789b",
 	"WorkloadEndpoint spec.node": "node1", "WorkloadEndpoint spec.orchestrator": "k8s", "WorkloadEndpoint spec.pod": "pod1",
 	"WorkloadEndpoint spec.endpoint": "eth0", "HostEndpoint spec.node": "node1",
