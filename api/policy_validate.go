@@ -10,8 +10,10 @@ var (
 	// A NetworkPolicy name is a DNS label, optionally "<tier>.<label>", or a Kubernetes- or
 	// OpenStack-derived "knp.default.<subdomain>" / "ossg.default.<subdomain>".
 	npName = lazyRE(`^(([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)?|((knp|ossg)\.default\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*))$`)
-	// A GlobalNetworkPolicy name is a DNS label, optionally "<tier>.<label>".
-	gnpName = lazyRE(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	// A GlobalNetworkPolicy name is a DNS label, optionally "<tier>.<label>". Calico allows
+	// the knp./ossg. forms only for NetworkPolicy; brindle's store keeps them untouched for
+	// both kinds, so they are accepted here too.
+	gnpName = lazyRE(`^(([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?|((knp|ossg)\.default\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*))$`)
 )
 
 // Validate checks the policy's name against its tier, selectors, types and rules.
