@@ -128,7 +128,10 @@ func (w *WorkloadEndpoint) Validate() error {
 		if CheckIP(&e, p+".internalIP", nat.InternalIP, 0) && !own[netip.MustParseAddr(nat.InternalIP)] {
 			e.Add(p+".internalIP", nat.InternalIP, "must be one of the endpoint's spec.ipNetworks")
 		}
-		CheckIP(&e, p+".externalIP", nat.ExternalIP, 0)
+		if CheckIP(&e, p+".externalIP", nat.ExternalIP, 0) && CheckIP(&Errs{}, "", nat.InternalIP, 0) &&
+			netip.MustParseAddr(nat.ExternalIP).Is4() != netip.MustParseAddr(nat.InternalIP).Is4() {
+			e.Add(p+".externalIP", nat.ExternalIP, "must be of the same IP version as internalIP")
+		}
 	}
 	if s.IPv4Gateway != "" {
 		CheckIP(&e, "spec.ipv4Gateway", s.IPv4Gateway, 4)
@@ -145,8 +148,20 @@ func (w *WorkloadEndpoint) Validate() error {
 	for i, pt := range s.Ports {
 		p := "spec.ports[" + itoa(i) + "]"
 		checkEndpointPort(&e, p, pt.Name, pt.Protocol, pt.Port)
+		if pt.Name == "" && pt.HostPort == 0 {
+			e.Add(p+".name", nil, "is required unless hostPort is set")
+		}
 		if pt.HostIP != "" {
-			CheckIP(&e, p+".hostIP", pt.HostIP, 0)
+			CheckNet(&e, p+".hostIP", pt.HostIP)
+		}
+	}
+	if s.ContainerID != "" && !containerID.MatchString(s.ContainerID) {
+		e.Add("spec.containerID", s.ContainerID, "must be letters, digits and '-', starting and ending with a letter or digit")
+	}
+	for _, f := range []struct{ path, v string }{{"spec.orchestrator", s.Orchestrator}, {"spec.workload", s.Workload},
+		{"spec.pod", s.Pod}, {"spec.endpoint", s.Endpoint}, {"spec.serviceAccountName", s.ServiceAccountName}} {
+		if f.v != "" {
+			CheckName(&e, f.path, f.v)
 		}
 	}
 	for i, n := range s.AllowSpoofedSourcePrefixes {
@@ -179,9 +194,14 @@ func (h *HostEndpoint) Validate() error {
 	}
 	for i, pt := range s.Ports {
 		checkEndpointPort(&e, "spec.ports["+itoa(i)+"]", pt.Name, pt.Protocol, pt.Port)
+		if pt.Name == "" {
+			e.Add("spec.ports["+itoa(i)+"].name", nil, "is required")
+		}
 	}
 	return e.For(h)
 }
+
+var containerID = lazyRE(`^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`)
 
 // checkSingleAddress accepts "10.0.0.1", "10.0.0.1/32" or "fd00::1/128": Calico allows only
 // one address per entry.

@@ -77,6 +77,9 @@ func (n *Node) Validate() error {
 	var e Errs
 	checkMeta(&e, &n.ObjectMeta, false)
 	s := &n.Spec
+	if b := s.BGP; b != nil && *b == (NodeBGPSpec{}) {
+		e.Add("spec.bgp", nil, "must not be empty: set ipv4Address or ipv6Address, or leave bgp out")
+	}
 	if b := s.BGP; b != nil {
 		CheckASNumber(&e, "spec.bgp.asNumber", b.ASNumber)
 		if b.IPv4Address != "" {

@@ -65,6 +65,7 @@ func checkMeta(e *Errs, m *ObjectMeta, namespaced bool) {
 		e.Add("metadata.namespace", m.Namespace, "must be empty: this kind is not namespaced")
 	}
 	checkLabelMap(e, "metadata.labels", m.Labels)
+	checkAnnotations(e, "metadata.annotations", m.Annotations)
 }
 
 // checkLabelMap validates Kubernetes-style label keys and values under path.

@@ -123,7 +123,7 @@ func baseDoc(kind string) map[string]any {
 	case "BGPPeer":
 		spec = map[string]any{"peerIP": "10.0.0.9", "asNumber": 64513}
 	case "CalicoNodeStatus":
-		spec = map[string]any{"node": "node1"}
+		spec = map[string]any{"node": "node1", "classes": []any{"Agent"}, "updatePeriodSeconds": 10}
 	}
 	return map[string]any{"apiVersion": "projectcalico.org/v3", "kind": kind, "metadata": meta, "spec": spec}
 }
@@ -156,10 +156,10 @@ func contextFor(kind, path string) []pathValue {
 		}
 	case rule != "":
 		out = append(out, pathValue{rule + ".action", "Accept"})
-		if strings.Contains(path, "matchOperator") {
+		if strings.Contains(path, "matchOperator") || strings.Contains(path, "prefixLength") {
 			out = append(out, pathValue{rule + ".cidr", map[bool]string{true: "fd00::/64", false: "10.0.0.0/24"}[strings.Contains(rule, "V6")]})
 		}
-		if strings.HasSuffix(path, ".cidr") {
+		if strings.HasSuffix(path, ".cidr") || strings.Contains(path, "prefixLength") {
 			out = append(out, pathValue{rule + ".matchOperator", "In"})
 		}
 	}
@@ -167,7 +167,8 @@ func contextFor(kind, path string) []pathValue {
 	case kind == "BGPConfiguration" && strings.HasPrefix(path, "spec.prefixAdvertisements[]"):
 		out = append(out, pathValue{"spec.prefixAdvertisements[].cidr", "10.0.0.0/24"}, pathValue{"spec.prefixAdvertisements[].communities[]", "65000:100"})
 	case kind == "BGPConfiguration" && strings.HasPrefix(path, "spec.communities[]"):
-		out = append(out, pathValue{"spec.communities[].name", "c1"}, pathValue{"spec.communities[].value", "65000:100"})
+		out = append(out, pathValue{"spec.communities[].name", "c1"}, pathValue{"spec.communities[].value", "65000:100"},
+			pathValue{"spec.prefixAdvertisements[].cidr", "10.0.0.0/24"}, pathValue{"spec.prefixAdvertisements[].communities[]", "65000:100"})
 	case strings.HasPrefix(path, "spec.failsafe") || strings.HasPrefix(path, "spec.routeTableRange"):
 		p := path[:strings.LastIndex(path, ".")]
 		if strings.HasSuffix(p, "Ports[]") {
@@ -187,8 +188,10 @@ func contextFor(kind, path string) []pathValue {
 		out = append(out, pathValue{"spec.addresses[].address", "10.0.0.1"})
 	case strings.HasPrefix(path, "spec.orchRefs[]"):
 		out = append(out, pathValue{"spec.orchRefs[].orchestrator", "k8s"})
-	case kind == "BGPPeer" && (path == "spec.peerSelector" || path == "spec.localWorkloadSelector"):
+	case kind == "BGPPeer" && path == "spec.peerSelector":
 		out = append(out, pathValue{"spec.peerIP", nil}, pathValue{"spec.asNumber", nil})
+	case kind == "BGPPeer" && path == "spec.localWorkloadSelector":
+		out = append(out, pathValue{"spec.peerIP", nil})
 	case kind == "BGPPeer" && path == "spec.reachableBy":
 		out = append(out, pathValue{"spec.peerIP", "10.0.0.9"})
 	case kind == "BGPPeer" && path == "spec.nodeSelector":
