@@ -4,13 +4,14 @@ import "strings"
 
 // nearest returns the candidate closest to s by edit distance (ignoring letter case), or ""
 // when none is close enough to be a plausible typo: at most a third of the longer name's
-// letters differ, and never more than 3.
+// letters differ, and never more than 3; or s is the start (4 letters or more) of it.
 func nearest(s string, candidates []string) string {
 	best, bestD := "", 0
 	for _, c := range candidates {
 		d := editDistance(strings.ToLower(s), strings.ToLower(c))
 		limit := max(len(s), len(c)) / 3
-		if d > min(limit, 3) && !strings.HasPrefix(strings.ToLower(c), strings.ToLower(s)) {
+		prefix := len(s) >= 4 && strings.HasPrefix(strings.ToLower(c), strings.ToLower(s))
+		if d > min(limit, 3) && !prefix {
 			continue
 		}
 		if best == "" || d < bestD {
