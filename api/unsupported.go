@@ -3,25 +3,31 @@ package api
 import (
 	"encoding/json"
 	"sort"
+	"sync"
 )
 
 // actedOn lists, per kind, the top-level spec fields brindle implements. Every other field
 // Calico defines is accepted, validated and stored (so configurations round-trip and
 // calicoctl sees them), and UnsupportedFields names it so that the agent can say once that
 // it is ignored. Update this table in the change that makes brindle act on a field.
-var actedOn = map[string]map[string]bool{
-	// node/tunnels.go (MTUs) and node/report.go (status reporting).
-	"FelixConfiguration": set("ipipMTU", "vxlanMTU", "reportingInterval", "reportingTTL"),
-	// node/convert.go calcBGPConfig.
-	"BGPConfiguration": set("nodeToNodeMeshEnabled", "asNumber", "listenPort", "nodeMeshMaxRestartTime"),
-	// node/convert.go calcPeerSpec.
-	"BGPPeer": set("node", "nodeSelector", "peerIP", "asNumber", "peerSelector", "keepOriginalNextHop",
-		"sourceAddress", "maxRestartTime", "ttlSecurity"),
-	"IPPool": set("cidr", "vxlanMode", "ipipMode", "natOutgoing", "disabled", "disableBGPExport", "blockSize",
-		"nodeSelector", "allowedUses", "assignmentMode"),
-	"WorkloadEndpoint": set("orchestrator", "workload", "node", "containerID", "pod", "endpoint", "serviceAccountName",
-		"ipNetworks", "ipv4Gateway", "ipv6Gateway", "profiles", "interfaceName", "mac", "ports", "allowSpoofedSourcePrefixes"),
-}
+//
+// Built on first use: the CNI plugin links this package and pays for every package-level map
+// at each start.
+var actedOn = sync.OnceValue(func() map[string]map[string]bool {
+	return map[string]map[string]bool{
+		// node/tunnels.go (MTUs) and node/report.go (status reporting).
+		"FelixConfiguration": set("ipipMTU", "vxlanMTU", "reportingInterval", "reportingTTL"),
+		// node/convert.go calcBGPConfig.
+		"BGPConfiguration": set("nodeToNodeMeshEnabled", "asNumber", "listenPort", "nodeMeshMaxRestartTime"),
+		// node/convert.go calcPeerSpec.
+		"BGPPeer": set("node", "nodeSelector", "peerIP", "asNumber", "peerSelector", "keepOriginalNextHop",
+			"sourceAddress", "maxRestartTime", "ttlSecurity"),
+		"IPPool": set("cidr", "vxlanMode", "ipipMode", "natOutgoing", "disabled", "disableBGPExport", "blockSize",
+			"nodeSelector", "allowedUses", "assignmentMode"),
+		"WorkloadEndpoint": set("orchestrator", "workload", "node", "containerID", "pod", "endpoint", "serviceAccountName",
+			"ipNetworks", "ipv4Gateway", "ipv6Gateway", "profiles", "interfaceName", "mac", "ports", "allowSpoofedSourcePrefixes"),
+	}
+})
 
 func set(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -47,7 +53,7 @@ func UnsupportedFields(r Resource) []string {
 		return nil
 	}
 	var out []string
-	if acted, ok := actedOn[r.GetTypeMeta().Kind]; ok {
+	if acted, ok := actedOn()[r.GetTypeMeta().Kind]; ok {
 		for k := range doc.Spec {
 			if !acted[k] {
 				out = append(out, "spec."+k)
