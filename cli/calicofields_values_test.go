@@ -168,4 +168,3 @@ func normalise(v any) any {
 	_ = json.Unmarshal(b, &out)
 	return out
 }
-
