@@ -119,9 +119,10 @@ type FelixConfigurationSpec struct {
 	FloatingIPs                        string           `json:"floatingIPs,omitempty"`
 	IPForwarding                       string           `json:"ipForwarding,omitempty"`
 
-	// Fields below are accepted, validated and stored so that Calico's configurations apply
-	// unchanged; brindle does not act on them (UnsupportedFields lists the ones set). The
-	// check tags carry the constraints of Calico's validator (checktags.go).
+	// Fields below complete Calico v3.30's FelixConfigurationSpec. Like most fields above they
+	// are validated and stored so Calico's configurations apply unchanged, but brindle does not
+	// act on them (UnsupportedFields lists the ones set). The check tags carry the constraints
+	// of Calico's validator (checktags.go).
 	WireguardThreadingEnabled          *bool                 `json:"wireguardThreadingEnabled,omitempty"`
 	LogActionRateLimit                 *string               `json:"logActionRateLimit,omitempty"`
 	LogActionRateLimitBurst            *int                  `json:"logActionRateLimitBurst,omitempty"`
