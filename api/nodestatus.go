@@ -96,9 +96,9 @@ func (c *CalicoNodeStatus) Validate() error {
 	if c.Spec.Classes == nil {
 		e.Add("spec.classes", nil, "is required")
 	}
-	if p := c.Spec.UpdatePeriodSeconds; p == nil {
-		e.Add("spec.updatePeriodSeconds", nil, "is required (0 reports once)")
-	} else if *p > 86400 {
+	// Calico requires updatePeriodSeconds; brindle's agent writes its own record without one
+	// (it reports on FelixConfiguration's reportingInterval), so it stays optional here.
+	if p := c.Spec.UpdatePeriodSeconds; p != nil && *p > 86400 {
 		e.Add("spec.updatePeriodSeconds", *p, "must be at most 86400")
 	}
 	return e.For(c)

@@ -87,7 +87,7 @@ var invalidCases = []struct {
 	{"hep port name", kind("HostEndpoint", "{name: h}", "{node: n1, interfaceName: eth0, ports: [{protocol: TCP, port: 22}]}"), "spec.ports[0].name", "required"},
 	{"netset namespace label", kind("NetworkSet", "{name: s, namespace: ns, labels: {projectcalico.org/namespace: x}}", "{}"), "metadata.labels[projectcalico.org/namespace]", "reserved"},
 	{"annotation key", kind("IPPool", "{name: p, annotations: {'bad key': x}}", "{cidr: 10.0.0.0/16}"), "metadata.annotations[bad key]", "key"},
-	{"cns period", kind("CalicoNodeStatus", "{name: s}", "{node: n1, classes: [BGP]}"), "spec.updatePeriodSeconds", "required"},
+	{"cns period", kind("CalicoNodeStatus", "{name: s}", "{node: n1, classes: [BGP], updatePeriodSeconds: 86401}"), "spec.updatePeriodSeconds", "86400"},
 	{"cns classes twice", kind("CalicoNodeStatus", "{name: s}", "{node: n1, classes: [BGP, BGP], updatePeriodSeconds: 5}"), "spec.classes[1]", "twice"},
 	{"pool allowed use twice", pool("{cidr: 10.0.0.0/16, allowedUses: [Tunnel, Tunnel]}"), "spec.allowedUses[1]", "twice"},
 	{"pool node selector", pool("{cidr: 10.0.0.0/16, nodeSelector: 'a =='}"), "spec.nodeSelector", "a =="},
