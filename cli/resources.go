@@ -113,6 +113,9 @@ func lookupKind(name string) (*api.KindInfo, error) {
 		for _, ki := range api.Kinds() {
 			known = append(known, ki.Plural)
 		}
+		if near := api.NearestKind(name); near != "" {
+			return nil, fmt.Errorf("resource type %q is not supported: did you mean %q? (known: %s)", name, near, strings.Join(known, ", "))
+		}
 		return nil, fmt.Errorf("resource type %q is not supported (known: %s)", name, strings.Join(known, ", "))
 	}
 	return k, nil
