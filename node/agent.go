@@ -97,6 +97,7 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 	a.log.Info("node registered", zap.String("node", name), zap.Stringer("ipv4", a.nodeIP),
 		zap.String("uplink", a.uplink), zap.Int("mtu", a.mtu))
 	a.cache = newCache(name, o.BGP)
+	a.cache.report = a.store.ReportBroken
 	a.cache.state.Uplink, a.cache.state.UplinkMTU = a.uplink, a.mtu
 	a.cache.state.RoutesFromBGP = o.BGP
 	if o.Dataplane {
