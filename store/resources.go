@@ -79,11 +79,15 @@ func encode(k *api.KindInfo, r api.Resource) (key string, value []byte, err erro
 // decode parses a stored value into a fresh resource of kind k with resourceVersion set.
 func decode(k *api.KindInfo, value []byte, modRev int64) (api.Resource, error) {
 	if isIPAMConfig(k) {
-		return decodeIPAMConfig(k, value, modRev)
+		r, err := decodeIPAMConfig(k, value, modRev)
+		if err != nil {
+			return nil, &undecodable{err}
+		}
+		return r, nil
 	}
 	r := k.NewResource()
 	if err := json.Unmarshal(value, r); err != nil {
-		return nil, fmt.Errorf("decoding stored %s: %w", k.Kind, err)
+		return nil, &undecodable{fmt.Errorf("decoding stored %s: %w", k.Kind, err)}
 	}
 	tm := r.GetTypeMeta()
 	tm.Kind, tm.APIVersion = k.Kind, api.Group

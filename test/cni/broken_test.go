@@ -39,6 +39,12 @@ func TestBrokenRecordsDoNotFailAdd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The ADD's own endpoint key holds garbage too: ADD replaces it, and when it turns to
+	// garbage again, DEL removes it.
+	ownWEP := store.ResourcePrefix + "workloadendpoints/default/bcni--node1-cni-broken1-eth0"
+	if _, err := cl.sc.PutKV(ctx, ownWEP, []byte("{")); err != nil {
+		t.Fatal(err)
+	}
 	conf := cl.calicoConf(map[string]any{"name": "bcni-net", "cniVersion": "1.0.0"})
 	delete(conf, "mtu") // the MTU then comes from the pool listing, another path that lists
 	cont := netnsAdd(t, "c")
@@ -53,6 +59,12 @@ func TestBrokenRecordsDoNotFailAdd(t *testing.T) {
 	if ri.err != nil {
 		t.Fatalf("IPAM ADD with broken records in etcd: %v %s %s", ri.err, ri.stdout, ri.stderr)
 	}
+	if kv, err := cl.sc.GetKV(ctx, ownWEP); err != nil || !strings.Contains(string(kv.Value), `"containerID":"broken1"`) {
+		t.Fatalf("ADD did not replace its broken endpoint record: %v %v", kv, err)
+	}
+	if _, err := cl.sc.PutKV(ctx, ownWEP, []byte("garbage")); err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range []string{"broken1", "broken2"} {
 		prog := "calico"
 		if id == "broken2" {
@@ -61,6 +73,9 @@ func TestBrokenRecordsDoNotFailAdd(t *testing.T) {
 		if r := cl.plugin(t, host, prog, pluginCall{Command: "DEL", ContainerID: id, Netns: "/var/run/netns/" + cont, Conf: conf}); r.err != nil {
 			t.Fatalf("DEL %s: %v %s %s", id, r.err, r.stdout, r.stderr)
 		}
+	}
+	if _, err := cl.sc.GetKV(ctx, ownWEP); err == nil {
+		t.Errorf("DEL left its broken endpoint record")
 	}
 	for k := range brokenRecords("10.236.0.0/26") {
 		_ = cl.sc.DeleteKV(ctx, k, 0)
