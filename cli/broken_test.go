@@ -42,3 +42,29 @@ func TestGetShowsBrokenRecordAsErrorLine(t *testing.T) {
 		t.Fatalf("after delete: %v %q", r.err, r.errOut)
 	}
 }
+
+// ipam show, check and gc step around IPAM records that do not decode.
+func TestIPAMCommandsSurviveBrokenRecords(t *testing.T) {
+	e := newCLIEnv(t)
+	e.ok("apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p1}\nspec: {cidr: 10.244.0.0/16, blockSize: 24}\n", "apply", "-f", "-")
+	ctx := context.Background()
+	for k, v := range map[string]string{
+		store.ResourcePrefix + "ippools/broken":           "{",
+		store.BlockKey("10.244.7.0/24"):                   "garbage",
+		store.HandleKey("junk"):                           "[",
+		store.AffinityKey("node1", "10.244.7.0/24"):       "{",
+		store.ResourcePrefix + "ipreservations/junk":      "x",
+		store.ResourcePrefix + "workloadendpoints/d/junk": "x",
+	} {
+		if _, err := e.store.PutKV(ctx, k, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := e.ok("", "ipam", "show", "--show-blocks"); !strings.Contains(out, "10.244.0.0/16") {
+		t.Errorf("ipam show:\n%s", out)
+	}
+	e.ok("", "ipam", "gc", "--dry-run")
+	if r := e.run("ipam", "check"); r.err != nil && !strings.Contains(r.out, "undecodable") {
+		t.Errorf("ipam check: %v\n%s", r.err, r.out)
+	}
+}
