@@ -15,9 +15,14 @@ const maxSkipLines = 20
 // status` style tools can read the full list from calc's output.
 type skipLog struct {
 	last map[calc.Decision]struct{}
+	prev []calc.Decision // calc's slices are never modified once returned
 }
 
 func (s *skipLog) report(log *zap.Logger, cur []calc.Decision) {
+	if len(cur) == len(s.prev) && (len(cur) == 0 || &cur[0] == &s.prev[0]) {
+		return // the same list as last time (calc reuses it when nothing changed)
+	}
+	s.prev = cur
 	next := make(map[calc.Decision]struct{}, len(cur))
 	logged, more := 0, 0
 	for _, d := range cur {
