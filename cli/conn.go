@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/brindle-net/brindle/logging"
@@ -63,4 +64,27 @@ func storeDialer(c *ucli.Context) (*store.Client, error) {
 		return nil, err
 	}
 	return store.Dial(cfg)
+}
+
+// writeClient connects for a command that changes the datastore, and first initialises it
+// (clusterinformations/default, the default tiers, the IPAM config) when that has not happened
+// yet, as calicoctl does before every create, apply and replace
+// (calicoctl/commands/common/resources.go, tryEnsureInitialized): otherwise a pool applied
+// to a fresh etcd is useless until some node agent has run, because the CNI and IPAM plugins
+// refuse to work on an uninitialised datastore. Like calicoctl, a failure here only warns
+// (the user's credentials may allow writing only some kinds); the write itself then decides.
+func writeClient(c *ucli.Context) (*store.Client, error) {
+	cfg, err := storeConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Version = Version
+	cl, err := store.Connect(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.EnsureInitialized(context.Background()); err != nil {
+		fmt.Fprintf(c.App.ErrWriter, "warning: could not initialise the datastore: %v\n", err)
+	}
+	return cl, nil
 }

@@ -73,9 +73,15 @@ func runGet(c *ucli.Context) error {
 		if all {
 			ns = ""
 		}
-		items, rev, err = cl.List(ctx, k.Kind, ns)
+		var broken []store.BrokenRecord
+		items, broken, rev, err = cl.ListWithBroken(ctx, k.Kind, ns)
 		if err != nil {
 			return fmt.Errorf("Failed to get resources: %w", err)
+		}
+		// One undecodable record must not hide the others: it is named on stderr (stdout
+		// stays a valid listing) so the user can fix or delete the key.
+		for _, b := range broken {
+			fmt.Fprintf(c.App.ErrWriter, "error: %v\n", b)
 		}
 	} else {
 		for _, n := range names {

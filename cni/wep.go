@@ -93,6 +93,13 @@ func writeWEP(ctx context.Context, sc *store.Client, w *wepDoc) (created bool, e
 		}
 		var cur wepDoc
 		found, err := getDoc(ctx, sc, "WorkloadEndpoint", w.Metadata.Namespace, w.Metadata.Name, &cur)
+		if errors.Is(err, store.ErrUndecodable) {
+			// Our own endpoint's key holds garbage: replace it rather than fail every ADD.
+			if err := dropBrokenWEP(ctx, sc, w.Metadata.Namespace, w.Metadata.Name, err); err != nil {
+				return false, err
+			}
+			continue
+		}
 		if err != nil {
 			return false, err
 		}
@@ -143,6 +150,10 @@ func deleteWEP(ctx context.Context, sc *store.Client, id wepIdentity, containerI
 func deleteOwnWEP(ctx context.Context, sc *store.Client, id wepIdentity, containerID string) (deleted bool, err error) {
 	for attempt := 0; attempt < 5; attempt++ {
 		w, err := getWEP(ctx, sc, id)
+		if errors.Is(err, store.ErrUndecodable) {
+			// Garbage at our endpoint's key: nothing in it can be ours to keep.
+			return true, dropBrokenWEP(ctx, sc, id.Namespace, id.Name, err)
+		}
 		if err != nil {
 			return false, err
 		}
@@ -216,6 +227,17 @@ func createProfile(ctx context.Context, sc *store.Client, network string, k8s bo
 		return err
 	}
 	if _, err := sc.Create(ctx, r); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+		return err
+	}
+	return nil
+}
+
+// dropBrokenWEP reports and deletes an endpoint record that does not decode, at the key this
+// container's endpoint owns: one etcdctl accident must not fail its ADD or DEL forever.
+func dropBrokenWEP(ctx context.Context, sc *store.Client, namespace, name string, cause error) error {
+	k, _ := api.LookupKind("WorkloadEndpoint")
+	sc.ReportBroken(store.ResourceKey(k, namespace, name), 0, cause)
+	if _, err := sc.Delete(ctx, "WorkloadEndpoint", namespace, name, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	return nil

@@ -101,6 +101,7 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 		return nil, err
 	}
 	a.cache = newCache(name, o.BGP)
+	a.cache.report = a.store.ReportBroken
 	a.cache.state.Uplink, a.cache.state.UplinkMTU = a.uplink, a.mtu
 	a.cache.state.RoutesFromBGP = o.BGP
 	if o.Dataplane {

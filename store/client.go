@@ -61,6 +61,8 @@ type Client struct {
 	cfg  Config
 	log  *zap.Logger
 	tls  *tls.Config // for diagnosing a failed connect
+
+	broken brokenLog // broken records already reported
 }
 
 // Connect dials etcd and checks it answers within the dial timeout, so that a wrong endpoint
