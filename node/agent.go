@@ -102,6 +102,7 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 	}
 	a.cache = newCache(name, o.BGP)
 	a.cache.report = a.store.ReportBroken
+	a.cache.unsupported = newUnsupportedLog(a.log)
 	a.cache.state.Uplink, a.cache.state.UplinkMTU = a.uplink, a.mtu
 	a.cache.state.RoutesFromBGP = o.BGP
 	if o.Dataplane {

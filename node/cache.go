@@ -34,6 +34,8 @@ type cache struct {
 	// revision); nil reports nothing. skips logs calc's newly skipped inputs.
 	report func(key string, rev int64, err error) store.BrokenRecord
 	skips  skipLog
+	// unsupported says once which set fields brindle ignores; nil in tests that leave it out.
+	unsupported *unsupportedLog
 
 	// What changed since the last look; the loop uses these to decide what to recompute.
 	poolsChanged, nodesChanged, bgpChanged, felixChanged bool
@@ -55,6 +57,7 @@ func (c *cache) apply(ev store.Event) {
 		c.applyIPAM(ev)
 		return
 	}
+	c.unsupported.note(ev)
 	del := ev.Type == store.Deleted
 	switch ev.Kind.Kind {
 	case "Node":
