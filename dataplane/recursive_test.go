@@ -127,10 +127,19 @@ func TestRecursiveNexthopLinkDown(t *testing.T) {
 	sh(t, "ip", "-n", a, "link", "set", "eth1", "up")
 	sh(t, "ip", "-n", a, "route", "add", "10.0.2.0/24", "via", "10.0.1.2", "metric", "100")
 	sh(t, "ip", "-n", a, "route", "add", "10.0.2.0/24", "via", "10.0.3.2", "metric", "10")
+	// An ECMP route to a next hop: the path the kernel forwards on for it is taken.
+	sh(t, "ip", "-n", a, "route", "add", "10.0.4.0/24", "nexthop", "via", "10.0.1.2", "nexthop", "via", "10.0.3.2")
+	s := learnedState()
+	s.SetLearnedRoute(calc.LearnedRoute{Dst: netip.MustParsePrefix("192.168.3.0/26"), NextHop: netip.MustParseAddr("10.0.4.5")})
 	dp, _ := newObservedDP(t, a)
-	runAgentLoop(t, dp, calc.Compute(learnedState()))
+	runAgentLoop(t, dp, calc.Compute(s))
 	line := func() string { return sh(t, "ip", "-n", a, "route", "show", "192.168.1.0/26") }
 	waitFor(t, "block via the preferred uplink", 5*time.Second, func() bool { return strings.Contains(line(), "via 10.0.3.2 dev eth1") })
+	path := sh(t, "ip", "-n", a, "route", "get", "10.0.4.5")
+	ecmp := sh(t, "ip", "-n", a, "route", "show", "192.168.3.0/26")
+	if f := strings.Fields(path); len(f) < 5 || !strings.Contains(ecmp, "via "+f[2]+" dev "+f[4]) {
+		t.Errorf("block behind an ECMP route: %q, want the kernel's path %q", ecmp, path)
+	}
 	sh(t, "ip", "-n", a, "link", "set", "eth1", "down")
 	waitFor(t, "block via the remaining uplink", 5*time.Second, func() bool { return strings.Contains(line(), "via 10.0.1.2 dev eth0") })
 }

@@ -86,46 +86,59 @@ func lookupBody(a netip.Addr, flags uint32) []byte {
 	return rtattr(b, unix.RTA_DST, v[:])
 }
 
-// lookup asks the kernel, in one batch, for the table entry each next hop matches and for
-// the path it would forward on. An error means the batch itself failed (retry later);
-// a next hop the kernel cannot route gets a resolution with err set.
+// lookup asks the kernel, in one batch, for the table entry each next hop matches and, in a
+// second batch for the few that match an ECMP entry, for the path it would forward on. An
+// error means a batch itself failed (retry later); a next hop the kernel cannot route gets a
+// resolution with err set.
 func (t *routeTable) lookup(w *nlWriter, nhs []netip.Addr) (map[netip.Addr]resolution, error) {
-	type answer struct {
-		fib, path       kernelRoute
-		fibErr, pathErr error
+	fib, fibErr, err := getRoutes(w, nhs, rtmFFibMatch)
+	if err != nil {
+		return nil, err
 	}
-	answers := make([]answer, len(nhs))
-	var lost error
+	var multi []netip.Addr
+	var at []int // index in nhs of each of multi
 	for i, nh := range nhs {
-		a := &answers[i]
-		record := func(dst *kernelRoute, errp *error) (func(syscall.NetlinkMessage), func(error)) {
-			*errp = errAckLost // until the kernel answers
-			return func(m syscall.NetlinkMessage) {
-					if r, ok := parseKernelRoute(m.Data); ok {
-						*dst = r
-					}
-				}, func(err error) {
-					*errp = err
-					if errors.Is(err, errAckLost) {
-						lost = err
-					}
-				}
+		if fibErr[i] == nil && (fib[i].multipath || fib[i].link == 0) {
+			multi, at = append(multi, nh), append(at, i)
 		}
-		reply, done := record(&a.fib, &a.fibErr)
-		w.queueGet(unix.RTM_GETROUTE, 0, lookupBody(nh, rtmFFibMatch), reply, done)
-		reply, done = record(&a.path, &a.pathErr)
-		w.queueGet(unix.RTM_GETROUTE, 0, lookupBody(nh, 0), reply, done)
 	}
-	w.flush()
-	if lost != nil {
-		return nil, fmt.Errorf("resolving next hops: %w", lost)
+	path, pathErr, err := getRoutes(w, multi, 0)
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[netip.Addr]resolution, len(nhs))
 	for i, nh := range nhs {
-		a := answers[i]
-		out[nh] = t.resolved(nh, a.fib, a.fibErr, a.path, a.pathErr)
+		out[nh] = t.resolved(nh, fib[i], fibErr[i], kernelRoute{}, unix.ENOENT)
+	}
+	for i, nh := range multi {
+		out[nh] = t.resolved(nh, fib[at[i]], fibErr[at[i]], path[i], pathErr[i])
 	}
 	return out, nil
+}
+
+// getRoutes sends one RTM_GETROUTE per address (rtm_flags flags) in one batch and returns
+// the answers and per-address errors in the order of addrs.
+func getRoutes(w *nlWriter, addrs []netip.Addr, flags uint32) ([]kernelRoute, []error, error) {
+	routes, errs := make([]kernelRoute, len(addrs)), make([]error, len(addrs))
+	var lost error
+	for i, a := range addrs {
+		errs[i] = errAckLost // until the kernel answers
+		w.queueGet(unix.RTM_GETROUTE, 0, lookupBody(a, flags), func(m syscall.NetlinkMessage) {
+			if r, ok := parseKernelRoute(m.Data); ok {
+				routes[i] = r
+			}
+		}, func(err error) {
+			errs[i] = err
+			if errors.Is(err, errAckLost) {
+				lost = err
+			}
+		})
+	}
+	w.flush()
+	if lost != nil {
+		return nil, nil, fmt.Errorf("resolving next hops: %w", lost)
+	}
+	return routes, errs, nil
 }
 
 // resolved turns the kernel's answers for nh into a resolution.
