@@ -8,7 +8,9 @@ import (
 )
 
 func TestDownReasonSpelling(t *testing.T) {
-	notif := func(code, sub uint8, data []byte) *bgp.BGPMessage { return bgp.NewBGPNotificationMessage(code, sub, data) }
+	notif := func(code, sub uint8, data []byte) *bgp.BGPMessage {
+		return bgp.NewBGPNotificationMessage(code, sub, data)
+	}
 	for _, c := range []struct {
 		d    bmp.BMPPeerDownNotification
 		want string
