@@ -61,7 +61,7 @@ template bgp brindle_node {
 func TestBGPNextHopsAcrossSubnets(t *testing.T) {
 	c := startCluster(t, twoSubnets())
 	applyPool(t, c, "Never", "Never")
-	birdc := startToR(t, c)
+	birdc, bird := startToR(t, c)
 	startAgents(t, c, cluster.AgentOptions{}, nodes...)
 	cts := []*cluster.Container{addContainer(t, c, "node1", "c1"), addContainer(t, c, "node2", "c2"),
 		addContainer(t, c, "node3", "c3")}
@@ -140,11 +140,28 @@ spec:
 		matrix(t, cts)
 	})
 	t.Run("unresolvable next hop", func(t *testing.T) { unresolvable(t, c, tor) })
+	t.Run("ToR goes away", func(t *testing.T) {
+		// BIRD ends its sessions with a NOTIFICATION; node status says so, from GoBGP's BMP
+		// peer-down report.
+		if err := bird.Stop(5 * time.Second); err != nil {
+			t.Logf("stopping BIRD: %v", err)
+		}
+		var last string
+		err := cluster.WaitFor(15*time.Second, "node1's status to give the ToR's down reason", func() (bool, string) {
+			out, err := c.NodeStatus("node1")
+			last = out
+			return err == nil && strings.Contains(out, "Last down: Received: "), out
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("node status on node1 after the ToR stopped:\n%s", last)
+	})
 }
 
 // startToR starts BIRD in the router namespace, makes it a global BGPPeer and returns a
-// birdc runner.
-func startToR(t *testing.T, c *cluster.Cluster) func(args ...string) (string, error) {
+// birdc runner and the process.
+func startToR(t *testing.T, c *cluster.Cluster) (func(args ...string) (string, error), *testbed.Proc) {
 	birdBin, err := exec.LookPath("bird")
 	if err != nil {
 		t.Fatalf("bird2 is not installed (scripts/setup.sh installs it): %v", err)
@@ -180,7 +197,7 @@ spec:
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return c.Bed.Router.Run(ctx, testbed.RunOptions{Path: "birdc", Args: append([]string{"-s", sock}, args...)})
-	}
+	}, p
 }
 
 // unresolvable: the ToR's prefix with an unroutable next hop is not installed and reported
