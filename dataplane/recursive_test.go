@@ -85,6 +85,7 @@ func TestRecursiveNexthops(t *testing.T) {
 
 	// The route to the next hop changes: the block routes follow, through the watch alone.
 	runAgentLoop(t, dp, want)
+	watchLive(t, a, dp, want)
 	routeIs := func(what, line string) {
 		t.Helper()
 		waitFor(t, what, 5*time.Second, func() bool {
@@ -132,9 +133,11 @@ func TestRecursiveNexthopLinkDown(t *testing.T) {
 	s := learnedState()
 	s.SetLearnedRoute(calc.LearnedRoute{Dst: netip.MustParsePrefix("192.168.3.0/26"), NextHop: netip.MustParseAddr("10.0.4.5")})
 	dp, _ := newObservedDP(t, a)
-	runAgentLoop(t, dp, calc.Compute(s))
+	want := calc.Compute(s)
+	runAgentLoop(t, dp, want)
 	line := func() string { return sh(t, "ip", "-n", a, "route", "show", "192.168.1.0/26") }
 	waitFor(t, "block via the preferred uplink", 5*time.Second, func() bool { return strings.Contains(line(), "via 10.0.3.2 dev eth1") })
+	watchLive(t, a, dp, want)
 	path := sh(t, "ip", "-n", a, "route", "get", "10.0.4.5")
 	ecmp := sh(t, "ip", "-n", a, "route", "show", "192.168.3.0/26")
 	if f := strings.Fields(path); len(f) < 5 || !strings.Contains(ecmp, "via "+f[2]+" dev "+f[4]) {
@@ -142,4 +145,23 @@ func TestRecursiveNexthopLinkDown(t *testing.T) {
 	}
 	sh(t, "ip", "-n", a, "link", "set", "eth1", "down")
 	waitFor(t, "block via the remaining uplink", 5*time.Second, func() bool { return strings.Contains(line(), "via 10.0.1.2 dev eth0") })
+}
+
+// watchLive waits until the agent loop's netlink watch reacts (it subscribes in the
+// background): one of its routes, deleted by hand, comes back without an Apply of ours.
+func watchLive(t *testing.T, ns string, dp *Dataplane, want calc.Desired) {
+	t.Helper()
+	const dst = "192.168.0.64/26"
+	for range 20 {
+		sh(t, "ip", "-n", ns, "route", "del", dst)
+		deadline := time.Now().Add(500 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			if out, _ := shOK("ip", "-n", ns, "route", "show", dst); out != "" {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		apply(t, dp, want) // the watch was not there yet: put it back and try again
+	}
+	t.Fatal("the watch never repaired a deleted route")
 }

@@ -229,7 +229,9 @@ func unresolvable(t *testing.T, c *cluster.Cluster, tor netip.Addr) {
 	logged := func(n string) int {
 		return count(n, func(l string) bool { return strings.Contains(l, unresolvedMsg) && strings.Contains(l, torBadHop) })
 	}
-	starts := func(n string) int { return count(n, func(l string) bool { return strings.Contains(l, `"node registered"`) }) }
+	starts := func(n string) int {
+		return count(n, func(l string) bool { return strings.Contains(l, `"node registered"`) })
+	}
 	for _, n := range nodes {
 		if err := cluster.WaitFor(15*time.Second, n+" to report "+torBadHop+" unresolvable", func() (bool, string) {
 			return logged(n) > 0, "not logged yet"
