@@ -16,9 +16,16 @@ import (
 // hop is not resolved yet has no desired kernel shape: apply resolves pending next hops
 // before it compares anything, so a route already in the kernel is never deleted meanwhile.
 
+// recRoute is what a recursive route needs besides its destination (kept small: one per
+// learned block).
+type recRoute struct {
+	gw      netip.Addr // the BGP next hop
+	fromBGP bool
+}
+
 // recursiveState is embedded in routeTable.
 type recursiveState struct {
-	recursive map[netip.Prefix]calc.Route // desired routes with a recursive next hop
+	recursive map[netip.Prefix]recRoute // desired routes with a recursive next hop
 	nhRefs    map[netip.Addr]int          // next hop -> routes through it
 	nhRes     map[netip.Addr]resolution   // last resolution of each next hop in nhRefs
 	nhDirty   map[netip.Addr]struct{}     // resolve again on the next apply
@@ -27,7 +34,7 @@ type recursiveState struct {
 }
 
 func (t *routeTable) resetRecursive() {
-	t.recursive, t.nhRefs = map[netip.Prefix]calc.Route{}, map[netip.Addr]int{}
+	t.recursive, t.nhRefs = map[netip.Prefix]recRoute{}, map[netip.Addr]int{}
 	if t.nhRes == nil {
 		t.nhRes, t.nhDirty = map[netip.Addr]resolution{}, map[netip.Addr]struct{}{}
 	}
@@ -56,39 +63,40 @@ func (t *routeTable) forgetRecursive(dst netip.Prefix) {
 		return
 	}
 	delete(t.recursive, dst)
-	if t.nhRefs[old.Gw]--; t.nhRefs[old.Gw] <= 0 {
-		delete(t.nhRefs, old.Gw)
-		delete(t.nhRes, old.Gw)
-		delete(t.nhDirty, old.Gw)
+	if t.nhRefs[old.gw]--; t.nhRefs[old.gw] <= 0 {
+		delete(t.nhRefs, old.gw)
+		delete(t.nhRes, old.gw)
+		delete(t.nhDirty, old.gw)
 		t.nhSorted = nil
 	}
 }
 
 // putRecursive records r (its next hop already referenced) and gives it its kernel shape
 // if the next hop's resolution is known.
-func (t *routeTable) putRecursive(r calc.Route) {
-	t.recursive[r.Dst] = r
-	if res, ok := t.nhRes[r.Gw]; ok {
-		t.place(r, res)
+func (t *routeTable) putRecursive(cr calc.Route) {
+	r := recRoute{gw: cr.Gw, fromBGP: cr.FromBGP}
+	t.recursive[cr.Dst] = r
+	if res, ok := t.nhRes[r.gw]; ok {
+		t.place(cr.Dst, r, res)
 		return
 	}
-	t.nhDirty[r.Gw] = struct{}{}
-	t.delDesired(r.Dst)
+	t.nhDirty[r.gw] = struct{}{}
+	t.delDesired(cr.Dst)
 }
 
 // place sets r's desired kernel route from its next hop's resolution; an unresolvable next
 // hop means no route (BIRD keeps such a route unreachable and out of the kernel).
-func (t *routeTable) place(r calc.Route, res resolution) {
-	t.dirty[r.Dst] = struct{}{}
+func (t *routeTable) place(dst netip.Prefix, r recRoute, res resolution) {
+	t.dirty[dst] = struct{}{}
 	if res.err != "" {
-		t.delDesired(r.Dst)
+		t.delDesired(dst)
 		return
 	}
 	k := kroute{typ: unix.RTN_UNICAST, proto: ProtoBrindle, gw: res.gw, link: res.link, onlink: res.onlink}
-	if r.FromBGP {
+	if r.fromBGP {
 		k.proto = ProtoBGP
 	}
-	t.setDesired(r.Dst, k)
+	t.setDesired(dst, k)
 }
 
 // resolvePending resolves the next hops marked for it, in one batch, and re-places the
@@ -125,9 +133,9 @@ func (t *routeTable) resolvePending(w *nlWriter) error {
 	if len(changed) == 0 {
 		return nil
 	}
-	for _, r := range t.recursive {
-		if _, ok := changed[r.Gw]; ok {
-			t.place(r, t.nhRes[r.Gw])
+	for dst, r := range t.recursive {
+		if _, ok := changed[r.gw]; ok {
+			t.place(dst, r, t.nhRes[r.gw])
 		}
 	}
 	return nil
@@ -200,7 +208,7 @@ func (t *routeTable) reasonOf(dst netip.Prefix) string {
 	if !ok {
 		return t.reasons[dst]
 	}
-	return t.reasons[dst] + "; next hop " + r.Gw.String() + " through " + t.nhRes[r.Gw].via
+	return t.reasons[dst] + "; next hop " + r.gw.String() + " through " + t.nhRes[r.gw].via
 }
 
 // Unresolved returns the BGP next hops the kernel's table cannot route, each with the

@@ -152,16 +152,20 @@ func TestRecursiveNexthopLinkDown(t *testing.T) {
 func watchLive(t *testing.T, ns string, dp *Dataplane, want calc.Desired) {
 	t.Helper()
 	const dst = "192.168.0.64/26"
-	for range 20 {
+	for try := range 20 {
 		sh(t, "ip", "-n", ns, "route", "del", dst)
 		deadline := time.Now().Add(500 * time.Millisecond)
 		for time.Now().Before(deadline) {
 			if out, _ := shOK("ip", "-n", ns, "route", "show", dst); out != "" {
+				t.Logf("watch live after %d tries", try+1)
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		apply(t, dp, want) // the watch was not there yet: put it back and try again
+		// The watch was not there yet and missed the deletion: put the route back (the
+		// mirror must be re-read for that) and try again.
+		dp.MarkResync()
+		apply(t, dp, want)
 	}
 	t.Fatal("the watch never repaired a deleted route")
 }
