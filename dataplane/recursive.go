@@ -26,11 +26,11 @@ type recRoute struct {
 // recursiveState is embedded in routeTable.
 type recursiveState struct {
 	recursive map[netip.Prefix]recRoute // desired routes with a recursive next hop
-	nhRefs    map[netip.Addr]int          // next hop -> routes through it
-	nhRes     map[netip.Addr]resolution   // last resolution of each next hop in nhRefs
-	nhDirty   map[netip.Addr]struct{}     // resolve again on the next apply
-	nhAll     bool                        // resolve every next hop on the next apply
-	nhSorted  []netip.Addr                // nhRefs' keys, sorted; nil when they changed
+	nhRefs    map[netip.Addr]int        // next hop -> routes through it
+	nhRes     map[netip.Addr]resolution // last resolution of each next hop in nhRefs
+	nhDirty   map[netip.Addr]struct{}   // resolve again on the next apply
+	nhAll     bool                      // resolve every next hop on the next apply
+	nhSorted  []netip.Addr              // nhRefs' keys, sorted; nil when they changed
 }
 
 func (t *routeTable) resetRecursive() {
