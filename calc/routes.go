@@ -129,6 +129,15 @@ func (c *computer) deriveLearned(k *sink, l LearnedRoute) {
 	r := c.routeVia(pool, inPool, l.NextHop, "learned route", "", true)
 	r.FromBGP = true
 	r.Dst = dst
+	if !r.OnLink {
+		// Without encapsulation the next hop may sit behind a router (a peer in another
+		// subnet, a multihop eBGP peer): the kernel's route to it decides gateway and device.
+		r.Recursive, r.Dev = true, ""
+		rk := reasonKey{what: r.Reason, dev: "(recursive)"}
+		if r.Reason = c.sharedReason(rk); r.Reason == "" {
+			r.Reason = c.keepReason(rk, rk.what+"; gateway and device from the kernel's route to the next hop (resolved recursively)")
+		}
+	}
 	k.route(r, rankRemote)
 }
 
