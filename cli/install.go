@@ -111,7 +111,7 @@ func installOptionsFrom(c *ucli.Context) (installOptions, error) {
 // what install did not write unless force; dry-run only prints.
 func applyInstall(w io.Writer, root string, items []installItem, m *manifest, force, dryRun bool) error {
 	type step struct {
-		it          installItem
+		it   installItem
 		op   string // create, update, replace, unchanged
 		save bool   // move the existing file aside first
 	}
@@ -240,4 +240,3 @@ func systemctl(w io.Writer, args ...string) error {
 	}
 	return nil
 }
-

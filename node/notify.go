@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -22,6 +23,10 @@ type notifier struct {
 
 	mu   sync.Mutex
 	last string // STATUS last sent
+	// loopPets: the event loop runs and pets the watchdog itself. Until then (waiting for
+	// the datastore, which may take as long as etcd is down) run pets it, so that a node
+	// whose etcd is away is not killed by the watchdog over and over.
+	loopPets atomic.Bool
 }
 
 func newNotifier(h *Health) *notifier {
@@ -62,9 +67,17 @@ func (n *notifier) run(ctx context.Context) {
 	if n == nil || !n.on {
 		return
 	}
-	t := time.NewTicker(time.Second)
+	every := time.Second
+	wd := n.watchdogInterval()
+	if wd > 0 && wd/2 < every {
+		every = wd / 2
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		if wd > 0 && !n.loopPets.Load() {
+			n.watchdog()
+		}
 		s := n.statusLine()
 		n.mu.Lock()
 		changed := s != n.last

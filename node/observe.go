@@ -38,6 +38,7 @@ func (a *Agent) observeLoop(ctx context.Context) *loopObserver {
 		// Petted from the loop's own goroutine, so a stuck loop gets the agent restarted.
 		o.tick = time.NewTicker(d / 2)
 		o.watchdog = o.tick.C
+		a.notify.loopPets.Store(true)
 	}
 	return o
 }
