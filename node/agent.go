@@ -113,7 +113,7 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 		a.dp = dp
 	}
 	a.health.Report("datastore", true, false, "connecting")
-	a.metrics, a.notify = newMetrics(), newNotifier(a.health)
+	a.metrics, a.notify = newMetrics(a.status), newNotifier(a.health)
 	a.health.handle("/metrics", a.metrics.handler())
 	go a.notify.run(ctx)
 	if err := a.serveStatus(ctx); err != nil {

@@ -35,7 +35,6 @@ type agentMetrics struct {
 
 	routes, neighbours, nftElements prometheus.Gauge
 	syncLatency                     prometheus.Histogram
-	bgpPeers                        *prometheus.GaugeVec
 	prefixesReceived, prefixesAdv   prometheus.Gauge
 	ipamBlocks, ipamAddresses       *prometheus.GaugeVec
 	watchResyncs                    prometheus.Counter
@@ -47,14 +46,13 @@ type agentMetrics struct {
 	weps       map[string]bool      // every WorkloadEndpoint key in the cluster
 	blockUsed  map[netip.Prefix]int // addresses in use per IPAM block
 	pending    []time.Time          // arrival of batches not yet in the kernel
-	bgpStates  map[string]float64   // label values last set, to zero the gone ones
 	poolLabels map[string]bool      // pool label values last set
 	lists      int                  // FromList batches seen
 }
 
-func newMetrics() *agentMetrics {
-	m := &agentMetrics{reg: prometheus.NewRegistry(), weps: map[string]bool{}, blockUsed: map[netip.Prefix]int{},
-		bgpStates: map[string]float64{}, poolLabels: map[string]bool{}}
+// newMetrics builds the registry; peers is the BGP status source (nil: no BGP metrics).
+func newMetrics(peers bgpstatus.Source) *agentMetrics {
+	m := &agentMetrics{reg: prometheus.NewRegistry(), weps: map[string]bool{}, blockUsed: map[netip.Prefix]int{}, poolLabels: map[string]bool{}}
 	g := func(name, help string) prometheus.Gauge {
 		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 	}
@@ -74,8 +72,6 @@ func newMetrics() *agentMetrics {
 	m.syncLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "brindle_sync_latency_seconds",
 		Help:    "Time from a datastore change reaching the agent's watch to the kernel being programmed with it.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}})
-	m.bgpPeers = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "brindle_bgp_peers",
-		Help: "BGP peers by session state (Established, Active, Connect, ...)."}, []string{"state"})
 	m.prefixesReceived = g("brindle_bgp_prefixes_received", "Prefixes learned over BGP and routed.")
 	m.prefixesAdv = g("brindle_bgp_prefixes_advertised", "Prefixes this node advertises over BGP.")
 	m.ipamBlocks = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "brindle_ipam_blocks",
@@ -88,9 +84,11 @@ func newMetrics() *agentMetrics {
 	m.componentTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "brindle_component_run_seconds",
 		Help: "Duration of each component run.", Buckets: prometheus.DefBuckets}, []string{"component"})
 	m.reg.MustRegister(m.applyTime, m.applyFailures, m.localEndpoints, m.clusterHosts, m.clusterEndpoints,
-		m.resyncsStarted, m.routes, m.neighbours, m.nftElements, m.syncLatency, m.bgpPeers, m.prefixesReceived,
+		m.resyncsStarted, m.routes, m.neighbours, m.nftElements, m.syncLatency, m.prefixesReceived,
 		m.prefixesAdv, m.ipamBlocks, m.ipamAddresses, m.watchResyncs, m.errors, m.componentTime,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		peerCollector{src: peers, desc: prometheus.NewDesc("brindle_bgp_peers",
+			"BGP peers by session state (Established, Active, Connect, ...).", []string{"state"}, nil)})
 	return m
 }
 
@@ -133,25 +131,31 @@ func (m *agentMetrics) componentRan(name string, took time.Duration, err error) 
 	}
 }
 
-// setPeers counts BGP sessions by state (the first word of the status socket's Info:
-// Established, Active, Connect, Idle, ...).
-func (m *agentMetrics) setPeers(peers []bgpstatus.PeerStatus) {
-	now := map[string]float64{}
-	for _, p := range peers {
-		state, _, _ := strings.Cut(p.Info, " ")
+// peerCollector reports BGP sessions by state at scrape time (the first word of the status
+// socket's Info: Established, Active, Connect, ...). Read when scraped, not by the loop:
+// a session coming up does not wake the loop, and the status source is safe to call from
+// any goroutine (the status socket does).
+type peerCollector struct {
+	src  bgpstatus.Source
+	desc *prometheus.Desc
+}
+
+func (p peerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- p.desc }
+
+func (p peerCollector) Collect(ch chan<- prometheus.Metric) {
+	if p.src == nil {
+		return
+	}
+	counts := map[string]float64{"Established": 0}
+	for _, peer := range p.src.Status().Peers {
+		state, _, _ := strings.Cut(peer.Info, " ")
 		if state == "" {
 			state = "unknown"
 		}
-		now[state]++
+		counts[state]++
 	}
-	for s := range m.bgpStates {
-		if _, ok := now[s]; !ok {
-			m.bgpPeers.WithLabelValues(s).Set(0)
-		}
-	}
-	for s, n := range now {
-		m.bgpPeers.WithLabelValues(s).Set(n)
-		m.bgpStates[s] = n
+	for s, n := range counts {
+		ch <- prometheus.MustNewConstMetric(p.desc, prometheus.GaugeValue, n, s)
 	}
 }
 

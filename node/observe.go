@@ -28,7 +28,7 @@ type loopObserver struct {
 // get them here.
 func (a *Agent) observeLoop(ctx context.Context) *loopObserver {
 	if a.metrics == nil {
-		a.metrics = newMetrics()
+		a.metrics = newMetrics(a.status)
 	}
 	if a.notify == nil {
 		a.notify = newNotifier(a.health)
@@ -131,7 +131,6 @@ func (o *loopObserver) afterRun(cs *components) {
 		m.setPools(a.cache.pools)
 	}
 	m.mu.Unlock()
-	m.setPeers(a.status.Status().Peers)
 	if !o.ready && cs.converged() {
 		o.ready = true
 		a.notify.ready()
