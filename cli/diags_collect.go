@@ -55,15 +55,19 @@ func collectDiags(ctx context.Context, c *ucli.Context, d *diags, name string) {
 	}
 
 	// The kernel: what brindle programs, and only brindle's nftables table.
-	for file, args := range map[string][]string{
-		"kernel/routes.txt":            {"ip", "-d", "route", "show", "table", "all"},
-		"kernel/links.txt":             {"ip", "-d", "link", "show"},
-		"kernel/addresses.txt":         {"ip", "addr", "show"},
-		"kernel/neighbours.txt":        {"ip", "neigh", "show"},
-		"kernel/fdb-vxlan.txt":         {"bridge", "fdb", "show", "dev", "vxlan.calico"},
-		"kernel/nft-brindle.txt":       {"nft", "list", "table", "ip", "brindle"},
-		"kernel/sysctl-forwarding.txt": {"sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter"},
+	for _, k := range []struct {
+		file string
+		args []string
+	}{
+		{"kernel/routes.txt", []string{"ip", "-d", "route", "show", "table", "all"}},
+		{"kernel/links.txt", []string{"ip", "-d", "link", "show"}},
+		{"kernel/addresses.txt", []string{"ip", "addr", "show"}},
+		{"kernel/neighbours.txt", []string{"ip", "neigh", "show"}},
+		{"kernel/fdb-vxlan.txt", []string{"bridge", "fdb", "show", "dev", "vxlan.calico"}},
+		{"kernel/nft-brindle.txt", []string{"nft", "list", "table", "ip", "brindle"}},
+		{"kernel/sysctl-forwarding.txt", []string{"sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter"}},
 	} {
+		file, args := k.file, k.args
 		out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
 		if err != nil {
 			err = fmt.Errorf("%s: %w", strings.Join(args, " "), err)
