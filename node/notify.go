@@ -98,7 +98,7 @@ func (n *notifier) run(ctx context.Context) {
 func (n *notifier) statusLine() string {
 	_, ready, parts := n.health.Status()
 	if ready {
-		return "ready: datastore in sync, dataplane programmed"
+		return "ready: in sync with the datastore, every component converged"
 	}
 	var waiting []string
 	for name, p := range parts {

@@ -37,9 +37,9 @@ func notifySocket(t *testing.T) <-chan string {
 	return out
 }
 
-// next returns the first datagram containing want, failing after a deadline that only
-// bounds a broken test; it returns what came before it.
-func next(t *testing.T, msgs <-chan string, want string) (before []string) {
+// next waits for the first datagram containing want, failing after a deadline that only
+// bounds a broken test; it returns what came before it and the datagram.
+func next(t *testing.T, msgs <-chan string, want string) (before []string, got string) {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
@@ -49,7 +49,7 @@ func next(t *testing.T, msgs <-chan string, want string) (before []string) {
 				t.Fatalf("notify socket closed before %q", want)
 			}
 			if strings.Contains(m, want) {
-				return before
+				return before, m
 			}
 			before = append(before, m)
 		case <-deadline:
@@ -72,7 +72,7 @@ func TestNotifyReadyStatusWatchdog(t *testing.T) {
 	go b.a.notify.run(ctx)
 	b.run(t)
 
-	before := next(t, msgs, "STATUS=not ready")
+	before, _ := next(t, msgs, "STATUS=not ready")
 	for _, m := range before {
 		if strings.Contains(m, "READY=1") {
 			t.Fatalf("READY=1 before anything was programmed: %q", before)
@@ -85,7 +85,7 @@ func TestNotifyReadyStatusWatchdog(t *testing.T) {
 		t.Fatal("programmed before sync")
 	}
 	b.sync()
-	before = next(t, msgs, "READY=1")
+	before, ready := next(t, msgs, "READY=1")
 	if b.dp.apply.count() == 0 {
 		t.Error("READY=1 before the dataplane was programmed")
 	}
@@ -94,7 +94,10 @@ func TestNotifyReadyStatusWatchdog(t *testing.T) {
 			t.Errorf("READY=1 twice: %q", before)
 		}
 	}
-	next(t, msgs, "STATUS=ready")
+	// The status goes with READY=1 (the status goroutine may have said it already).
+	if !strings.Contains(ready, "\nSTATUS=ready") {
+		t.Errorf("READY=1 datagram %q carries no ready status", ready)
+	}
 	next(t, msgs, "WATCHDOG=1")
 }
 

@@ -21,6 +21,7 @@ type loopObserver struct {
 	tick     *time.Ticker
 	ready    bool // READY=1 sent
 	pools    bool // pools or blocks changed since the last afterRun
+	felix    bool // a FelixConfiguration changed and the metrics port has not followed yet
 	port     *metricsPort
 }
 
@@ -56,7 +57,6 @@ func (o *loopObserver) stop() {
 func (o *loopObserver) batch(b store.Batch) {
 	m := o.a.metrics
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if b.FromList {
 		m.resyncsStarted.Inc()
 		m.lists++
@@ -67,7 +67,6 @@ func (o *loopObserver) batch(b store.Batch) {
 	if len(b.Events) > 0 && len(m.pending) < 10000 {
 		m.pending = append(m.pending, time.Now())
 	}
-	felix := false
 	for _, ev := range b.Events {
 		switch {
 		case strings.HasPrefix(ev.Key, store.ResourcePrefix+"workloadendpoints/"):
@@ -77,7 +76,7 @@ func (o *loopObserver) batch(b store.Batch) {
 				m.weps[ev.Key] = true
 			}
 		case strings.HasPrefix(ev.Key, store.ResourcePrefix+"felixconfigurations/"):
-			felix = true
+			o.felix = true
 		case strings.HasPrefix(ev.Key, store.ResourcePrefix+"ippools/"):
 			o.pools = true
 		case strings.HasPrefix(ev.Key, store.IPAMPrefix+"assignment/"):
@@ -85,7 +84,10 @@ func (o *loopObserver) batch(b store.Batch) {
 			m.noteBlock(ev)
 		}
 	}
-	if felix && b.InSync {
+	m.mu.Unlock()
+	// Only from a complete view: during a re-list the configuration may be half there.
+	if o.felix && b.InSync {
+		o.felix = false
 		o.port.set(o.ctx, o.a.cache.felixConfig())
 	}
 }
