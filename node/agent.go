@@ -50,6 +50,8 @@ type Agent struct {
 	tunnels chan struct{}
 	status  *statusSource
 	comp    agentComponents
+	metrics *agentMetrics // node/metrics.go
+	notify  *notifier     // node/notify.go
 
 	// Seams for the loop's unit tests; start sets the real ones.
 	watch        watchFunc
@@ -113,6 +115,9 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 		a.dp = dp
 	}
 	a.health.Report("datastore", true, false, "connecting")
+	a.metrics, a.notify = newMetrics(a.status), newNotifier(a.health)
+	a.health.handle("/metrics", a.metrics.handler())
+	go a.notify.run(ctx)
 	if err := a.serveStatus(ctx); err != nil {
 		a.close()
 		return nil, err

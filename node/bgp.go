@@ -56,6 +56,7 @@ func (a *Agent) syncBGP(ctx context.Context) error {
 		return fmt.Errorf("setting BGP peers: %w", err)
 	}
 	ads, skipped := calc.ComputeBGPAdvertisements(a.cache.exportInput())
+	a.metrics.advertised(len(ads))
 	for _, d := range skipped {
 		a.log.Debug("prefix not advertised", zap.String("subject", d.Subject), zap.String("reason", d.Reason))
 	}

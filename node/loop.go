@@ -56,6 +56,9 @@ func (a *Agent) loop(ctx context.Context) error {
 	report := newReporter(a)
 	go report.run(ctx)
 	comps := a.addComponents()
+	obs := a.observeLoop(ctx)
+	defer obs.stop()
+	comps.observe = a.metrics.componentRan
 	inSync := false
 	mem := newMemTuner()
 	var warm *bgpWarmup
@@ -82,6 +85,7 @@ func (a *Agent) loop(ctx context.Context) error {
 			for _, ev := range b.Events {
 				a.cache.apply(ev)
 			}
+			obs.batch(b)
 			if b.InSync {
 				a.health.Report("datastore", true, true, "")
 			} else {
@@ -106,6 +110,9 @@ func (a *Agent) loop(ctx context.Context) error {
 		case <-drift:
 			a.comp.dataplane.mark()
 		case <-retry.C:
+		case <-obs.watchdog:
+			a.notify.watchdog()
+			continue
 		case <-resync.C:
 			if a.dp != nil {
 				a.dp.MarkResync()
@@ -125,6 +132,7 @@ func (a *Agent) loop(ctx context.Context) error {
 			continue
 		}
 		next, ran := comps.runDue(ctx)
+		obs.afterRun(comps)
 		if ran && comps.converged() {
 			mem.afterSync(a.log)
 		}
@@ -184,6 +192,7 @@ func (a *Agent) syncDataplane(ctx context.Context) error {
 	want := calc.Compute(a.cache.state)
 	a.cache.skips.report(a.log, want.Skipped)
 	err := a.dp.Apply(ctx, want)
+	a.metrics.dataplaneApplied(&want, time.Since(start), err)
 	a.log.Debug("dataplane applied", zap.Int("routes", len(want.Routes)), zap.Duration("took", time.Since(start)), zap.Error(err))
 	if err != nil {
 		return fmt.Errorf("programming the dataplane: %w", err)
