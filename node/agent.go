@@ -113,6 +113,8 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 			return nil, err
 		}
 		a.dp = dp
+	} else {
+		a.cache.pol = nil // no policy model without a dataplane to program (the bgp role)
 	}
 	a.health.Report("datastore", true, false, "connecting")
 	a.metrics, a.notify = newMetrics(a.status), newNotifier(a.health)
@@ -169,7 +171,7 @@ func (a *Agent) serveStatus(ctx context.Context) error {
 		return err
 	}
 	go func() {
-		if err := bgpstatus.Serve(ctx, l, bgpstatus.Handler(a.status)); err != nil && !errors.Is(err, context.Canceled) {
+		if err := bgpstatus.Serve(ctx, l, a.statusMux(bgpstatus.Handler(a.status))); err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Warn("status socket stopped", zap.Error(err))
 		}
 	}()

@@ -34,7 +34,7 @@ func (a *Agent) syncBGP(ctx context.Context) error {
 		a.speaker = nil
 		a.status.set(nil)
 		a.cache.state.ReplaceLearnedRoutes(nil)
-		a.comp.dataplane.mark()
+		a.markDataplane()
 	}
 	if a.speaker == nil {
 		sp, err := a.startSpeaker(ctx, bgp.Options{
