@@ -154,7 +154,7 @@ func (a *Agent) serveStatus(ctx context.Context) error {
 		return err
 	}
 	go func() {
-		if err := bgpstatus.Serve(ctx, l, bgpstatus.Handler(a.status)); err != nil && !errors.Is(err, context.Canceled) {
+		if err := bgpstatus.Serve(ctx, l, a.statusMux(bgpstatus.Handler(a.status))); err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Warn("status socket stopped", zap.Error(err))
 		}
 	}()

@@ -30,6 +30,8 @@ type cache struct {
 	localIPs   map[string][]netip.Addr // workload addresses on this node, by WEP key
 	wepIface   map[string]string       // WEP key -> interface, to delete workloads
 
+	pol *policyCache // calc/policy's Model, fed from the same events
+
 	// What changed since the last look; the loop uses these to decide what to recompute.
 	poolsChanged, nodesChanged, bgpChanged, felixChanged bool
 }
@@ -40,12 +42,13 @@ func newCache(me string, keepBGP bool) *cache {
 		nodes: map[string]bgpNode{}, labelKeys: map[string]string{}, pools: map[string]*api.IPPool{},
 		peers: map[string]*api.BGPPeer{}, bgpConfigs: map[string]*api.BGPConfiguration{},
 		felix: map[string]*api.FelixConfiguration{}, affinities: map[netip.Prefix]string{},
-		localIPs: map[string][]netip.Addr{}, wepIface: map[string]string{},
+		localIPs: map[string][]netip.Addr{}, wepIface: map[string]string{}, pol: newPolicyCache(me),
 	}
 }
 
 // apply folds one watch event into the cache.
 func (c *cache) apply(ev store.Event) {
+	c.pol.event(ev)
 	if ev.Kind == nil {
 		c.applyIPAM(ev)
 		return

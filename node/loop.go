@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/brindle-net/brindle/calc"
@@ -13,7 +14,7 @@ import (
 // its own (what BGP advertises): watching every node's would hold one key per remote block
 // in the watcher for nothing.
 func watchPrefixes(me string) []string {
-	return []string{
+	return append([]string{
 		store.ResourcePrefix + "nodes/",
 		store.ResourcePrefix + "ippools/",
 		store.ResourcePrefix + "workloadendpoints/",
@@ -22,7 +23,7 @@ func watchPrefixes(me string) []string {
 		store.ResourcePrefix + "felixconfigurations/",
 		store.IPAMPrefix + "assignment/",
 		store.IPAMPrefix + "host/" + me + "/",
-	}
+	}, policyPrefixes()...)
 }
 
 // loop is the agent's single event loop: watch batches, learned BGP routes and kernel drift
@@ -145,6 +146,7 @@ func (a *Agent) sync(ctx context.Context) error {
 			a.health.Report("dataplane", true, true, err.Error())
 		}
 	}
+	err = errors.Join(err, a.syncPolicy(ctx))
 	a.health.Report("datastore", true, true, "")
 	if a.opts.BGP && bgpChanged {
 		if berr := a.syncBGP(ctx); berr != nil {

@@ -1,0 +1,339 @@
+package policy
+
+import (
+	"math"
+	"slices"
+
+	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/api/selector"
+)
+
+type itemKind uint8
+
+const (
+	kindWorkload itemKind = iota + 1
+	kindNetworkSet
+	kindGlobalNetworkSet
+)
+
+type itemKey struct {
+	kind            itemKind
+	namespace, name string
+}
+
+func compareItemKey(a, b itemKey) int {
+	if a.kind != b.kind {
+		return int(a.kind) - int(b.kind)
+	}
+	if a.namespace != b.namespace {
+		if a.namespace < b.namespace {
+			return -1
+		}
+		return 1
+	}
+	if a.name < b.name {
+		return -1
+	} else if a.name > b.name {
+		return 1
+	}
+	return 0
+}
+
+type policyKey struct {
+	namespace, name string
+	namespaced      bool
+}
+
+// state is the Model's data. Invariants between Flushes: every item is in the sets whose
+// selector matches its labels (for active sets only); every local item's pols holds exactly the
+// policies whose selector matches it; dirty* hold what the next Flush must look at.
+type state struct {
+	opts     Options
+	cfg      Config
+	first    bool
+	tiers    map[string]*api.Tier
+	policies map[policyKey]*policy
+	profiles map[string]*profileState
+	items    map[itemKey]*item
+	locals   map[itemKey]*item
+	byLabel  labelIndex          // every item by each of its labels
+	polIdx   selIndex[policyKey] // policies by their selector's required label
+	setIdx   selIndex[SetID]     // active sets likewise
+	byIface  map[string]map[itemKey]struct{}
+
+	sets      map[SetID]*aset      // active sets
+	setRefs   map[SetID]int        // references from active chains
+	setSpecs  map[SetID]*setSpec   // specs of referenced sets
+	chains    map[ChainID]*achain  // active chains
+	chainDefs map[ChainID]chainDef // where each known chain's rules come from
+
+	dirtyIfaces map[string]struct{}
+	dirtyChains map[ChainID]struct{}
+	dirtySets   map[SetID]*aset
+	cfgChanged  bool
+	warnings    []Warning
+
+	prog Program
+}
+
+// chainDef says where a chain's rules come from: a policy or a profile, one direction.
+type chainDef struct {
+	pol     policyKey
+	profile string
+	egress  bool
+}
+
+// achain is an active chain: its references from endpoints and the sets it references.
+type achain struct {
+	refs int
+	sets []SetID
+}
+
+func (s *state) init(o Options) {
+	s.opts = o
+	s.cfg = ConfigFrom(nil, nil)
+	s.first = true
+	s.tiers = map[string]*api.Tier{}
+	s.policies = map[policyKey]*policy{}
+	s.profiles = map[string]*profileState{}
+	s.items = map[itemKey]*item{}
+	s.locals = map[itemKey]*item{}
+	s.byLabel = labelIndex{}
+	s.byIface = map[string]map[itemKey]struct{}{}
+	s.sets = map[SetID]*aset{}
+	s.setRefs = map[SetID]int{}
+	s.setSpecs = map[SetID]*setSpec{}
+	s.chains = map[ChainID]*achain{}
+	s.chainDefs = map[ChainID]chainDef{}
+	s.dirtyIfaces = map[string]struct{}{}
+	s.dirtyChains = map[ChainID]struct{}{}
+	s.dirtySets = map[SetID]*aset{}
+	s.prog = Program{Sets: map[SetID]*Set{}, Chains: map[ChainID]*Chain{}, Endpoints: map[string]*Endpoint{}, Config: s.cfg}
+}
+
+func (s *state) families() []uint8 {
+	if s.opts.IPv6 {
+		return []uint8{4, 6}
+	}
+	return []uint8{4}
+}
+
+func (s *state) setConfig(c Config) {
+	if c == s.cfg {
+		return
+	}
+	relog := c.LogPrefix != s.cfg.LogPrefix
+	s.cfg = c
+	s.cfgChanged = true
+	if relog {
+		// Log rules carry the expanded prefix: recompile everything that has rules.
+		for _, p := range s.policies {
+			s.compilePolicy(p)
+		}
+		for name, pr := range s.profiles {
+			if pr.p != nil {
+				s.compileProfile(name, pr)
+			}
+		}
+	}
+}
+
+// --- tiers ---
+
+func (s *state) setTier(t *api.Tier) {
+	s.tiers[t.Name] = t
+	s.allLocalsDirty()
+}
+
+func (s *state) deleteTier(name string) {
+	if _, ok := s.tiers[name]; ok {
+		delete(s.tiers, name)
+		s.allLocalsDirty()
+	}
+}
+
+func (s *state) allLocalsDirty() {
+	for _, it := range s.locals {
+		s.dirtyIfaces[it.iface] = struct{}{}
+	}
+}
+
+// tierRank orders tiers as felix/calc/policy_sorter.go TierLess: existing tiers first, then by
+// order (unset last), then by name. A missing tier's defaultAction is Deny.
+type tierRank struct {
+	missing bool
+	order   float64
+	name    string
+	pass    bool
+}
+
+func (s *state) tierRank(name string) tierRank {
+	t := s.tiers[name]
+	if t == nil {
+		if name == api.DefaultTierName {
+			// Calico creates the default tier at start-up; treat it as present until it is.
+			return tierRank{order: api.DefaultTierOrder, name: name}
+		}
+		return tierRank{missing: true, order: math.Inf(1), name: name}
+	}
+	r := tierRank{order: math.Inf(1), name: name, pass: t.Spec.DefaultAction == api.ActionPass}
+	if t.Spec.Order != nil {
+		r.order = *t.Spec.Order
+	} else if name == api.DefaultTierName {
+		r.order = api.DefaultTierOrder
+	}
+	return r
+}
+
+func compareTierRank(a, b tierRank) int {
+	if a.missing != b.missing {
+		if a.missing {
+			return 1
+		}
+		return -1
+	}
+	if a.order != b.order {
+		if a.order < b.order {
+			return -1
+		}
+		return 1
+	}
+	if a.name < b.name {
+		return -1
+	} else if a.name > b.name {
+		return 1
+	}
+	return 0
+}
+
+// --- local endpoints ---
+
+func (s *state) localUpdate(old, it *item) {
+	if old != nil && old.local {
+		s.dirtyIfaces[old.iface] = struct{}{}
+		if it == nil || !it.local || it.iface != old.iface {
+			delete(s.byIface[old.iface], old.key)
+			if len(s.byIface[old.iface]) == 0 {
+				delete(s.byIface, old.iface)
+			}
+		}
+		delete(s.locals, old.key)
+	}
+	if it == nil || !it.local {
+		return
+	}
+	s.locals[it.key] = it
+	if s.byIface[it.iface] == nil {
+		s.byIface[it.iface] = map[itemKey]struct{}{}
+	}
+	s.byIface[it.iface][it.key] = struct{}{}
+	s.dirtyIfaces[it.iface] = struct{}{}
+	if old != nil && old.local && old.pols != nil && mapsEqualLabels(old.labels, it.labels) {
+		it.pols = old.pols
+		return
+	}
+	it.pols = map[policyKey]struct{}{}
+	s.polIdx.candidates(it.labels, func(k policyKey) {
+		if s.policies[k].matches(it) {
+			it.pols[k] = struct{}{}
+		}
+	})
+}
+
+func mapsEqualLabels(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// ifaceOwner picks the endpoint an interface belongs to; two records naming one interface (a
+// stale one) resolve the same way whatever order they arrived in.
+func (s *state) ifaceOwner(iface string) *item {
+	keys := s.byIface[iface]
+	if len(keys) == 0 {
+		return nil
+	}
+	var best itemKey
+	first := true
+	for k := range keys {
+		if first || compareItemKey(k, best) < 0 {
+			best, first = k, false
+		}
+	}
+	return s.locals[best]
+}
+
+// buildEndpoint computes what applies to one local endpoint (felix/calc/policy_resolver.go and
+// felix/rules/endpoints.go): per direction the tiers with at least one policy selecting it,
+// in tier order, each with its policies in order, then its profiles.
+func (s *state) buildEndpoint(it *item) *Endpoint {
+	ep := &Endpoint{Iface: it.iface, Namespace: it.key.namespace, Name: it.key.name}
+	ep.Addrs = slices.Clone(it.nets)
+	for _, n := range it.ep.Spec.AllowSpoofedSourcePrefixes {
+		if p, err := parseNet(n); err == nil {
+			ep.AllowSpoofed = append(ep.AllowSpoofed, p)
+		}
+	}
+	pols := make([]*policy, 0, len(it.pols))
+	for k := range it.pols {
+		if p := s.policies[k]; p != nil && !p.hostOnly {
+			pols = append(pols, p)
+		}
+	}
+	ranks := make(map[string]tierRank, 4)
+	for _, p := range pols {
+		if _, ok := ranks[p.tier]; !ok {
+			ranks[p.tier] = s.tierRank(p.tier)
+		}
+	}
+	slices.SortFunc(pols, func(a, b *policy) int {
+		if c := compareTierRank(ranks[a.tier], ranks[b.tier]); c != 0 {
+			return c
+		}
+		if a.order != b.order {
+			if a.order < b.order {
+				return -1
+			}
+			return 1
+		}
+		if a.sortName < b.sortName {
+			return -1
+		} else if a.sortName > b.sortName {
+			return 1
+		}
+		return 0
+	})
+	for _, egress := range []bool{false, true} {
+		var d Direction
+		for _, p := range pols {
+			if egress && !p.egress || !egress && !p.ingress {
+				continue
+			}
+			if n := len(d.Tiers); n == 0 || d.Tiers[n-1].Name != p.tier {
+				d.Tiers = append(d.Tiers, Tier{Name: p.tier, EndOfTierPass: ranks[p.tier].pass})
+			}
+			d.Tiers[len(d.Tiers)-1].Policies = append(d.Tiers[len(d.Tiers)-1].Policies, policyChainID(p.key, egress))
+		}
+		for _, name := range it.parents {
+			id := profileChainID(name, egress)
+			if _, ok := s.chainDefs[id]; !ok {
+				s.chainDefs[id] = chainDef{profile: name, egress: egress}
+			}
+			d.Profiles = append(d.Profiles, id)
+		}
+		if egress {
+			ep.Egress = d
+		} else {
+			ep.Ingress = d
+		}
+	}
+	return ep
+}
+
+var _ = selector.NamespaceLabel

@@ -1,0 +1,280 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// polTable owns the policy objects of the `ip brindle` table (everything in it but the NAT
+// reconciler's sets and chains). It remembers what it wrote and sends one transaction per
+// apply holding only the difference: changed chains are flushed and refilled, new chains
+// and sets added, set and map elements added or removed, departed chains and sets deleted.
+// When stale (start, resync, a failed write, the table gone) it reads the table back first,
+// so a restarted agent recognises its chains by the content hash in their first rule and
+// rewrites only what differs, in one transaction: the old rules stay in force until the
+// new ones replace them.
+type polTable struct {
+	h      *nsHandles
+	log    *zap.Logger
+	stale  bool
+	have   *polHave
+	writes int // transactions sent
+}
+
+// polHave is what the kernel holds of ours.
+type polHave struct {
+	table  bool
+	chains map[string]string // chain -> content hash ("" when not ours or not recognised)
+	sets   map[string]*polSetHave
+}
+
+type polSetHave struct {
+	interval bool
+	elems    map[string]nftables.SetElement
+}
+
+// natOwned are the NAT reconciler's objects in the shared table.
+func natOwned(name string) bool {
+	switch name {
+	case setAllPools, setMasqPools, setAllHosts, chainPostNAT, chainInput:
+		return true
+	}
+	return false
+}
+
+func (p *polTable) apply(spec PolicySpec) error {
+	want := buildPolWant(spec)
+	c, err := p.h.nftBulk()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	defer c.CloseLasting()
+	have := p.have
+	if p.stale || have == nil {
+		if have, err = readPol(c); err != nil {
+			return fmt.Errorf("nftables: read policy in table %s: %w", nftTable, err)
+		}
+	}
+	if !queuePol(c, have, want) {
+		p.have, p.stale = have, false
+		return nil
+	}
+	if err := c.Flush(); err != nil {
+		p.stale = true
+		return fmt.Errorf("nftables: policy transaction: %w", err)
+	}
+	p.writes++
+	p.have, p.stale = haveFromWant(want), false
+	return nil
+}
+
+// queuePol queues the difference between have and want on c in an order the kernel
+// accepts inside one transaction: objects are created before anything refers to them and
+// deleted after the last reference is gone. It reports whether anything was queued.
+func queuePol(c *nftables.Conn, have *polHave, want *polWant) bool {
+	t := &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv4}
+	queued := false
+	if !have.table {
+		c.AddTable(t)
+		queued = true
+	}
+	sets := map[string]*nftables.Set{}
+	for _, name := range slices.Sorted(maps.Keys(want.sets)) {
+		s := want.sets[name].proto
+		s.Table = t
+		if have.sets[name] == nil {
+			_ = c.AddSet(&s, nil) // errors only for anonymous non-constant sets
+			queued = true
+		}
+		sets[name] = &s
+	}
+	chains := map[string]*nftables.Chain{}
+	for _, name := range slices.Sorted(maps.Keys(want.chains)) {
+		ch := &nftables.Chain{Name: name, Table: t}
+		if _, ok := have.chains[name]; !ok {
+			if hook := want.chains[name].hook; hook != nil {
+				pol := nftables.ChainPolicyAccept
+				ch.Type, ch.Hooknum, ch.Priority, ch.Policy = nftables.ChainTypeFilter, hook, nftables.ChainPriorityFilter, &pol
+			}
+			c.AddChain(ch)
+			queued = true
+		}
+		chains[name] = ch
+	}
+	for _, name := range slices.Sorted(maps.Keys(want.sets)) {
+		if queueElems(c, sets[name], have.sets[name], want.sets[name]) {
+			queued = true
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(want.chains)) {
+		cw := want.chains[name]
+		h, ok := have.chains[name]
+		if ok && h == cw.hash {
+			continue
+		}
+		if ok {
+			c.FlushChain(chains[name])
+		}
+		queueRules(c, chains[name], cw)
+		queued = true
+	}
+	// Endpoint chains refer to policy chains: delete them first.
+	gone := slices.Collect(func(yield func(string) bool) {
+		for name := range have.chains {
+			if _, ok := want.chains[name]; !ok && !yield(name) {
+				return
+			}
+		}
+	})
+	slices.SortFunc(gone, func(a, b string) int {
+		ea, eb := isEndpointChain(a), isEndpointChain(b)
+		switch {
+		case ea && !eb:
+			return -1
+		case eb && !ea:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	for _, name := range gone {
+		ch := &nftables.Chain{Name: name, Table: t}
+		c.FlushChain(ch)
+		c.DelChain(ch)
+		queued = true
+	}
+	for name := range have.sets {
+		if _, ok := want.sets[name]; !ok {
+			c.DelSet(&nftables.Set{Name: name, Table: t})
+			queued = true
+		}
+	}
+	return queued
+}
+
+func isEndpointChain(name string) bool {
+	return strings.HasPrefix(name, "fw-") || strings.HasPrefix(name, "tw-") || name == chainFromWL || name == chainToWL ||
+		name == chainWLToHost || name == chainPolForward || name == chainPolInput
+}
+
+// queueElems adds and removes elements. Interval sets are refilled whole when they differ
+// (a merged range's boundaries move together); flush and refill are in the transaction.
+func queueElems(c *nftables.Conn, s *nftables.Set, have *polSetHave, want *polSetWant) bool {
+	var cur map[string]nftables.SetElement
+	if have != nil {
+		cur = have.elems
+	}
+	var add, del []nftables.SetElement
+	for id, e := range want.elems {
+		if _, ok := cur[id]; !ok {
+			add = append(add, e)
+		}
+	}
+	for id, e := range cur {
+		if _, ok := want.elems[id]; !ok {
+			del = append(del, e)
+		}
+	}
+	if len(add)+len(del) == 0 {
+		return false
+	}
+	if s.Interval {
+		if have != nil {
+			c.FlushSet(s)
+		}
+		add = slices.Collect(maps.Values(want.elems))
+		del = nil
+	}
+	slices.SortFunc(add, elemCompare)
+	for chunk := range slices.Chunk(del, elemChunk) {
+		_ = c.SetDeleteElements(s, chunk) // errors only for malformed sets, which we do not build
+	}
+	_ = addElems(c, s, add)
+	return true
+}
+
+// queueRules fills a chain: a counter rule whose comment holds the content hash, then
+// the rendered rules, each tagged with the Calico rule it comes from.
+func queueRules(c *nftables.Conn, ch *nftables.Chain, cw *polChainWant) {
+	c.AddRule(&nftables.Rule{Table: ch.Table, Chain: ch, Exprs: []expr.Any{&expr.Counter{}},
+		UserData: userdata.AppendString(nil, userdata.TypeComment, polHashTag+cw.hash)})
+	for _, r := range cw.render(func(name string) *nftables.Set { return setByName(ch.Table, name) }) {
+		c.AddRule(&nftables.Rule{Table: ch.Table, Chain: ch, Exprs: r.exprs,
+			UserData: userdata.AppendString(nil, userdata.TypeComment, r.tag)})
+	}
+}
+
+// setByName refers to a set by name; the kernel resolves names of sets added earlier in
+// the same transaction as well.
+func setByName(t *nftables.Table, name string) *nftables.Set {
+	return &nftables.Set{Table: t, Name: name}
+}
+
+const polHashTag = "h:"
+
+func haveFromWant(w *polWant) *polHave {
+	h := &polHave{table: true, chains: map[string]string{}, sets: map[string]*polSetHave{}}
+	for name, cw := range w.chains {
+		h.chains[name] = cw.hash
+	}
+	for name, sw := range w.sets {
+		h.sets[name] = &polSetHave{interval: sw.proto.Interval, elems: sw.elems}
+	}
+	return h
+}
+
+// readPol reads our part of the table back.
+func readPol(c *nftables.Conn) (*polHave, error) {
+	h := &polHave{chains: map[string]string{}, sets: map[string]*polSetHave{}}
+	t, err := c.ListTableOfFamily(nftTable, nftables.TableFamilyIPv4)
+	if errors.Is(err, unix.ENOENT) {
+		return h, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	h.table = true
+	sets, err := c.GetSets(t)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sets {
+		if natOwned(s.Name) {
+			continue
+		}
+		es, err := c.GetSetElements(s)
+		if err != nil {
+			return nil, fmt.Errorf("set %s: %w", s.Name, err)
+		}
+		h.sets[s.Name] = &polSetHave{interval: s.Interval, elems: elemMap(es)}
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range chains {
+		if ch.Table.Name != nftTable || natOwned(ch.Name) {
+			continue
+		}
+		rules, err := c.GetRules(t, ch)
+		if err != nil {
+			return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+		}
+		h.chains[ch.Name] = ""
+		if len(rules) > 0 {
+			tag, _ := userdata.GetString(rules[0].UserData, userdata.TypeComment)
+			if hash, ok := strings.CutPrefix(tag, polHashTag); ok {
+				h.chains[ch.Name] = hash
+			}
+		}
+	}
+	return h, nil
+}
