@@ -26,7 +26,7 @@ const probeTimeout = 400 * time.Millisecond
 
 // Ports every container serves, so that "denied" always means the policy dropped it.
 var (
-	tcpPorts = []int{80, 443, 8081, 8082, 8083, 8084, 8085, 8086, 8087, 8088, 9005, 9011}
+	tcpPorts = []int{80, 443, 6379, 8081, 8082, 8083, 8084, 8085, 8086, 8087, 8088, 9005, 9011}
 	udpPorts = []int{53, 9005, 9011}
 )
 
