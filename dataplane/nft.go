@@ -118,6 +118,9 @@ func readNFT(c *nftables.Conn) (*nftState, error) {
 		return nil, err
 	}
 	for _, set := range sets {
+		if !natOwned(set.Name) {
+			continue // the policy reconciler's (polwrite.go): thousands of them at scale
+		}
 		s.sets[set.Name] = set
 		if s.elems[set.Name], err = c.GetSetElements(set); err != nil {
 			return nil, err
@@ -128,7 +131,7 @@ func readNFT(c *nftables.Conn) (*nftState, error) {
 		return nil, err
 	}
 	for _, ch := range chains {
-		if ch.Table.Name != nftTable {
+		if ch.Table.Name != nftTable || !natOwned(ch.Name) {
 			continue
 		}
 		s.chain[ch.Name] = ch

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/brindle-net/brindle/calc/policy"
 )
@@ -47,7 +48,7 @@ func polSetFrom(s *policy.Set) PolSet {
 		}
 		return PolSet{Kind: SetNamedPorts, Ports: ps}
 	}
-	return PolSet{Kind: SetNets, Nets: s.Nets}
+	return PolSet{Kind: SetNets, Nets: slices.Clone(s.Nets)} // the Model reuses its slices
 }
 
 func polRulesFrom(rs []policy.Rule) []PolRule {

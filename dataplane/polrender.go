@@ -173,29 +173,37 @@ func contentHash(v any) string {
 	return hex.EncodeToString(h[:])
 }
 
-// addInlineSets adds the sets that rules' inline lists need to spec.Sets.
+// addInlineSets adds the sets that rules' inline lists and endpoints' source lists need.
 func addInlineSets(spec *PolicySpec) {
+	for _, ch := range spec.Chains {
+		chainInlineSets(ch, spec.Sets)
+	}
+	for _, ep := range spec.Endpoints {
+		endpointInlineSets(ep, spec.Sets)
+	}
+}
+
+func chainInlineSets(ch PolChain, out map[string]PolSet) {
 	add := func(m PolMatch) {
 		for _, ns := range [][]netip.Prefix{m.Nets, m.NotNets} {
 			if len(ns) > 1 {
-				spec.Sets[netsSetName(ns)] = PolSet{Kind: SetNets, Nets: ns}
+				out[netsSetName(ns)] = PolSet{Kind: SetNets, Nets: ns}
 			}
 		}
 		for _, rs := range [][]PortRange{m.Ports, m.NotPorts} {
 			if len(rs) > 1 {
-				spec.Sets[portsSetName(rs)] = PolSet{Kind: SetPorts, Range: rs}
+				out[portsSetName(rs)] = PolSet{Kind: SetPorts, Range: rs}
 			}
 		}
 	}
-	for _, ch := range spec.Chains {
-		for _, r := range ch.Rules {
-			add(r.Src)
-			add(r.Dst)
-		}
+	for _, r := range ch.Rules {
+		add(r.Src)
+		add(r.Dst)
 	}
-	for _, ep := range spec.Endpoints {
-		if len(ep.Sources) > 1 {
-			spec.Sets[netsSetName(ep.Sources)] = PolSet{Kind: SetNets, Nets: ep.Sources}
-		}
+}
+
+func endpointInlineSets(ep PolEndpoint, out map[string]PolSet) {
+	if len(ep.Sources) > 1 {
+		out[netsSetName(ep.Sources)] = PolSet{Kind: SetNets, Nets: ep.Sources}
 	}
 }

@@ -90,14 +90,10 @@ func buildPolWant(spec PolicySpec) *polWant {
 		w.sets[name] = setWant(name, s)
 	}
 	var fw, tw []nftables.SetElement
-	o := epOpts{DropInvalid: spec.DropInvalid, AllowIPIP: spec.AllowIPIP, AllowVXLAN: spec.AllowVXLAN, VXLANPort: spec.VXLANPort}
-	if o.VXLANPort == 0 {
-		o.VXLANPort = vxlanUDPPort
-	}
+	o := spec.epOpts()
 	for iface, ep := range spec.Endpoints {
-		k := ifnameKey(iface)
-		fw = append(fw, nftables.SetElement{Key: k, VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: fwChain(iface)}})
-		tw = append(tw, nftables.SetElement{Key: k, VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: twChain(iface)}})
+		fw = append(fw, vmapElem(iface, fwChain(iface)))
+		tw = append(tw, vmapElem(iface, twChain(iface)))
 		w.chains[fwChain(iface)] = epChainWant(ep.Egress, true, ep.Sources, o)
 		w.chains[twChain(iface)] = epChainWant(ep.Ingress, false, nil, o)
 	}
@@ -116,6 +112,18 @@ func buildPolWant(spec PolicySpec) *polWant {
 			render: func(sets setRef) []polRuleOut { return dispatchRules(name, toHost, sets) }}
 	}
 	return w
+}
+
+func (spec *PolicySpec) epOpts() epOpts {
+	o := epOpts{DropInvalid: spec.DropInvalid, AllowIPIP: spec.AllowIPIP, AllowVXLAN: spec.AllowVXLAN, VXLANPort: spec.VXLANPort}
+	if o.VXLANPort == 0 {
+		o.VXLANPort = vxlanUDPPort
+	}
+	return o
+}
+
+func vmapElem(iface, chain string) nftables.SetElement {
+	return nftables.SetElement{Key: ifnameKey(iface), VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: chain}}
 }
 
 func named(s nftables.Set, name string) nftables.Set { s.Name = name; return s }
@@ -194,21 +202,27 @@ func intervalElems(rs []ipRange, width int, top uint64) []nftables.SetElement {
 // addMissingSets adds an empty set for every name a rule references that the model did
 // not define, so a model inconsistency matches nothing instead of failing the transaction.
 func addMissingSets(spec *PolicySpec) {
-	need := func(name string, kind PolSetKind) {
-		if _, ok := spec.Sets[name]; !ok {
-			spec.Sets[name] = PolSet{Kind: kind}
-		}
-	}
 	for _, ch := range spec.Chains {
-		for _, r := range ch.Rules {
-			for _, m := range []PolMatch{r.Src, r.Dst} {
-				for _, s := range append(slices.Clip(m.Sets), m.NotSets...) {
-					need(s, SetNets)
-				}
-				for _, s := range append(slices.Clip(m.PortSets), m.NotPortSets...) {
-					need(s, SetNamedPorts)
-				}
+		for name, kind := range chainSetRefs(ch) {
+			if _, ok := spec.Sets[name]; !ok {
+				spec.Sets[name] = PolSet{Kind: kind}
 			}
 		}
 	}
+}
+
+// chainSetRefs lists the model sets a chain's rules look up, with the kind each must be.
+func chainSetRefs(ch PolChain) map[string]PolSetKind {
+	out := map[string]PolSetKind{}
+	for _, r := range ch.Rules {
+		for _, m := range []PolMatch{r.Src, r.Dst} {
+			for _, s := range append(slices.Clip(m.Sets), m.NotSets...) {
+				out[s] = SetNets
+			}
+			for _, s := range append(slices.Clip(m.PortSets), m.NotPortSets...) {
+				out[s] = SetNamedPorts
+			}
+		}
+	}
+	return out
 }

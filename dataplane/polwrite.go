@@ -27,7 +27,9 @@ type polTable struct {
 	log    *zap.Logger
 	stale  bool
 	have   *polHave
-	writes int // transactions sent
+	want   *polWant   // what have was written from; the base of incremental applies
+	spec   PolicySpec // what want was built from (ApplyPolicyProgram keeps it current)
+	writes int        // transactions sent
 }
 
 // polHave is what the kernel holds of ours.
@@ -64,8 +66,8 @@ func (p *polTable) apply(spec PolicySpec) error {
 			return fmt.Errorf("nftables: read policy in table %s: %w", nftTable, err)
 		}
 	}
-	if !queuePol(c, have, want) {
-		p.have, p.stale = have, false
+	if !queuePol(c, have, want, nil) {
+		p.have, p.want, p.stale = have, want, false
 		return nil
 	}
 	if err := c.Flush(); err != nil {
@@ -73,23 +75,39 @@ func (p *polTable) apply(spec PolicySpec) error {
 		return fmt.Errorf("nftables: policy transaction: %w", err)
 	}
 	p.writes++
-	p.have, p.stale = haveFromWant(want), false
+	p.have, p.want, p.stale = haveFromWant(want), want, false
 	return nil
+}
+
+// polTouched limits a write to the named chains and sets (an incremental apply); nil means
+// everything is compared.
+type polTouched struct {
+	chains, sets map[string]bool
 }
 
 // queuePol queues the difference between have and want on c in an order the kernel
 // accepts inside one transaction: objects are created before anything refers to them and
 // deleted after the last reference is gone. It reports whether anything was queued.
-func queuePol(c *nftables.Conn, have *polHave, want *polWant) bool {
+func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched) bool {
 	t := &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv4}
 	queued := false
 	if !have.table {
 		c.AddTable(t)
 		queued = true
 	}
+	var setNames, chainNames []string
+	if only == nil {
+		setNames, chainNames = slices.Sorted(maps.Keys(want.sets)), slices.Sorted(maps.Keys(want.chains))
+	} else {
+		setNames, chainNames = slices.Sorted(maps.Keys(only.sets)), slices.Sorted(maps.Keys(only.chains))
+	}
 	sets := map[string]*nftables.Set{}
-	for _, name := range slices.Sorted(maps.Keys(want.sets)) {
-		s := want.sets[name].proto
+	for _, name := range setNames {
+		sw := want.sets[name]
+		if sw == nil {
+			continue
+		}
+		s := sw.proto
 		s.Table = t
 		if have.sets[name] == nil {
 			_ = c.AddSet(&s, nil) // errors only for anonymous non-constant sets
@@ -98,25 +116,32 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant) bool {
 		sets[name] = &s
 	}
 	chains := map[string]*nftables.Chain{}
-	for _, name := range slices.Sorted(maps.Keys(want.chains)) {
+	for _, name := range chainNames {
+		cw := want.chains[name]
+		if cw == nil {
+			continue
+		}
 		ch := &nftables.Chain{Name: name, Table: t}
 		if _, ok := have.chains[name]; !ok {
-			if hook := want.chains[name].hook; hook != nil {
+			if cw.hook != nil {
 				pol := nftables.ChainPolicyAccept
-				ch.Type, ch.Hooknum, ch.Priority, ch.Policy = nftables.ChainTypeFilter, hook, nftables.ChainPriorityFilter, &pol
+				ch.Type, ch.Hooknum, ch.Priority, ch.Policy = nftables.ChainTypeFilter, cw.hook, nftables.ChainPriorityFilter, &pol
 			}
 			c.AddChain(ch)
 			queued = true
 		}
 		chains[name] = ch
 	}
-	for _, name := range slices.Sorted(maps.Keys(want.sets)) {
-		if queueElems(c, sets[name], have.sets[name], want.sets[name]) {
+	for _, name := range setNames {
+		if want.sets[name] != nil && queueElems(c, sets[name], have.sets[name], want.sets[name]) {
 			queued = true
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(want.chains)) {
+	for _, name := range chainNames {
 		cw := want.chains[name]
+		if cw == nil {
+			continue
+		}
 		h, ok := have.chains[name]
 		if ok && h == cw.hash {
 			continue
@@ -128,13 +153,12 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant) bool {
 		queued = true
 	}
 	// Endpoint chains refer to policy chains: delete them first.
-	gone := slices.Collect(func(yield func(string) bool) {
-		for name := range have.chains {
-			if _, ok := want.chains[name]; !ok && !yield(name) {
-				return
-			}
+	var gone []string
+	for name := range have.chains {
+		if _, ok := want.chains[name]; !ok && (only == nil || only.chains[name]) {
+			gone = append(gone, name)
 		}
-	})
+	}
 	slices.SortFunc(gone, func(a, b string) int {
 		ea, eb := isEndpointChain(a), isEndpointChain(b)
 		switch {
@@ -152,7 +176,7 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant) bool {
 		queued = true
 	}
 	for name := range have.sets {
-		if _, ok := want.sets[name]; !ok {
+		if _, ok := want.sets[name]; !ok && (only == nil || only.sets[name]) {
 			c.DelSet(&nftables.Set{Name: name, Table: t})
 			queued = true
 		}

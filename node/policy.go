@@ -7,7 +7,6 @@ import (
 
 	"github.com/brindle-net/brindle/api"
 	"github.com/brindle-net/brindle/calc/policy"
-	"github.com/brindle-net/brindle/dataplane"
 	"github.com/brindle-net/brindle/store"
 	"go.uber.org/zap"
 )
@@ -151,7 +150,7 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 		a.log.Warn("policy not enforced as written", zap.String("what", w.String()))
 	}
 	p.dirty = false
-	err := a.dp.ApplyPolicy(ctx, dataplane.SpecFromProgram(prog))
+	err := a.dp.ApplyPolicyProgram(ctx, prog, delta)
 	p.failed = err != nil
 	a.log.Debug("policy applied", zap.Int("endpoints", len(prog.Endpoints)), zap.Int("chains", len(prog.Chains)),
 		zap.Duration("took", time.Since(start)), zap.Error(err))
