@@ -24,7 +24,10 @@ func TestPolicyMatrix(t *testing.T) {
 	}
 	e := startMatrix(t, matrixContainers)
 	c := e.c
-	if err := setWEPPorts(c, e.cts["tnamed"], []map[string]any{{"name": "web", "protocol": "TCP", "port": 8087}}); err != nil {
+	if err := setWEPSpec(c, e.cts["tnamed"], "ports", []map[string]any{{"name": "web", "protocol": "TCP", "port": 8087}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := setWEPSpec(c, e.cts["cli2"], "serviceAccountName", "sa1"); err != nil {
 		t.Fatal(err)
 	}
 	cli1 := e.cts["cli1"]

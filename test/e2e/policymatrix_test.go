@@ -57,6 +57,13 @@ var matrixContainers = []ctSpec{
 	{"tnetb", "node2", cluster.ContainerOptions{Network: "brindle-b"}},
 	{"tlabel", "node2", cluster.ContainerOptions{Labels: lbl("row", "label")}},
 	{"tlabel2", "node2", cluster.ContainerOptions{Labels: lbl("row", "other")}},
+	{"tlog", "node2", cluster.ContainerOptions{Labels: lbl("row", "log")}},
+	{"thttp", "node2", cluster.ContainerOptions{Labels: lbl("row", "http")}},
+	{"tnot", "node2", cluster.ContainerOptions{Labels: lbl("row", "not")}},
+	{"tsa", "node2", cluster.ContainerOptions{Labels: lbl("row", "sa")}},
+	{"tlocal", "node1", cluster.ContainerOptions{Labels: lbl("row", "local")}},
+	{"tegress2", "node2", cluster.ContainerOptions{Labels: lbl("row", "egress2")}},
+	{"tinh", "node2", cluster.ContainerOptions{Labels: lbl("row", "inh")}},
 }
 
 // matrixEnv is a running matrix cluster: containers by name, their servers.
@@ -98,9 +105,10 @@ func wepName(ct *cluster.Container) (name, ns string) {
 	return ct.Host + "-cni-" + ct.Name + "-eth0", ns
 }
 
-// setWEPPorts gives a container's endpoint named ports, through get and apply as a
-// calicoctl user would (the CNI plugin outside Kubernetes writes none).
-func setWEPPorts(c *cluster.Cluster, ct *cluster.Container, ports []map[string]any) error {
+// setWEPSpec sets one field of a container's endpoint spec (named ports, a service
+// account: the CNI plugin outside Kubernetes writes neither), through get and apply as a
+// calicoctl user would.
+func setWEPSpec(c *cluster.Cluster, ct *cluster.Container, field string, value any) error {
 	name, ns := wepName(ct)
 	out, err := c.Ctl(nil, "get", "workloadendpoint", name, "-n", ns, "-o", "json")
 	if err != nil {
@@ -110,7 +118,7 @@ func setWEPPorts(c *cluster.Cluster, ct *cluster.Container, ports []map[string]a
 	if err := json.Unmarshal([]byte(out), &w); err != nil {
 		return fmt.Errorf("wep json: %w\n%s", err, out)
 	}
-	w["spec"].(map[string]any)["ports"] = ports
+	w["spec"].(map[string]any)[field] = value
 	b, _ := json.Marshal(w)
 	return c.Apply(string(b))
 }
@@ -132,8 +140,13 @@ func (e *matrixEnv) render(setup string) (string, error) {
 
 // probe runs one check once and says whether it got through.
 func (e *matrixEnv) probe(k check) (bool, error) {
-	from := e.cts[k.from]
-	if from == nil {
+	var from *testbed.Netns
+	fromCt := e.cts[k.from]
+	if h, ok := strings.CutPrefix(k.from, "host:"); ok && e.c.Host(h) != nil {
+		from = e.c.Host(h).Netns
+	} else if fromCt != nil {
+		from = fromCt.NS
+	} else {
 		return false, fmt.Errorf("no container %q", k.from)
 	}
 	var dst netip.Addr
@@ -151,10 +164,15 @@ func (e *matrixEnv) probe(k check) (bool, error) {
 		return probeUDP(from, dst, k.port)
 	case "icmp":
 		return probeICMP(from, dst, byte(k.port))
-	case "sink":
-		return probeSpoof(from, e.srv[k.to], dst, from.IP)
-	case "forged":
-		return probeSpoof(from, e.srv[k.to], dst, forgedSrc)
+	case "sink", "forged":
+		if fromCt == nil || e.srv[k.to] == nil {
+			return false, fmt.Errorf("%s probes go from a container to a container", k.proto)
+		}
+		src := fromCt.IP
+		if k.proto == "forged" {
+			src = forgedSrc
+		}
+		return probeSpoof(fromCt, e.srv[k.to], dst, src)
 	}
 	return false, fmt.Errorf("unknown probe %q", k.proto)
 }

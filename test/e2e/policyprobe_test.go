@@ -112,10 +112,10 @@ func (s *servers) arrived(token string) (netip.Addr, bool) {
 
 var errRefused = errors.New("connection refused: no listener, the harness is broken")
 
-// probeTCP connects from ct to dst:port and reads the server's greeting.
-func probeTCP(from *cluster.Container, dst netip.Addr, port int) (bool, error) {
+// probeTCP connects from a namespace to dst:port and reads the server's greeting.
+func probeTCP(from *testbed.Netns, dst netip.Addr, port int) (bool, error) {
 	var c net.Conn
-	err := from.NS.Do(func() (err error) {
+	err := from.Do(func() (err error) {
 		c, err = net.DialTimeout("tcp4", netip.AddrPortFrom(dst, uint16(port)).String(), probeTimeout)
 		return err
 	})
@@ -133,16 +133,16 @@ func probeTCP(from *cluster.Container, dst netip.Addr, port int) (bool, error) {
 }
 
 // probeUDP sends one datagram to the echo server at dst:port and waits for it back.
-func probeUDP(from *cluster.Container, dst netip.Addr, port int) (bool, error) {
-	got, err := testbed.UDPEchoes(from.NS, netip.AddrPortFrom(dst, uint16(port)), 1, probeTimeout)
+func probeUDP(from *testbed.Netns, dst netip.Addr, port int) (bool, error) {
+	got, err := testbed.UDPEchoes(from, netip.AddrPortFrom(dst, uint16(port)), 1, probeTimeout)
 	return got == 1, err
 }
 
 // probeICMP sends one echo request of the given code (0 is the only one ping uses; Linux
 // answers any code and copies it into the reply) and waits for the matching reply.
-func probeICMP(from *cluster.Container, dst netip.Addr, code byte) (bool, error) {
+func probeICMP(from *testbed.Netns, dst netip.Addr, code byte) (bool, error) {
 	var pc net.PacketConn
-	if err := from.NS.Do(func() (err error) { pc, err = net.ListenPacket("ip4:icmp", "0.0.0.0"); return err }); err != nil {
+	if err := from.Do(func() (err error) { pc, err = net.ListenPacket("ip4:icmp", "0.0.0.0"); return err }); err != nil {
 		return false, err
 	}
 	defer pc.Close()

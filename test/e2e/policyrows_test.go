@@ -258,6 +258,109 @@ spec: {selector: row == 'spoof', ingress: [{action: Allow}]}
 		tcp("clinb", "tnetb", 8081, true),
 		tcp("cli1", "tnetb", 8081, false),
 	}},
+	{name: "Log goes on to the next rule", phase: 1, setup: `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: log}
+spec:
+  selector: row == 'log'
+  ingress:
+  - {action: Log, protocol: TCP, destination: {ports: [8081, 8082]}}
+  - {action: Allow, protocol: TCP, destination: {ports: [8081]}}
+`, checks: []check{
+		tcp("cli1", "tlog", 8081, true),
+		tcp("cli1", "tlog", 8082, false),
+	}},
+	{name: "a rule brindle cannot enforce (http) is skipped, never Allow", phase: 1, setup: `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: http}
+spec:
+  selector: row == 'http'
+  ingress:
+  - {action: Allow, protocol: TCP, http: {methods: [GET]}, destination: {ports: [8081]}}
+  - {action: Allow, protocol: TCP, destination: {ports: [8082]}}
+`, checks: []check{
+		tcp("cli1", "thttp", 8081, false),
+		tcp("cli1", "thttp", 8082, true),
+	}},
+	{name: "notPorts, protocol by number, notProtocol", phase: 1, setup: `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: nots}
+spec:
+  selector: row == 'not'
+  ingress:
+  - {action: Allow, protocol: TCP, destination: {notPorts: [8081, "9000:9010"]}}
+  - {action: Allow, protocol: 17, destination: {ports: [53]}}
+  - {action: Allow, notProtocol: TCP, source: {selector: role == 'other'}}
+`, checks: []check{
+		tcp("cli1", "tnot", 8082, true),
+		tcp("cli1", "tnot", 8081, false),
+		tcp("cli1", "tnot", 9005, false),
+		udp("cli1", "tnot", 53, true),
+		udp("cli1", "tnot", 9005, false),
+		udp("cli2", "tnot", 9005, true),   // notProtocol TCP from role=other
+		{"cli2", "tnot", "icmp", 0, true}, // likewise
+		{"cli1", "tnot", "icmp", 0, false},
+	}},
+	{name: "serviceAccounts (names) in a rule", phase: 1, setup: `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: sa}
+spec:
+  selector: row == 'sa'
+  ingress:
+  - {action: Allow, protocol: TCP, source: {serviceAccounts: {names: [sa1]}}, destination: {ports: [8081]}}
+`, checks: []check{
+		tcp("cli2", "tsa", 8081, true), // cli2's endpoint has serviceAccountName sa1 (set by the test)
+		tcp("cli1", "tsa", 8081, false),
+	}},
+	{name: "same host: the source's egress and the destination's ingress both apply", phase: 1, setup: `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: local}
+spec:
+  selector: row == 'local'
+  ingress: [{action: Allow, protocol: TCP, destination: {ports: [8081]}}]
+  egress: [{action: Allow, protocol: TCP, destination: {ports: [8083]}}]
+`, checks: []check{
+		tcp("cli1", "tlocal", 8081, true),
+		tcp("cli1", "tlocal", 8082, false),
+		tcp("tlocal", "cli1", 8083, true),
+		tcp("tlocal", "cli2", 8084, false),
+	}},
+	{name: "host to its local workload is not policed; another host's traffic is", phase: 1, checks: []check{
+		tcp("host:node2", "tdeny", 8081, true),
+		{"host:node2", "tdeny", "icmp", 0, true},
+		tcp("host:node1", "tdeny", 8081, false), // forwarded by node2: ingress policy applies
+	}},
+	{name: "egress Deny to a destination selector", phase: 1, setup: `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: egress2}
+spec:
+  selector: row == 'egress2'
+  types: [Egress]
+  egress:
+  - {action: Deny, destination: {selector: role == 'other'}}
+  - {action: Allow}
+`, checks: []check{
+		tcp("tegress2", "cli1", 8081, true),
+		tcp("tegress2", "cli2", 8081, false),
+		udp("tegress2", "cli2", 53, false),
+	}},
+	{name: "labels inherited from the profile (labelsToApply) match selectors", phase: 1, setup: `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: inherit}
+spec:
+  selector: row == 'inh'
+  ingress: [{action: Allow, protocol: TCP, source: {selector: has(brindle-b)}, destination: {ports: [8081]}}]
+`, checks: []check{
+		tcp("clinb", "tinh", 8081, true),
+		tcp("cli1", "tinh", 8081, false),
+	}},
 	{name: "labels changed live: before", phase: 1, setup: `
 kind: GlobalNetworkPolicy
 apiVersion: projectcalico.org/v3
