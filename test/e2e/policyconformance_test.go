@@ -11,7 +11,8 @@ import (
 // TestPolicyMatrix is issue #11's conformance matrix: real TCP, UDP and ICMP probes from
 // containers on node1 to containers on node2 (and to the hosts), one row per semantic
 // (policyrows_test.go), every row checked both ways. Phase 1 applies every row's policy at
-// once; phase 2 changes labels and FelixConfiguration live and checks the rows that follow.
+// once; phase 2 changes labels, FelixConfiguration, a policy, a network set live and deletes
+// a policy, and checks the rows that follow.
 func TestPolicyMatrix(t *testing.T) {
 	for i := range matrixRows {
 		var yes, no bool
@@ -78,8 +79,15 @@ func TestPolicyMatrix(t *testing.T) {
 			t.Fatalf("brindle %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	if err := c.Apply(felixAccept); err != nil {
+	doc, err := e.render(phase2Apply)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := c.Apply(doc); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.Ctl([]byte(phase2Delete), "delete", "-f", "-"); err != nil {
+		t.Fatalf("delete: %v\n%s", err, out)
 	}
 	start = time.Now()
 	res = e.waitRows(phase(2), 30*time.Second)

@@ -383,12 +383,44 @@ spec:
 		{"cli1", "host:node1", "icmp", 0, true},
 		{"tegress", "host:node2", "icmp", 0, false}, // its egress policy decides first
 	}},
+	{name: "policy edited live (deny-ingress now allows 8082)", phase: 2, checks: []check{
+		tcp("cli1", "tdeny", 8082, true),
+		tcp("cli1", "tdeny", 8081, false),
+	}},
+	{name: "policy deleted live (icmp): the profile decides again", phase: 2, checks: []check{
+		tcp("cli1", "ticmp", 8081, true),
+		tcp("clinb", "ticmp", 8081, false),
+	}},
+	{name: "network set edited live (trusted: cli2 -> cli1)", phase: 2, checks: []check{
+		tcp("cli1", "tnset", 8081, true),
+		tcp("cli2", "tnset", 8081, false),
+	}},
 }
 
-// phase2 is what the live rows change: labels with the CLI, FelixConfiguration with apply.
-const felixAccept = `
+// phase2Apply is what phase 2 applies (labels change through the CLI, see the test): the
+// FelixConfiguration, a policy edited, a network set edited; phase2Delete is deleted.
+const phase2Apply = `
 kind: FelixConfiguration
 apiVersion: projectcalico.org/v3
 metadata: {name: default}
 spec: {defaultEndpointToHostAction: Accept}
+---
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: deny-ingress}
+spec:
+  selector: row == 'deny'
+  types: [Ingress]
+  ingress: [{action: Allow, protocol: TCP, destination: {ports: [8082]}}]
+---
+kind: GlobalNetworkSet
+apiVersion: projectcalico.org/v3
+metadata: {name: trusted, labels: {trust: "yes"}}
+spec: {nets: ["{{.cli1}}/32"]}
+`
+
+const phase2Delete = `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: icmp}
 `
