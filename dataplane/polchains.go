@@ -12,14 +12,15 @@ import (
 // and per-endpoint chains and the selector sets are added next to them; their names come
 // from the model (node/policy.go) with the prefixes listed in docs/dataplane.md.
 const (
-	chainPolForward = "pol-forward" // base: hook forward
-	chainPolInput   = "pol-input"   // base: hook input
-	chainFromWL     = "from-wl"     // every packet from a workload interface
-	chainToWL       = "to-wl"       // every forwarded packet to a workload interface
-	chainWLToHost   = "wl-to-host"  // a workload's packets to this host
-	mapFromWL       = "fw-map"      // iifname -> goto fw-<iface>
-	mapToWL         = "tw-map"      // oifname -> goto tw-<iface>
-	wlIfacePrefix   = "cali"        // Calico's interfacePrefix default
+	chainPolPre     = "pol-prerouting" // base: hook prerouting (egress policy)
+	chainPolForward = "pol-forward"    // base: hook forward (ingress policy)
+	chainPolInput   = "pol-input"      // base: hook input (workload to host)
+	chainFromWL     = "from-wl"        // every packet from a workload interface
+	chainToWL       = "to-wl"          // every forwarded packet to a workload interface
+	chainWLToHost   = "wl-to-host"     // a workload's packets to this host
+	mapFromWL       = "fw-map"         // iifname -> goto fw-<iface>
+	mapToWL         = "tw-map"         // oifname -> goto tw-<iface>
+	wlIfacePrefix   = "cali"           // Calico's interfacePrefix default
 )
 
 // Endpoint chain names: to-workload (ingress policy) and from-workload (egress policy).
@@ -29,7 +30,14 @@ func fwChain(iface string) string { return "fw-" + iface }
 // basePolChains are the policy reconciler's hooked chains. Priority filter (0), the same as
 // iptables-nft's and Docker's filter chains: a packet must be accepted by each table's base
 // chain in turn, so the order between tables does not change a verdict.
-var basePolChains = map[string]*nftables.ChainHook{chainPolForward: nftables.ChainHookForward, chainPolInput: nftables.ChainHookInput}
+//
+// A workload's egress policy runs in prerouting (after conntrack and DNAT, as in forward)
+// rather than in both forward and input as in felix: every packet from a workload passes
+// prerouting exactly once, so the endpoint chains are reachable from one base chain only.
+// That matters because the kernel re-walks every jump path of the table on each commit
+// that adds a verdict rule (see docs/dataplane.md): one path fewer is a third less work.
+var basePolChains = map[string]*nftables.ChainHook{chainPolPre: nftables.ChainHookPrerouting,
+	chainPolForward: nftables.ChainHookForward, chainPolInput: nftables.ChainHookInput}
 
 // polChainHelpers build tagged rules from expression pieces.
 func polRule(tag string, e ...[]expr.Any) polRuleOut {
@@ -47,8 +55,8 @@ func counted(v expr.Any) []expr.Any { return []expr.Any{&expr.Counter{}, v} }
 // dispatchRules renders the fixed chains. Felix's equivalents are cali-FORWARD,
 // cali-from-wl-dispatch, cali-to-wl-dispatch and cali-wl-to-host (felix/rules/static.go,
 // felix/rules/dispatch.go). The maps jump with goto, so an endpoint chain that allows
-// returns to the base chain: a packet between two local workloads then meets the
-// destination's ingress policy too.
+// returns to the base chain and the packet goes on (to the forward hook, where a local
+// destination's ingress policy runs, or to input).
 func dispatchRules(name string, toHost string, sets setRef) []polRuleOut {
 	vmap := func(in bool, m string) []expr.Any {
 		key := expr.MetaKeyOIFNAME
@@ -59,11 +67,10 @@ func dispatchRules(name string, toHost string, sets setRef) []polRuleOut {
 		return []expr.Any{metaLoad(key), &expr.Lookup{SourceRegister: 1, IsDestRegSet: true, DestRegister: 0, SetName: s.Name, SetID: s.ID}}
 	}
 	switch name {
+	case chainPolPre:
+		return []polRuleOut{polRule("from-workload", ifacePrefix(true, wlIfacePrefix), one(jump(chainFromWL)))}
 	case chainPolForward:
-		return []polRuleOut{
-			polRule("from-workload", ifacePrefix(true, wlIfacePrefix), one(jump(chainFromWL))),
-			polRule("to-workload", ifacePrefix(false, wlIfacePrefix), one(jump(chainToWL))),
-		}
+		return []polRuleOut{polRule("to-workload", ifacePrefix(false, wlIfacePrefix), one(jump(chainToWL)))}
 	case chainPolInput:
 		return []polRuleOut{polRule("workload-to-host", ifacePrefix(true, wlIfacePrefix), one(jump(chainWLToHost)))}
 	case chainFromWL:
@@ -71,9 +78,10 @@ func dispatchRules(name string, toHost string, sets setRef) []polRuleOut {
 	case chainToWL:
 		return []polRuleOut{polRule("dispatch", vmap(false, mapToWL)), polRule("unknown-interface", counted(drop))}
 	case chainWLToHost:
-		// The workload's egress policy first (it returns only when it allows), then
-		// defaultEndpointToHostAction (felix/rules/static.go, cali-wl-to-host).
-		out := []polRuleOut{polRule("egress-policy", one(jump(chainFromWL)))}
+		// The workload's egress policy allowed the packet in prerouting; now
+		// defaultEndpointToHostAction (felix/rules/static.go, cali-wl-to-host), except for
+		// replies on connections the host opened (host-to-workload is not policed).
+		out := []polRuleOut{polRule("ct-established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), one(accept))}
 		switch toHost {
 		case "Accept":
 			out = append(out, polRule("to-host-accept", counted(accept)))
@@ -95,10 +103,13 @@ type epOpts struct {
 // endpointRules renders tw-<iface> (ingress, from != true) or fw-<iface> (egress): for
 // packets from the workload first anti-spoofing (Felix does it as a reverse-path check in
 // the raw table, felix/rules/static.go), then conntrack, then IPIP/VXLAN from workloads;
-// then per tier the policies in order, each a jump whose Allow comes back with the accept
-// mark and whose Pass sets the pass mark (the rest of the tier is skipped), then the
-// end-of-tier drop unless the tier passes by default; then the profiles; then drop
-// (felix/rules/endpoints.go).
+// then per tier the policies in order, then the end-of-tier drop unless the tier passes by
+// default; then the profiles; then drop (felix/rules/endpoints.go).
+//
+// A policy's Allow is a plain accept: these chains are the last thing their base chain
+// (prerouting for egress, forward for ingress) does, so accepting there is the same as
+// felix's accept mark and return, with one rule less per policy. Pass sets the pass mark
+// and returns; the following policies of the tier are jumped to only while it is clear.
 func endpointRules(d PolDirection, from bool, sources []netip.Prefix, o epOpts, sets setRef) []polRuleOut {
 	var out []polRuleOut
 	if from {
@@ -122,22 +133,17 @@ func endpointRules(d PolDirection, from bool, sources []netip.Prefix, o epOpts, 
 		out = append(out, polRule("vxlan-from-workload", one(metaLoad(expr.MetaKeyL4PROTO), cmpEq([]byte{ipProtoUDP}),
 			portLoad(false, 1), cmpEq(binaryutil.BigEndian.PutUint16(o.VXLANPort))), counted(drop)))
 	}
-	out = append(out, polRule("clear-marks", markSet(markAccept|markPass, false)))
-	for i, t := range d.Tiers {
-		if i > 0 {
-			out = append(out, polRule("tier:"+t.Name, markSet(markPass, false)))
-		}
+	for _, t := range d.Tiers {
+		out = append(out, polRule("tier:"+t.Name, markSet(markPass, false)))
 		for _, p := range t.Policies {
-			out = append(out, polRule("policy:"+p, markHas(markPass, false), one(jump(p))),
-				polRule("accepted", markHas(markAccept, true), one(ret)))
+			out = append(out, polRule("policy:"+p, markHas(markPass, false), one(jump(p))))
 		}
 		if !t.PassByDefault {
 			out = append(out, polRule("tier-drop:"+t.Name, markHas(markPass, false), counted(drop)))
 		}
 	}
 	for _, p := range d.Profiles {
-		out = append(out, polRule("profile:"+p, markSet(markPass, false), one(jump(p))),
-			polRule("accepted", markHas(markAccept, true), one(ret)))
+		out = append(out, polRule("profile:"+p, one(jump(p))))
 	}
 	return append(out, polRule("no-policy-allowed", counted(drop)))
 }

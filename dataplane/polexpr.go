@@ -13,14 +13,10 @@ import (
 // 16-byte register); the concatenations of named-port and source sets use the 4-byte
 // registers from 8 (NFT_REG32_00) on, as nft itself does.
 
-// Mark bits the endpoint chains use to learn a policy chain's verdict (Felix uses the same
-// idea, felix/rules/static.go: an accept mark and a pass mark, cleared per tier). Bits
-// 16 and 17 sit in Felix's default IptablesMarkMask (0xffff0000) and clear of Docker's and
-// kube-proxy's low bits.
-const (
-	markAccept uint32 = 0x10000
-	markPass   uint32 = 0x20000
-)
+// markPass is the bit a policy's Pass sets for its endpoint chain, cleared at the start of
+// each tier (felix/rules/static.go uses a pass mark the same way). Bit 17 sits in Felix's
+// default IptablesMarkMask (0xffff0000) and clear of Docker's and kube-proxy's low bits.
+const markPass uint32 = 0x20000
 
 const reg32First = 8 // NFT_REG32_00
 

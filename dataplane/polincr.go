@@ -117,7 +117,7 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		return fmt.Errorf("nftables: %w", err)
 	}
 	defer c.CloseLasting()
-	if !queuePol(c, p.have, w, only) {
+	if !queuePol(c, p.have, w, only, false) {
 		return nil
 	}
 	if err := c.Flush(); err != nil {

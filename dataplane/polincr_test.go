@@ -90,7 +90,7 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	have, err := readPol(c)
+	have, err := readPol(c, dp.h.ns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	// A resync converts everything and removes the inline sets nothing uses any more.
 	dp.MarkResync()
 	flushApply()
-	if have, err = readPol(c); err != nil {
+	if have, err = readPol(c, dp.h.ns); err != nil {
 		t.Fatal(err)
 	}
 	for name := range have.sets {

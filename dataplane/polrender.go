@@ -65,7 +65,7 @@ func renderRule(r PolRule, sets setRef) []polRuleOut {
 func actionExprs(action, logPrefix string) []expr.Any {
 	switch action {
 	case ActionAllow:
-		return append(markSet(markAccept, true), ret)
+		return []expr.Any{accept} // see endpointRules
 	case ActionPass:
 		return append(markSet(markPass, true), ret)
 	case ActionLog:

@@ -15,7 +15,7 @@ import (
 
 // polRenderVersion is part of every chain's content hash: a change to how chains are
 // rendered makes a restarted agent rewrite chains whose spec did not change.
-const polRenderVersion = "1"
+const polRenderVersion = "3"
 
 // polWant is the policy reconciler's desired table content: sets with their elements and
 // chains with a content hash (kept in each chain's first rule) and a renderer.
@@ -106,7 +106,7 @@ func buildPolWant(spec PolicySpec) *polWant {
 		w.chains[name] = policyChainWant(ch.Rules)
 	}
 	toHost := spec.ToHost
-	for _, name := range []string{chainPolForward, chainPolInput, chainFromWL, chainToWL, chainWLToHost} {
+	for _, name := range []string{chainPolPre, chainPolForward, chainPolInput, chainFromWL, chainToWL, chainWLToHost} {
 		name := name
 		w.chains[name] = &polChainWant{hash: contentHash([]any{polRenderVersion, name, toHost}), hook: basePolChains[name],
 			render: func(sets setRef) []polRuleOut { return dispatchRules(name, toHost, sets) }}
@@ -164,8 +164,34 @@ func setWant(name string, s PolSet) *polSetWant {
 			elems: elemMap(intervalElems(mergeIntervals(rs), 2, 1<<16))}
 	default:
 		return &polSetWant{proto: nftables.Set{Name: name, KeyType: nftables.TypeIPAddr, Interval: true},
-			elems: elemMap(intervalElems(mergeRanges(s.Nets), 4, maxAddrPlus1))}
+			elems: elemMap(intervalElems(netRanges(s.Nets), 4, maxAddrPlus1))}
 	}
+}
+
+// netRanges turns IPv4 prefixes into sorted ranges, one per prefix, joining only prefixes
+// that overlap (one inside another: inline lists may nest, the model's sets never do).
+// Adjacent prefixes stay apart, so a member added or removed changes only its own two
+// elements.
+func netRanges(ps []netip.Prefix) []ipRange {
+	var rs []ipRange
+	for _, p := range ps {
+		if !p.Addr().Is4() {
+			continue
+		}
+		p = p.Masked()
+		start := addrU64(p.Addr())
+		rs = append(rs, ipRange{start, start + uint64(1)<<(32-p.Bits())})
+	}
+	slices.SortFunc(rs, func(a, b ipRange) int { return cmp.Compare(a.start, b.start) })
+	var out []ipRange
+	for _, r := range rs {
+		if n := len(out); n > 0 && r.start < out[n-1].end {
+			out[n-1].end = max(out[n-1].end, r.end)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // mergeIntervals sorts and joins overlapping or adjacent [start, end) ranges.

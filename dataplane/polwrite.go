@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 )
 
 // polTable owns the policy objects of the `ip brindle` table (everything in it but the NAT
@@ -60,13 +58,14 @@ func (p *polTable) apply(spec PolicySpec) error {
 		return fmt.Errorf("nftables: %w", err)
 	}
 	defer c.CloseLasting()
-	have := p.have
+	have, read := p.have, false
 	if p.stale || have == nil {
-		if have, err = readPol(c); err != nil {
+		if have, err = readPol(c, p.h.ns); err != nil {
 			return fmt.Errorf("nftables: read policy in table %s: %w", nftTable, err)
 		}
+		read = true
 	}
-	if !queuePol(c, have, want, nil) {
+	if !queuePol(c, have, want, nil, read) {
 		p.have, p.want, p.stale = have, want, false
 		return nil
 	}
@@ -88,7 +87,7 @@ type polTouched struct {
 // queuePol queues the difference between have and want on c in an order the kernel
 // accepts inside one transaction: objects are created before anything refers to them and
 // deleted after the last reference is gone. It reports whether anything was queued.
-func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched) bool {
+func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched, refill bool) bool {
 	t := &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv4}
 	queued := false
 	if !have.table {
@@ -133,7 +132,7 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched) 
 		chains[name] = ch
 	}
 	for _, name := range setNames {
-		if want.sets[name] != nil && queueElems(c, sets[name], have.sets[name], want.sets[name]) {
+		if want.sets[name] != nil && queueElems(c, sets[name], have.sets[name], want.sets[name], refill) {
 			queued = true
 		}
 	}
@@ -186,12 +185,16 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched) 
 
 func isEndpointChain(name string) bool {
 	return strings.HasPrefix(name, "fw-") || strings.HasPrefix(name, "tw-") || name == chainFromWL || name == chainToWL ||
-		name == chainWLToHost || name == chainPolForward || name == chainPolInput
+		name == chainWLToHost || name == chainPolForward || name == chainPolInput || name == chainPolPre
 }
 
-// queueElems adds and removes elements. Interval sets are refilled whole when they differ
-// (a merged range's boundaries move together); flush and refill are in the transaction.
-func queueElems(c *nftables.Conn, s *nftables.Set, have *polSetHave, want *polSetWant) bool {
+// queueElems adds and removes elements, deletions first. The interval sets brindle builds
+// hold one range per member (members never overlap), so adding or removing a member is
+// its own pair of elements. With refill, interval sets that differ are flushed and refilled
+// instead (inside the transaction): used when the elements were read from the kernel, which
+// may hold another layout (an older brindle's merged ranges), where a pair-wise diff could
+// ask the kernel for overlapping intervals.
+func queueElems(c *nftables.Conn, s *nftables.Set, have *polSetHave, want *polSetWant, refill bool) bool {
 	var cur map[string]nftables.SetElement
 	if have != nil {
 		cur = have.elems
@@ -210,7 +213,7 @@ func queueElems(c *nftables.Conn, s *nftables.Set, have *polSetHave, want *polSe
 	if len(add)+len(del) == 0 {
 		return false
 	}
-	if s.Interval {
+	if s.Interval && refill {
 		if have != nil {
 			c.FlushSet(s)
 		}
@@ -253,52 +256,4 @@ func haveFromWant(w *polWant) *polHave {
 		h.sets[name] = &polSetHave{interval: sw.proto.Interval, elems: sw.elems}
 	}
 	return h
-}
-
-// readPol reads our part of the table back.
-func readPol(c *nftables.Conn) (*polHave, error) {
-	h := &polHave{chains: map[string]string{}, sets: map[string]*polSetHave{}}
-	t, err := c.ListTableOfFamily(nftTable, nftables.TableFamilyIPv4)
-	if errors.Is(err, unix.ENOENT) {
-		return h, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	h.table = true
-	sets, err := c.GetSets(t)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range sets {
-		if natOwned(s.Name) {
-			continue
-		}
-		es, err := c.GetSetElements(s)
-		if err != nil {
-			return nil, fmt.Errorf("set %s: %w", s.Name, err)
-		}
-		h.sets[s.Name] = &polSetHave{interval: s.Interval, elems: elemMap(es)}
-	}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		return nil, err
-	}
-	for _, ch := range chains {
-		if ch.Table.Name != nftTable || natOwned(ch.Name) {
-			continue
-		}
-		rules, err := c.GetRules(t, ch)
-		if err != nil {
-			return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
-		}
-		h.chains[ch.Name] = ""
-		if len(rules) > 0 {
-			tag, _ := userdata.GetString(rules[0].UserData, userdata.TypeComment)
-			if hash, ok := strings.CutPrefix(tag, polHashTag); ok {
-				h.chains[ch.Name] = hash
-			}
-		}
-	}
-	return h, nil
 }

@@ -103,6 +103,8 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 		if a.dp, err = dataplane.New(dataplane.Options{Logger: a.log.Named("dataplane")}); err != nil {
 			return nil, err
 		}
+	} else {
+		a.cache.pol = nil // no policy model without a dataplane to program (the bgp role)
 	}
 	if err := a.serveStatus(ctx); err != nil {
 		return nil, err

@@ -48,7 +48,9 @@ func newCache(me string, keepBGP bool) *cache {
 
 // apply folds one watch event into the cache.
 func (c *cache) apply(ev store.Event) {
-	c.pol.event(ev)
+	if c.pol != nil {
+		c.pol.event(ev)
+	}
 	if ev.Kind == nil {
 		c.applyIPAM(ev)
 		return

@@ -15,7 +15,7 @@ import (
 // endpoints and FelixConfiguration, which the agent watches anyway).
 func policyPrefixes() []string {
 	var out []string
-	for _, plural := range []string{"tiers", "globalnetworkpolicies", "networkpolicies", "profiles", "networksets", "globalnetworksets"} {
+	for _, plural := range []string{"tiers", "globalnetworkpolicies", "networkpolicies", "profiles", "networksets", "globalnetworksets", "hostendpoints"} {
 		out = append(out, store.ResourcePrefix+plural+"/")
 	}
 	return out
@@ -51,7 +51,7 @@ func (p *policyCache) event(ev store.Event) {
 	}
 	kind := ev.Kind.Kind
 	switch kind {
-	case "Tier", "GlobalNetworkPolicy", "NetworkPolicy", "Profile", "NetworkSet", "GlobalNetworkSet", "WorkloadEndpoint":
+	case "Tier", "GlobalNetworkPolicy", "NetworkPolicy", "Profile", "NetworkSet", "GlobalNetworkSet", "WorkloadEndpoint", "HostEndpoint":
 	default:
 		return
 	}
@@ -79,6 +79,8 @@ func (p *policyCache) event(ev store.Event) {
 		p.model.SetGlobalNetworkSet(r)
 	case *api.WorkloadEndpoint:
 		p.model.SetWorkloadEndpoint(r)
+	case *api.HostEndpoint:
+		p.model.SetHostEndpoint(r) // its expectedIPs and ports feed selector sets
 	default:
 		return
 	}
@@ -102,31 +104,9 @@ func (p *policyCache) remove(id policyID) {
 		p.model.DeleteGlobalNetworkSet(id.name)
 	case "WorkloadEndpoint":
 		p.model.DeleteWorkloadEndpoint(id.namespace, id.name)
+	case "HostEndpoint":
+		p.model.DeleteHostEndpoint(id.name)
 	}
-}
-
-// policyConfig derives the Model's Config from the effective FelixConfiguration.
-func policyConfig(fc api.FelixConfigurationSpec) policy.Config {
-	c := policy.Config{EndpointToHost: fc.DefaultEndpointToHostAction, LogPrefix: fc.LogPrefix, DropInvalid: true, VXLANPort: 4789}
-	if c.EndpointToHost == "" {
-		c.EndpointToHost = "Drop"
-	}
-	if c.LogPrefix == "" {
-		c.LogPrefix = "calico-packet"
-	}
-	if fc.DisableConntrackInvalidCheck != nil && *fc.DisableConntrackInvalidCheck {
-		c.DropInvalid = false
-	}
-	if fc.AllowIPIPPacketsFromWorkloads != nil {
-		c.AllowIPIPFromWorkloads = *fc.AllowIPIPPacketsFromWorkloads
-	}
-	if fc.AllowVXLANPacketsFromWorkloads != nil {
-		c.AllowVXLANFromWorkloads = *fc.AllowVXLANPacketsFromWorkloads
-	}
-	if fc.VXLANPort != nil && *fc.VXLANPort > 0 && *fc.VXLANPort < 65536 {
-		c.VXLANPort = uint16(*fc.VXLANPort)
-	}
-	return c
 }
 
 // syncPolicy flushes the Model and programs what changed: one nftables transaction. It
@@ -137,7 +117,7 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 		return nil
 	}
 	p := a.cache.pol
-	if cfg := policyConfig(a.cache.felixConfig()); cfg != p.cfg {
+	if cfg := policy.ConfigFrom(a.cache.felix["default"], a.cache.felix["node."+a.name]); cfg != p.cfg {
 		p.model.SetConfig(cfg)
 		p.cfg, p.dirty = cfg, true
 	}

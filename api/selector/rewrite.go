@@ -90,3 +90,25 @@ func requiredOf(n node) (string, string, bool) {
 	}
 	return "", "", false
 }
+
+// RequiredKey returns a label key every match must carry: a has(k) in the top-level
+// conjunction, or the key of what Required returns. A coarser index than Required, for
+// selectors such as has(net1) && role != "x".
+func (s *Selector) RequiredKey() (string, bool) {
+	if k, _, ok := s.Required(); ok {
+		return k, true
+	}
+	if s == nil || s.root == nil {
+		return "", false
+	}
+	terms := []node{s.root}
+	if a, isAnd := s.root.(andNode); isAnd {
+		terms = a
+	}
+	for _, t := range terms {
+		if h, ok := t.(hasNode); ok {
+			return h.key, true
+		}
+	}
+	return "", false
+}

@@ -51,3 +51,19 @@ func TestRequired(t *testing.T) {
 		}
 	}
 }
+
+func TestRequiredKey(t *testing.T) {
+	for in, want := range map[string]string{
+		`has(net1)`:                `net1`,
+		`role != "x" && has(net1)`: `net1`,
+		`has(a) && b == "c"`:       `b`,
+		`has(a) || has(b)`:         ``,
+		`!has(a)`:                  ``,
+		`global()`:                 ``,
+	} {
+		got, _ := MustParse(in).RequiredKey()
+		if got != want {
+			t.Errorf("RequiredKey(%s) = %q, want %q", in, got, want)
+		}
+	}
+}

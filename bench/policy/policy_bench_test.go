@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,10 +107,12 @@ func BenchmarkPolicyScale(b *testing.B) {
 		a := apply{m, dp}
 		cold, coldModel := a.run(b)
 		// Baseline: the same ruleset through nft -f in one transaction.
+		tl := time.Now()
 		dump, err := exec.Command("ip", "netns", "exec", ns, "nft", "list", "table", "ip", "brindle").Output()
 		if err != nil {
 			b.Fatal(err)
 		}
+		list := time.Since(tl)
 		file := filepath.Join(b.TempDir(), "ruleset.nft")
 		os.WriteFile(file, dump, 0o644)
 		ns2 := freshNS(b)
@@ -144,6 +147,19 @@ func BenchmarkPolicyScale(b *testing.B) {
 			tot, mod = a.run(b)
 			remote, remoteM = append(remote, tot), append(remoteM, mod)
 		}
+		// A restarted agent: a new Dataplane reads the table back and finds nothing to write.
+		dp2, err := dataplane.New(dataplane.Options{NetNSPath: "/var/run/netns/" + ns})
+		if err != nil {
+			b.Fatal(err)
+		}
+		prog, _ := m.Flush()
+		t2 := time.Now()
+		if err := dp2.ApplyPolicyProgram(context.Background(), prog, policy.Delta{Full: true}); err != nil {
+			b.Fatal(err)
+		}
+		restart := time.Since(t2)
+		restartWrites := dp2.PolicyWrites()
+		dp2.Close()
 		p50 := func(ds []time.Duration) time.Duration {
 			slices.Sort(ds)
 			return ds[len(ds)/2].Round(10 * time.Microsecond)
@@ -154,6 +170,8 @@ func BenchmarkPolicyScale(b *testing.B) {
 		fmt.Printf("| policy edit, p50 of 21 | %v | %v | |\n| endpoint added, p50 of 21 | %v | %v | |\n| label changed, p50 of 21 | %v | %v | |\n",
 			p50(edit), p50(editM), p50(add), p50(addM), p50(label), p50(labelM))
 		fmt.Printf("| remote endpoint added (selector sets only), p50 of 21 | %v | %v | |\n", p50(remote), p50(remoteM))
+		fmt.Printf("| restart: table read back and compared, %d transactions | %v | | nft list table: %v |\n", restartWrites, restart.Round(time.Millisecond), list.Round(time.Millisecond))
+		fmt.Printf("| peak RSS of the benchmark process (model, dataplane, test harness) | %s | | |\n", peakRSS())
 		fmt.Printf("| kernel floor: one `counter drop` rule added to an unreferenced chain in this table, p50 of 5 | | | %v |\n", p50(kernel))
 		dp.Close()
 	}
@@ -192,4 +210,18 @@ func kernelFloor(b *testing.B, ns string) []time.Duration {
 		b.Fatal(err)
 	}
 	return out
+}
+
+// peakRSS is VmHWM of this process.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }

@@ -221,41 +221,6 @@ func (c *compiler) side(er *api.EntityRule, proto *uint8) (*sideSpec, error) {
 	return s, nil
 }
 
-func splitPorts(ps []api.Port) (ranges []PortRange, named []string) {
-	for _, p := range ps {
-		if p.PortName != "" {
-			named = append(named, p.PortName)
-		} else {
-			ranges = append(ranges, PortRange{p.MinPort, p.MaxPort})
-		}
-	}
-	return
-}
-
-func parseNets(ss []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range ss {
-		p, err := parseNet(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-// parseNet reads a CIDR or a single address; the result is masked (Calico normalises nets).
-func parseNet(s string) (netip.Prefix, error) {
-	if a, err := netip.ParseAddr(s); err == nil {
-		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR", s)
-	}
-	return p.Masked(), nil
-}
-
 // forFamily narrows the side to one family; false when the rule cannot match that family (its
 // nets or notNets are all of the other family, or notNets holds the whole address space), as
 // felix/rules/policy.go FilterRuleToIPVersion does.
@@ -294,22 +259,4 @@ func (c *compiler) set(sp *setSpec) SetID {
 		c.specs[id] = sp
 	}
 	return id
-}
-
-func filterNets(nets []netip.Prefix, fam uint8, negated bool) ([]netip.Prefix, bool) {
-	if len(nets) == 0 {
-		return nil, true
-	}
-	var out []netip.Prefix
-	for _, p := range nets {
-		if p.Addr().Is4() != (fam == 4) {
-			continue
-		}
-		if negated && p.Bits() == 0 {
-			// "not anything" can never match; felix drops the rule for this family.
-			return nil, false
-		}
-		out = append(out, p)
-	}
-	return out, len(out) > 0
 }

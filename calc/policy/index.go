@@ -8,15 +8,23 @@ import "github.com/brindle-net/brindle/api/selector"
 // dominate (felix's labelindex does the same with its label restrictions).
 type selIndex[T comparable] struct {
 	by   map[string]map[string]map[T]struct{}
+	keys map[string]map[T]struct{} // selectors that require only a key (has(k))
 	rest map[T]struct{}
 }
 
 func (x *selIndex[T]) add(id T, sel *selector.Selector) {
 	if x.by == nil {
-		x.by, x.rest = map[string]map[string]map[T]struct{}{}, map[T]struct{}{}
+		x.by, x.keys, x.rest = map[string]map[string]map[T]struct{}{}, map[string]map[T]struct{}{}, map[T]struct{}{}
 	}
 	k, v, ok := sel.Required()
 	if !ok {
+		if k, ok := sel.RequiredKey(); ok {
+			if x.keys[k] == nil {
+				x.keys[k] = map[T]struct{}{}
+			}
+			x.keys[k][id] = struct{}{}
+			return
+		}
 		x.rest[id] = struct{}{}
 		return
 	}
@@ -36,6 +44,13 @@ func (x *selIndex[T]) add(id T, sel *selector.Selector) {
 func (x *selIndex[T]) remove(id T, sel *selector.Selector) {
 	k, v, ok := sel.Required()
 	if !ok {
+		if k, ok := sel.RequiredKey(); ok {
+			delete(x.keys[k], id)
+			if len(x.keys[k]) == 0 {
+				delete(x.keys, k)
+			}
+			return
+		}
 		delete(x.rest, id)
 		return
 	}
@@ -54,6 +69,9 @@ func (x *selIndex[T]) remove(id T, sel *selector.Selector) {
 func (x *selIndex[T]) candidates(labels map[string]string, f func(T)) {
 	for k, v := range labels {
 		for id := range x.by[k][v] {
+			f(id)
+		}
+		for id := range x.keys[k] {
 			f(id)
 		}
 	}
@@ -101,6 +119,14 @@ func (s *state) itemsFor(sel *selector.Selector, f func(*item)) {
 	if k, v, ok := sel.Required(); ok {
 		for key := range s.byLabel[k][v] {
 			f(s.items[key])
+		}
+		return
+	}
+	if k, ok := sel.RequiredKey(); ok {
+		for _, keys := range s.byLabel[k] {
+			for key := range keys {
+				f(s.items[key])
+			}
 		}
 		return
 	}

@@ -38,7 +38,8 @@ func (a *item) sameMembership(b *item) bool {
 // workloadItem builds the item of a WorkloadEndpoint as felix sees it
 // (updateprocessors/workloadendpointprocessor.go): pcns./pcsa. labels of its own are dropped
 // (they may only come from profiles), its service account becomes a label, and the namespace
-// label is present as clientv3 always stores it.
+// and orchestrator labels are present as Calico's clientv3 always stores them
+// (libcalico-go/lib/clientv3/workloadendpoint.go updateLabelsForStorage), whoever wrote the record.
 func (s *state) workloadItem(w *api.WorkloadEndpoint) *item {
 	it := &item{key: itemKey{kind: kindWorkload, namespace: w.Namespace, name: w.Name}}
 	it.own = make(map[string]string, len(w.Labels)+2)
@@ -52,6 +53,9 @@ func (s *state) workloadItem(w *api.WorkloadEndpoint) *item {
 	}
 	if w.Namespace != "" {
 		it.own[labelNamespace] = w.Namespace
+	}
+	if w.Spec.Orchestrator != "" {
+		it.own[labelOrchestrator] = w.Spec.Orchestrator
 	}
 	it.parents = w.Spec.Profiles
 	for _, n := range w.Spec.IPNetworks {
@@ -81,6 +85,22 @@ func (s *state) setNetworkSet(n *api.NetworkSet) {
 	it.own[labelNamespace] = n.Namespace
 	it.parents = []string{namespaceProfilePfx + n.Namespace}
 	it.nets, _ = parseNetsLenient(n.Spec.Nets)
+	s.setItem(it)
+}
+
+// setHostEndpoint: host endpoints are members of selector and named-port sets through their
+// expectedIPs (updateprocessors/hostendpointprocessor.go); enforcing policy on host interfaces
+// is not part of the Program yet.
+func (s *state) setHostEndpoint(h *api.HostEndpoint) {
+	it := &item{key: itemKey{kind: kindHostEndpoint, name: h.Name}}
+	it.own = maps.Clone(map[string]string(h.Labels))
+	it.parents = h.Spec.Profiles
+	it.nets, _ = parseNetsLenient(h.Spec.ExpectedIPs)
+	for _, p := range h.Spec.Ports {
+		if pn, err := protoNum(&p.Protocol); err == nil && pn != nil && p.Name != "" {
+			it.ports = append(it.ports, namedPort{p.Name, *pn, p.Port})
+		}
+	}
 	s.setItem(it)
 }
 

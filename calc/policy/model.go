@@ -85,6 +85,15 @@ func (m *Model) DeleteWorkloadEndpoint(namespace, name string) {
 	m.st.deleteItem(itemKey{kind: kindWorkload, namespace: namespace, name: name})
 }
 
+// SetHostEndpoint adds or replaces a HostEndpoint: its expectedIPs (and named ports) join the
+// sets its labels select. Policy on host interfaces themselves is not computed yet.
+func (m *Model) SetHostEndpoint(h *api.HostEndpoint) { m.st.setHostEndpoint(h) }
+
+// DeleteHostEndpoint removes a HostEndpoint.
+func (m *Model) DeleteHostEndpoint(name string) {
+	m.st.deleteItem(itemKey{kind: kindHostEndpoint, name: name})
+}
+
 // SetConfig sets the FelixConfiguration-derived values (see ConfigFrom).
 func (m *Model) SetConfig(c Config) { m.st.setConfig(c) }
 

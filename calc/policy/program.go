@@ -75,7 +75,7 @@ type Set struct {
 	ID     SetID
 	Kind   SetKind
 	Family uint8 // 4 or 6: every member is of this family
-	// Nets are the members of a SetNets set, sorted (netip.Prefix.Compare order), disjoint.
+	// Nets are the members of a SetNets set, sorted by address then prefix length, disjoint.
 	// Single addresses are /32 or /128.
 	Nets []netip.Prefix
 	// Members of a SetAddrPorts set, sorted (Addr, then Proto, then Port).

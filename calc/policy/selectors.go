@@ -13,6 +13,7 @@ import (
 const (
 	labelNamespace      = selector.NamespaceLabel
 	labelServiceAccount = "projectcalico.org/serviceaccount"
+	labelOrchestrator   = "projectcalico.org/orchestrator"
 	nsLabelPrefix       = "pcns."
 	saLabelPrefix       = "pcsa."
 	namespaceProfilePfx = "kns."

@@ -288,6 +288,30 @@ func TestSemantics(t *testing.T) {
 			m.SetProfile(profile("p", map[string]string{"role": "inherited"}, nil, nil))
 			m.SetGlobalNetworkPolicy(gnp("default.in", nil, "role == 'own'", allowFrom("all()"), nil))
 		}, []probe{{"a", false, tcpTo("10.0.0.2", "10.0.0.1", 80), "allow"}}, ""},
+		{"namespace and orchestrator labels as clientv3 stores them", func(m *Model) {
+			w := wep("", "default", "a", "10.0.0.1", map[string]string{"app": "a"})
+			w.Spec.Orchestrator = "cni"
+			m.SetWorkloadEndpoint(w)
+			m.SetGlobalNetworkPolicy(gnp("default.in", nil, "projectcalico.org/orchestrator == 'cni' && projectcalico.org/namespace == 'default'",
+				allowFrom("projectcalico.org/namespace == 'dev'"), nil))
+		}, []probe{
+			{"a", false, tcpTo("10.0.2.1", "10.0.0.1", 80), "allow"},
+			{"a", false, tcpTo("10.0.1.1", "10.0.0.1", 80), "deny"},
+			{"b", false, tcpTo("10.0.2.1", "10.0.0.2", 80), "deny"}, // b: no orchestrator, no policy, no profile
+		}, ""},
+		{"host endpoints' expectedIPs and named ports are set members", func(m *Model) {
+			h := &api.HostEndpoint{ObjectMeta: api.ObjectMeta{Name: "h1", Labels: map[string]string{"role": "host"}},
+				Spec: api.HostEndpointSpec{Node: "node-b", InterfaceName: "eth0", ExpectedIPs: []string{"172.16.0.5"},
+					Ports: []api.EndpointPort{{Name: "metrics", Protocol: api.ProtocolFromName("TCP"), Port: 9100}}}}
+			m.SetHostEndpoint(h)
+			m.SetGlobalNetworkPolicy(gnp("default.in", nil, "app == 'a'", allowFrom("role == 'host'"),
+				[]api.Rule{{Action: api.ActionAllow, Protocol: tcp(), Destination: api.EntityRule{Ports: ports("metrics")}}}))
+		}, []probe{
+			{"a", false, tcpTo("172.16.0.5", "10.0.0.1", 80), "allow"},
+			{"a", false, tcpTo("172.16.0.6", "10.0.0.1", 80), "deny"},
+			{"a", true, tcpTo("10.0.0.1", "172.16.0.5", 9100), "allow"},
+			{"a", true, tcpTo("10.0.0.1", "172.16.0.5", 9101), "deny"},
+		}, ""},
 		{"doNotTrack and preDNAT policies do not apply to workloads", func(m *Model) {
 			g := gnp("default.untracked", nil, "all()", denyFrom("all()"), nil)
 			g.Spec.DoNotTrack, g.Spec.ApplyOnForward = true, true

@@ -161,7 +161,7 @@ func policyTableBack(t *testing.T, c *cluster.Cluster) {
 	start := time.Now()
 	err := cluster.WaitFor(10*time.Second, "the table back", func() (bool, string) {
 		out, err := h.Run(ctx, testbed.RunOptions{Path: "nft", Args: []string{"list", "chain", "ip", "brindle", "pol-forward"}})
-		return err == nil && strings.Contains(out, "jump from-wl"), out
+		return err == nil && strings.Contains(out, "jump to-wl"), out
 	})
 	if err != nil {
 		t.Fatal(err)
