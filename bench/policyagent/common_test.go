@@ -3,7 +3,9 @@
 // and the kernel watched from outside the agent. Figures go into printed tables next to a
 // baseline of the same run (nft -f of the agent's own ruleset, a bare etcd watch, the same pods
 // without policy); nothing is asserted on time. Needs root and `make build`
-// (BRINDLE_BIN=path for another binary). BPA_POLICIES / BPA_ENDPOINTS change the scale.
+// (BRINDLE_BIN=path for another binary). BPA_POLICIES / BPA_ENDPOINTS change the scale;
+// BRINDLE_LOG_LEVEL=debug (inherited by the agent) and BPA_LOGS=dir keep the agent's own
+// account of each sync (its "dataplane applied" and "policy applied" durations).
 //
 //	make build && go test -run XXX -bench . -benchtime 1x -timeout 30m ./bench/policyagent/
 package policyagent
@@ -69,6 +71,18 @@ func startCluster(b *testing.B, hosts ...string) *cluster.Cluster {
 		b.Fatalf("starting the cluster: %v", err)
 	}
 	c.CloseWhenDone(b, 40)
+	if dir := os.Getenv("BPA_LOGS"); dir != "" {
+		b.Cleanup(func() {
+			dst := filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_"))
+			os.MkdirAll(dst, 0o755)
+			files, _ := filepath.Glob(filepath.Join(c.LogDir(), "*.log"))
+			for _, f := range files {
+				if raw, err := os.ReadFile(f); err == nil {
+					os.WriteFile(filepath.Join(dst, filepath.Base(f)), raw, 0o644)
+				}
+			}
+		})
+	}
 	if err := c.Apply(`apiVersion: projectcalico.org/v3
 kind: IPPool
 metadata: {name: bench-pool}
