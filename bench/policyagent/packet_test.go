@@ -89,10 +89,11 @@ func BenchmarkPolicyPacketPath(b *testing.B) {
 		if err := writeAll(ctx, st, pols); err != nil {
 			b.Fatal(err)
 		}
-		// Enforced: the server pod's ingress chain jumps to its 20 policies and the allow.
+		// Enforced: the server pod's ingress chain holds at least a rule for each of the
+		// policies that select app a0 (one in 50) and for the allow.
 		if err := cluster.WaitFor(2*time.Minute, "the policies on the pods' chains", func() (bool, string) {
 			pathRules = k.chainRules("tw-" + c2.HostVeth)
-			return pathRules > bare+40, fmt.Sprintf("%d rules in tw-%s", pathRules, c2.HostVeth)
+			return pathRules > bare+nPol/50, fmt.Sprintf("%d rules in tw-%s", pathRules, c2.HostVeth)
 		}); err != nil {
 			b.Fatal(err)
 		}
