@@ -64,6 +64,11 @@ var matrixContainers = []ctSpec{
 	{"tlocal", "node1", cluster.ContainerOptions{Labels: lbl("row", "local")}},
 	{"tegress2", "node2", cluster.ContainerOptions{Labels: lbl("row", "egress2")}},
 	{"tinh", "node2", cluster.ContainerOptions{Labels: lbl("row", "inh")}},
+	{"ttier", "node2", cluster.ContainerOptions{Labels: lbl("row", "tier")}},
+	{"tsel", "node2", cluster.ContainerOptions{Labels: lbl("row", "sel")}},
+	{"tv6", "node2", cluster.ContainerOptions{Labels: lbl("row", "v6")}},
+	{"cegress3", "node1", cluster.ContainerOptions{Labels: lbl("row", "egress3")}},
+	{"tov", "node2", cluster.ContainerOptions{Labels: lbl("row", "ov")}},
 }
 
 // matrixEnv is a running matrix cluster: containers by name, their servers.

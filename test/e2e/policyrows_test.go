@@ -361,6 +361,120 @@ spec:
 		tcp("clinb", "tinh", 8081, true),
 		tcp("cli1", "tinh", 8081, false),
 	}},
+	{name: "tiers in order (lower first, unset order last)", phase: 1, setup: `
+kind: Tier
+apiVersion: projectcalico.org/v3
+metadata: {name: tlate}
+spec: {order: 500}
+---
+kind: Tier
+apiVersion: projectcalico.org/v3
+metadata: {name: tearly}
+spec: {order: 400}
+---
+kind: Tier
+apiVersion: projectcalico.org/v3
+metadata: {name: aaunordered}
+spec: {}
+---
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: tlate.deny}
+spec:
+  tier: tlate
+  selector: row == 'tier'
+  ingress: [{action: Deny, protocol: TCP, destination: {ports: [8081]}}, {action: Pass}]
+---
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: tearly.allow}
+spec:
+  tier: tearly
+  selector: row == 'tier'
+  ingress: [{action: Allow, protocol: TCP, destination: {ports: [8081]}}, {action: Pass}]
+---
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: aaunordered.allow}
+spec:
+  tier: aaunordered
+  selector: row == 'tier'
+  ingress: [{action: Allow, protocol: TCP, destination: {ports: [8082]}}]
+---
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: tier-default-pass}
+spec:
+  selector: row == 'tier'
+  ingress: [{action: Pass}]
+`, checks: []check{
+		tcp("cli1", "ttier", 8081, true),  // tearly (400) allows before tlate (500) denies
+		tcp("cli1", "ttier", 8082, true),  // passed through tearly, tlate, default: the unordered tier is last
+		tcp("cli1", "ttier", 8083, false), // the unordered tier ends in a drop
+	}},
+	{name: "rule selector with notSelector", phase: 1, setup: `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: notsel}
+spec:
+  selector: row == 'sel'
+  ingress: [{action: Allow, protocol: TCP, source: {selector: has(role), notSelector: role == 'other'}}]
+`, checks: []check{
+		tcp("cli1", "tsel", 8081, true),
+		tcp("cli2", "tsel", 8081, false),
+	}},
+	{name: "ipVersion 6 rules do not match IPv4", phase: 1, setup: `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: v6only}
+spec:
+  selector: row == 'v6'
+  ingress:
+  - {action: Allow, ipVersion: 6}
+  - {action: Allow, ipVersion: 4, protocol: TCP, destination: {ports: [8082]}}
+`, checks: []check{
+		tcp("cli1", "tv6", 8081, false),
+		tcp("cli1", "tv6", 8082, true),
+	}},
+	{name: "egress to a named port of a remote endpoint", phase: 1, setup: `
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: egress-named}
+spec:
+  selector: row == 'egress3'
+  types: [Egress]
+  egress: [{action: Allow, protocol: TCP, destination: {ports: [web]}}]
+`, checks: []check{
+		tcp("cegress3", "tnamed", 8087, true), // "web" is 8087 on tnamed
+		tcp("cegress3", "tnet", 8087, false),  // tnet has no port named web
+		tcp("cegress3", "tnamed", 8088, false),
+	}},
+	{name: "overlapping network sets (a /16 and a /32 inside it)", phase: 1, setup: `
+kind: GlobalNetworkSet
+apiVersion: projectcalico.org/v3
+metadata: {name: ov-wide, labels: {ov: "yes"}}
+spec: {nets: ["10.244.0.0/16"]}
+---
+kind: GlobalNetworkSet
+apiVersion: projectcalico.org/v3
+metadata: {name: ov-narrow, labels: {ov: "yes"}}
+spec: {nets: ["{{.cli1}}/32"]}
+---
+kind: GlobalNetworkPolicy
+apiVersion: projectcalico.org/v3
+metadata: {name: overlap}
+spec:
+  selector: row == 'ov'
+  ingress:
+  - {action: Allow, protocol: TCP, source: {selector: ov == 'yes'}, destination: {ports: [8081]}}
+  - {action: Allow, protocol: TCP, source: {nets: ["10.244.0.0/16", "{{.cli2}}/32"]}, destination: {ports: [8082]}}
+`, checks: []check{
+		tcp("cli1", "tov", 8081, true),
+		tcp("cli2", "tov", 8081, true),
+		tcp("host:node1", "tov", 8081, false),
+		tcp("cli2", "tov", 8082, true),
+		tcp("host:node1", "tov", 8082, false),
+	}},
 	{name: "labels changed live: before", phase: 1, setup: `
 kind: GlobalNetworkPolicy
 apiVersion: projectcalico.org/v3
@@ -391,6 +505,15 @@ spec:
 		tcp("cli1", "ticmp", 8081, true),
 		tcp("clinb", "ticmp", 8081, false),
 	}},
+	{name: "overlapping network sets: the wide one deleted live, the narrow one still holds", phase: 2, checks: []check{
+		tcp("cli1", "tov", 8081, true),
+		tcp("cli2", "tov", 8081, false),
+	}},
+	{name: "profile edited live (brindle-b also lets brindle-e2e reach TCP 8081)", phase: 2, checks: []check{
+		tcp("cli1", "tnetb", 8081, true),
+		tcp("cli1", "tnetb", 8082, false),
+		tcp("clinb", "tnetb", 8082, true),
+	}},
 	{name: "network set edited live (trusted: cli2 -> cli1)", phase: 2, checks: []check{
 		tcp("cli1", "tnset", 8081, true),
 		tcp("cli2", "tnset", 8081, false),
@@ -417,10 +540,24 @@ kind: GlobalNetworkSet
 apiVersion: projectcalico.org/v3
 metadata: {name: trusted, labels: {trust: "yes"}}
 spec: {nets: ["{{.cli1}}/32"]}
+---
+kind: Profile
+apiVersion: projectcalico.org/v3
+metadata: {name: brindle-b}
+spec:
+  ingress:
+  - {action: Allow, source: {selector: has(brindle-b)}}
+  - {action: Allow, protocol: TCP, source: {selector: has(brindle-e2e)}, destination: {ports: [8081]}}
+  egress: [{action: Allow}]
+  labelsToApply: {brindle-b: ""}
 `
 
 const phase2Delete = `
 kind: GlobalNetworkPolicy
 apiVersion: projectcalico.org/v3
 metadata: {name: icmp}
+---
+kind: GlobalNetworkSet
+apiVersion: projectcalico.org/v3
+metadata: {name: ov-wide}
 `
