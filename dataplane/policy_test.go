@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"github.com/brindle-net/brindle/calc"
 	"net/netip"
 	"strings"
 	"testing"
@@ -124,4 +125,21 @@ func TestPolicyEnforced(t *testing.T) {
 	if pings(w1, "169.254.1.1") {
 		t.Error("workload to host must be dropped by defaultEndpointToHostAction Drop")
 	}
+}
+
+// TestNATLayoutFixKeepsPolicy: the NAT reconciler replaces a set of the wrong shape without
+// touching the policy chains that share the table.
+func TestNATLayoutFixKeepsPolicy(t *testing.T) {
+	needRoot(t)
+	a := newNS(t, "n")
+	dp := newDP(t, a)
+	applyPol(t, dp, twoWorkloadSpec("cali11111111111", "cali22222222222", "10.65.0.1", "10.65.0.2"))
+	// An all-hosts set of another shape (an interval set), as a hand edit or an older layout.
+	sh(t, "ip", "netns", "exec", a, "nft", "add set ip brindle all-hosts { type ipv4_addr; flags interval; }")
+	d := calc.Desired{TunnelSources: []netip.Addr{netip.MustParseAddr("10.1.0.1")}}
+	apply(t, dp, d)
+	out := sh(t, "ip", "netns", "exec", a, "nft", "list", "table", "ip", "brindle")
+	mustContain(t, out, "chain pol-forward", "chain tw-cali11111111111", "10.1.0.1")
+	set := sh(t, "ip", "netns", "exec", a, "nft", "list", "set", "ip", "brindle", "all-hosts")
+	mustNotContain(t, set, "flags interval")
 }
