@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,13 +24,21 @@ func nodeEndpointsCommand() *ucli.Command {
 		Name:      "endpoints",
 		Usage:     "show this node's workload endpoints and the policy that applies to each, with rule counters",
 		ArgsUsage: "[interface or workload name ...]",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json (default: a table per endpoint and direction)"},
+		},
 		Action: func(c *ucli.Context) error {
-			return runNodeEndpoints(c.Context, os.Stdout, bgpstatus.SocketPath(nodeStateDir()), c.Args().Slice())
+			switch c.String("output") {
+			case "", "json":
+			default:
+				return fmt.Errorf("--output %q: want json or nothing (tables)", c.String("output"))
+			}
+			return runNodeEndpoints(c.Context, os.Stdout, bgpstatus.SocketPath(nodeStateDir()), c.Args().Slice(), c.String("output") == "json")
 		},
 	}
 }
 
-func runNodeEndpoints(ctx context.Context, w io.Writer, sock string, only []string) error {
+func runNodeEndpoints(ctx context.Context, w io.Writer, sock string, only []string, asJSON bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	r, err := epstatus.Fetch(ctx, sock)
@@ -39,6 +48,18 @@ func runNodeEndpoints(ctx context.Context, w io.Writer, sock string, only []stri
 	if err != nil {
 		fmt.Fprintln(w, "Calico process is not running.")
 		return ucli.Exit("", 1)
+	}
+	if asJSON {
+		var keep []epstatus.Endpoint
+		for _, e := range r.Endpoints {
+			if len(only) == 0 || matchesAny(e, only) {
+				keep = append(keep, e)
+			}
+		}
+		r.Endpoints = keep
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
 	}
 	writeNodeEndpoints(w, r, only)
 	return nil

@@ -143,3 +143,23 @@ func TestNATLayoutFixKeepsPolicy(t *testing.T) {
 	set := sh(t, "ip", "netns", "exec", a, "nft", "list", "set", "ip", "brindle", "all-hosts")
 	mustNotContain(t, set, "flags interval")
 }
+
+// TestPolicyMisshapenSet: a set of ours with another shape, referenced by a chain of ours
+// (an older layout), is replaced in the one transaction that rewrites the chains.
+func TestPolicyMisshapenSet(t *testing.T) {
+	needRoot(t)
+	a := newNS(t, "m")
+	sh(t, "ip", "netns", "exec", a, "nft", "add table ip brindle; add set ip brindle s.net1 { type inet_service; }; "+
+		"add chain ip brindle ri-net1; add rule ip brindle ri-net1 tcp dport @s.net1 accept")
+	dp := newDP(t, a)
+	spec := twoWorkloadSpec("cali11111111111", "cali22222222222", "10.65.0.1", "10.65.0.2")
+	applyPol(t, dp, spec)
+	out := sh(t, "ip", "netns", "exec", a, "nft", "list", "set", "ip", "brindle", "s.net1")
+	mustContain(t, out, "type ipv4_addr", "10.65.0.1")
+	// And it is stable: a restarted reconciler finds nothing to do.
+	dp2 := newDP(t, a)
+	applyPol(t, dp2, spec)
+	if n := dp2.PolicyWrites(); n != 0 {
+		t.Errorf("after the replacement a restart sent %d transactions", n)
+	}
+}

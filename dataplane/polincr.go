@@ -140,7 +140,7 @@ func (h *polHave) update(w *polWant, only *polTouched) {
 	}
 	for name := range only.sets {
 		if sw := w.sets[name]; sw != nil {
-			h.sets[name] = &polSetHave{interval: sw.proto.Interval, elems: sw.elems}
+			h.sets[name] = &polSetHave{shape: setShape(&sw.proto), elems: sw.elems}
 		} else {
 			delete(h.sets, name)
 		}

@@ -35,7 +35,7 @@ func readPol(c *nftables.Conn, ns netns.NsHandle) (*polHave, error) {
 		if err != nil {
 			return nil, fmt.Errorf("set %s: %w", s.Name, err)
 		}
-		h.sets[s.Name] = &polSetHave{interval: s.Interval, elems: elemMap(es)}
+		h.sets[s.Name] = &polSetHave{shape: setShape(s), elems: elemMap(es)}
 	}
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
 	if err != nil {

@@ -38,8 +38,18 @@ type polHave struct {
 }
 
 type polSetHave struct {
-	interval bool
-	elems    map[string]nftables.SetElement
+	shape string // see setShape
+	elems map[string]nftables.SetElement
+}
+
+// setShape is what cannot change in place about a set: key and data types and flags.
+// google/nftables v0.3.0 reads a verdict map's key type back as "verdict", so maps (ours
+// are all ifname : verdict) are compared by their flags only.
+func setShape(s *nftables.Set) string {
+	if s.IsMap {
+		return "map"
+	}
+	return fmt.Sprintf("%s/%s/interval=%v/map=%v/concat=%v", s.KeyType.Name, s.DataType.Name, s.Interval, s.IsMap, s.Concatenation)
 }
 
 // natOwned are the NAT reconciler's objects in the shared table.
@@ -92,6 +102,9 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched, 
 	queued := false
 	if !have.table {
 		c.AddTable(t)
+		queued = true
+	}
+	if replaceMisshapen(c, t, have, want) {
 		queued = true
 	}
 	var setNames, chainNames []string
@@ -183,6 +196,32 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched, 
 	return queued
 }
 
+// replaceMisshapen handles sets whose shape differs from the wanted one (an older
+// brindle's layout, a hand edit): they cannot be changed in place and cannot be deleted
+// while rules refer to them, so every chain of ours is flushed first (and refilled later in
+// this transaction, as its hash is forgotten), then the set is deleted and added anew. All
+// in the one transaction: the old rules hold until the new ones replace them.
+func replaceMisshapen(c *nftables.Conn, t *nftables.Table, have *polHave, want *polWant) bool {
+	var bad []string
+	for name, hs := range have.sets {
+		if sw := want.sets[name]; sw != nil && hs.shape != setShape(&sw.proto) {
+			bad = append(bad, name)
+		}
+	}
+	if len(bad) == 0 {
+		return false
+	}
+	for name := range have.chains {
+		c.FlushChain(&nftables.Chain{Name: name, Table: t})
+		have.chains[name] = ""
+	}
+	for _, name := range bad {
+		c.DelSet(&nftables.Set{Name: name, Table: t})
+		delete(have.sets, name)
+	}
+	return true
+}
+
 func isEndpointChain(name string) bool {
 	return strings.HasPrefix(name, "fw-") || strings.HasPrefix(name, "tw-") || name == chainFromWL || name == chainToWL ||
 		name == chainWLToHost || name == chainPolForward || name == chainPolInput || name == chainPolPre
@@ -253,7 +292,7 @@ func haveFromWant(w *polWant) *polHave {
 		h.chains[name] = cw.hash
 	}
 	for name, sw := range w.sets {
-		h.sets[name] = &polSetHave{interval: sw.proto.Interval, elems: sw.elems}
+		h.sets[name] = &polSetHave{shape: setShape(&sw.proto), elems: sw.elems}
 	}
 	return h
 }
