@@ -78,7 +78,7 @@ func (c *BGPConfiguration) Validate() error {
 	checkMeta(&e, &c.ObjectMeta, false)
 	s := &c.Spec
 	checkConfigName(&e, c.Name)
-	CheckOneOf(&e, "spec.logSeverityScreen", s.LogSeverityScreen, true, "Debug", "Info", "Warning", "Error", "Fatal")
+	CheckOneOf(&e, "spec.logSeverityScreen", s.LogSeverityScreen, true, "Trace", "Debug", "Info", "Warning", "Error", "Fatal")
 	CheckASNumber(&e, "spec.asNumber", s.ASNumber)
 	CheckOneOf(&e, "spec.bindMode", s.BindMode, true, BindModeNone, BindModeNodeIP)
 	CheckOneOf(&e, "spec.programClusterRoutes", s.ProgramClusterRoutes, true, "Enabled", "Disabled")
@@ -101,15 +101,15 @@ func (c *BGPConfiguration) Validate() error {
 		blocks []ServiceIPBlock
 	}{{"serviceLoadBalancerIPs", s.ServiceLoadBalancerIPs}, {"serviceExternalIPs", s.ServiceExternalIPs}, {"serviceClusterIPs", s.ServiceClusterIPs}} {
 		for i, b := range list.blocks {
-			CheckCIDR(&e, "spec."+list.name+"["+itoa(i)+"].cidr", b.CIDR, false)
+			if b.CIDR != "" {
+				CheckNet(&e, "spec."+list.name+"["+itoa(i)+"].cidr", b.CIDR)
+			}
 		}
 	}
 	names := map[string]bool{}
 	for i, cm := range s.Communities {
 		p := "spec.communities[" + itoa(i) + "]"
-		if cm.Name == "" {
-			e.Add(p+".name", nil, "is required")
-		}
+		CheckName(&e, p+".name", cm.Name)
 		names[cm.Name] = true
 		if !validCommunity(cm.Value) {
 			e.Add(p+".value", cm.Value, "must be a community aa:nn (16-bit numbers) or a large community aa:nn:mm (32-bit numbers)")
@@ -117,11 +117,34 @@ func (c *BGPConfiguration) Validate() error {
 	}
 	for i, pa := range s.PrefixAdvertisements {
 		p := "spec.prefixAdvertisements[" + itoa(i) + "]"
-		CheckCIDR(&e, p+".cidr", pa.CIDR, false)
+		if pa.CIDR == "" {
+			e.Add(p+".cidr", nil, "is required")
+		} else {
+			CheckNet(&e, p+".cidr", pa.CIDR)
+		}
+		if len(pa.Communities) == 0 {
+			e.Add(p+".communities", nil, "is required")
+		}
 		for j, cm := range pa.Communities {
 			if !names[cm] && !validCommunity(cm) {
 				e.Add(p+".communities["+itoa(j)+"]", cm, "must name an entry of spec.communities or be a community value aa:nn or aa:nn:mm")
 			}
+		}
+	}
+	if len(s.Communities) > 0 && len(s.PrefixAdvertisements) == 0 {
+		e.Add("spec.communities", nil, "are defined but no spec.prefixAdvertisements use them")
+	}
+	if s.NodeToNodeMeshEnabled != nil && !*s.NodeToNodeMeshEnabled {
+		if s.NodeMeshPassword != nil {
+			e.Add("spec.nodeMeshPassword", nil, "cannot be set while spec.nodeToNodeMeshEnabled is false")
+		}
+		if s.NodeMeshMaxRestartTime != nil {
+			e.Add("spec.nodeMeshMaxRestartTime", nil, "cannot be set while spec.nodeToNodeMeshEnabled is false")
+		}
+	}
+	for i, n := range s.IgnoredInterfaces {
+		if n == "*" || !ignoredIface.MatchString(n) {
+			e.Add("spec.ignoredInterfaces["+itoa(i)+"]", n, "must be an interface name or pattern of 1-15 letters, digits, '_', '.', '*' or '-' (not \"*\" alone)")
 		}
 	}
 	if s.LocalWorkloadPeeringIPV4 != "" {
@@ -140,6 +163,8 @@ func checkConfigName(e *Errs, name string) {
 		CheckName(e, "metadata.name", node)
 	}
 }
+
+var ignoredIface = lazyRE(`^[a-zA-Z0-9_.*-]{1,15}$`)
 
 func validCommunity(v string) bool {
 	parts := strings.Split(v, ":")

@@ -31,6 +31,8 @@ type BGPFilterPrefixLength struct {
 	Max *int32 `json:"max,omitempty"`
 }
 
+var bgpFilterIface = lazyRE(`^[a-zA-Z0-9_.*-]{1,15}$`)
+
 // Validate checks each rule's action, operator and CIDR family.
 func (f *BGPFilter) Validate() error {
 	var e Errs
@@ -56,6 +58,12 @@ func (f *BGPFilter) Validate() error {
 				e.Add(p+".cidr", nil, "is required with matchOperator")
 			}
 			CheckOneOf(&e, p+".source", r.Source, true, "RemotePeers")
+			if r.Interface != "" && r.Interface != "*" && !bgpFilterIface.MatchString(r.Interface) {
+				e.Add(p+".interface", r.Interface, "must be an interface name or pattern of 1-15 letters, digits, '_', '.', '*' or '-'")
+			}
+			if r.PrefixLength != nil && r.CIDR == "" {
+				e.Add(p+".prefixLength", nil, "needs cidr")
+			}
 			if pl := r.PrefixLength; pl != nil {
 				for _, b := range []struct {
 					n string

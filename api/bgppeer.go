@@ -33,6 +33,7 @@ type BGPPeerSpec struct {
 	Filters                  []string     `json:"filters,omitempty"`
 	LocalWorkloadSelector    string       `json:"localWorkloadSelector,omitempty"`
 	LocalASNumber            *ASNumber    `json:"localASNumber,omitempty"`
+	ReversePeering           string       `json:"reversePeering,omitempty"`
 }
 
 // BGPPassword names where a BGP password comes from.
@@ -81,6 +82,20 @@ func (p *BGPPeer) Validate() error {
 	if s.PeerSelector != "" && s.ASNumber != 0 {
 		e.Add("spec.asNumber", s.ASNumber, "must be empty with spec.peerSelector: the AS comes from each selected node")
 	}
+	if s.LocalWorkloadSelector != "" {
+		if s.ASNumber == 0 {
+			e.Add("spec.asNumber", nil, "is required with spec.localWorkloadSelector")
+		}
+		if s.PeerIP != "" {
+			e.Add("spec.peerIP", s.PeerIP, "cannot be combined with spec.localWorkloadSelector")
+		}
+		if s.PeerSelector != "" {
+			e.Add("spec.peerSelector", s.PeerSelector, "cannot be combined with spec.localWorkloadSelector")
+		}
+	}
+	if s.KeepOriginalNextHop && s.NextHopMode != "" {
+		e.Add("spec.keepOriginalNextHop", true, "is deprecated and cannot be combined with spec.nextHopMode")
+	}
 	if s.PeerIP == "" && s.PeerSelector == "" && s.LocalWorkloadSelector == "" {
 		e.Add("spec.peerIP", nil, "either spec.peerIP or spec.peerSelector is required")
 	}
@@ -89,12 +104,17 @@ func (p *BGPPeer) Validate() error {
 	CheckOneOf(&e, "spec.nextHopMode", s.NextHopMode, true, "Auto", "Self", "Keep")
 	CheckOneOf(&e, "spec.failureDetectionMode", s.FailureDetectionMode, true, "None", "BFDIfDirectlyConnected")
 	CheckOneOf(&e, "spec.restartMode", s.RestartMode, true, "GracefulRestart", "LongLivedGracefulRestart")
+	CheckOneOf(&e, "spec.reversePeering", s.ReversePeering, true, "Auto", "Manual")
 	CheckOneOf(&e, "spec.birdGatewayMode", s.BIRDGatewayMode, true, "Recursive", "DirectIfDirectlyConnected")
 	if s.NumAllowedLocalASNumbers != nil && (*s.NumAllowedLocalASNumbers < 0 || *s.NumAllowedLocalASNumbers > 10) {
 		e.Add("spec.numAllowedLocalASNumbers", *s.NumAllowedLocalASNumbers, "must be 0-10")
 	}
-	if s.ReachableBy != "" {
-		CheckIP(&e, "spec.reachableBy", s.ReachableBy, 0)
+	if s.ReachableBy != "" && CheckIP(&e, "spec.reachableBy", s.ReachableBy, 0) {
+		if peer, _, err := ParsePeerIP(s.PeerIP); s.PeerIP == "" {
+			e.Add("spec.reachableBy", s.ReachableBy, "needs spec.peerIP")
+		} else if err == nil && peer.Is4() != netip.MustParseAddr(s.ReachableBy).Is4() {
+			e.Add("spec.reachableBy", s.ReachableBy, "address family does not match spec.peerIP")
+		}
 	}
 	if s.MaxRestartTime != nil && s.MaxRestartTime.Duration < 0 {
 		e.Add("spec.maxRestartTime", s.MaxRestartTime.String(), "must not be negative")

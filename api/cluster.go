@@ -1,9 +1,5 @@
 package api
 
-import (
-	"encoding/json"
-)
-
 // ClusterInformation is the singleton "default" describing the cluster; the CNI plugin
 // refuses to work until datastoreReady is true.
 type ClusterInformation struct {
@@ -100,23 +96,72 @@ func IPAMConfigurationFromValue(v IPAMConfigValue) *IPAMConfiguration {
 	}
 }
 
-// KubeControllersConfiguration configures kube-controllers. brindle has none, but accepts and
-// stores the resource so Calico manifests apply; the nested settings are kept verbatim.
+// KubeControllersConfiguration configures kube-controllers. brindle has none, but accepts,
+// validates and stores the resource so Calico manifests apply unchanged.
 type KubeControllersConfiguration struct {
 	TypeMeta   `json:",inline"`
 	ObjectMeta `json:"metadata"`
-	Spec       KubeControllersConfigurationSpec `json:"spec"`
-	Status     json.RawMessage                  `json:"status,omitempty"`
+	Spec       KubeControllersConfigurationSpec    `json:"spec"`
+	Status     *KubeControllersConfigurationStatus `json:"status,omitempty"`
 }
 
-// KubeControllersConfigurationSpec holds the top-level settings.
+// KubeControllersConfigurationSpec mirrors Calico's v3 type (kubecontrollersconfig.go).
 type KubeControllersConfigurationSpec struct {
-	LogSeverityScreen      string          `json:"logSeverityScreen,omitempty"`
-	HealthChecks           string          `json:"healthChecks,omitempty"`
-	EtcdV3CompactionPeriod *Duration       `json:"etcdV3CompactionPeriod,omitempty"`
-	PrometheusMetricsPort  *int            `json:"prometheusMetricsPort,omitempty"`
-	DebugProfilePort       *int32          `json:"debugProfilePort,omitempty"`
-	Controllers            json.RawMessage `json:"controllers,omitempty"`
+	LogSeverityScreen      string             `json:"logSeverityScreen,omitempty"`
+	HealthChecks           string             `json:"healthChecks,omitempty"`
+	EtcdV3CompactionPeriod *Duration          `json:"etcdV3CompactionPeriod,omitempty"`
+	PrometheusMetricsPort  *int               `json:"prometheusMetricsPort,omitempty"`
+	Controllers            *ControllersConfig `json:"controllers,omitempty"`
+	DebugProfilePort       *int32             `json:"debugProfilePort,omitempty"`
+}
+
+// ControllersConfig enables and configures each controller.
+type ControllersConfig struct {
+	Node             *NodeControllerConfig         `json:"node,omitempty"`
+	Policy           *ReconcilerConfig             `json:"policy,omitempty"`
+	WorkloadEndpoint *ReconcilerConfig             `json:"workloadEndpoint,omitempty"`
+	ServiceAccount   *ReconcilerConfig             `json:"serviceAccount,omitempty"`
+	Namespace        *ReconcilerConfig             `json:"namespace,omitempty"`
+	LoadBalancer     *LoadBalancerControllerConfig `json:"loadBalancer,omitempty"`
+}
+
+// NodeControllerConfig configures the node controller.
+type NodeControllerConfig struct {
+	ReconcilerPeriod *Duration               `json:"reconcilerPeriod,omitempty"`
+	SyncLabels       string                  `json:"syncLabels,omitempty"`
+	HostEndpoint     *AutoHostEndpointConfig `json:"hostEndpoint,omitempty"`
+	LeakGracePeriod  *Duration               `json:"leakGracePeriod,omitempty"`
+}
+
+// AutoHostEndpointConfig configures automatic host endpoints.
+type AutoHostEndpointConfig struct {
+	AutoCreate                string                 `json:"autoCreate,omitempty"`
+	CreateDefaultHostEndpoint string                 `json:"createDefaultHostEndpoint,omitempty"`
+	Templates                 []HostEndpointTemplate `json:"templates,omitempty"`
+}
+
+// HostEndpointTemplate describes host endpoints created for the nodes a selector picks.
+type HostEndpointTemplate struct {
+	GenerateName   string   `json:"generateName,omitempty"`
+	InterfaceCIDRs []string `json:"interfaceCIDRs,omitempty"`
+	Labels         Labels   `json:"labels,omitempty"`
+	NodeSelector   string   `json:"nodeSelector,omitempty"`
+}
+
+// ReconcilerConfig holds a controller's reconciliation period.
+type ReconcilerConfig struct {
+	ReconcilerPeriod *Duration `json:"reconcilerPeriod,omitempty"`
+}
+
+// LoadBalancerControllerConfig configures the load-balancer IPAM controller.
+type LoadBalancerControllerConfig struct {
+	AssignIPs string `json:"assignIPs,omitempty"`
+}
+
+// KubeControllersConfigurationStatus is written by kube-controllers.
+type KubeControllersConfigurationStatus struct {
+	RunningConfig   *KubeControllersConfigurationSpec `json:"runningConfig,omitempty"`
+	EnvironmentVars map[string]string                 `json:"environmentVars,omitempty"`
 }
 
 // Validate checks the singleton name and enumerations.
@@ -124,13 +169,45 @@ func (k *KubeControllersConfiguration) Validate() error {
 	var e Errs
 	checkMeta(&e, &k.ObjectMeta, false)
 	checkSingleton(&e, k.Name)
-	CheckOneOf(&e, "spec.logSeverityScreen", k.Spec.LogSeverityScreen, true, "Debug", "Info", "Warning", "Error", "Fatal")
-	CheckOneOf(&e, "spec.healthChecks", k.Spec.HealthChecks, true, "Enabled", "Disabled")
+	checkKCCSpec(&e, "spec", &k.Spec)
+	if k.Status != nil && k.Status.RunningConfig != nil {
+		checkKCCSpec(&e, "status.runningConfig", k.Status.RunningConfig)
+	}
 	return e.For(k)
 }
 
 func checkSingleton(e *Errs, name string) {
 	if name != "" && name != "default" {
 		e.Add("metadata.name", name, "must be \"default\": this kind is a singleton")
+	}
+}
+
+// checkKCCSpec follows the validate tags of Calico's kubecontrollersconfig.go.
+func checkKCCSpec(e *Errs, p string, s *KubeControllersConfigurationSpec) {
+	CheckOneOf(e, p+".logSeverityScreen", s.LogSeverityScreen, true, "Trace", "Debug", "Info", "Warning", "Error", "Fatal")
+	CheckOneOf(e, p+".healthChecks", s.HealthChecks, true, "Enabled", "Disabled")
+	c := s.Controllers
+	if c == nil {
+		return
+	}
+	if n := c.Node; n != nil {
+		CheckOneOf(e, p+".controllers.node.syncLabels", n.SyncLabels, true, "Enabled", "Disabled")
+		if h := n.HostEndpoint; h != nil {
+			hp := p + ".controllers.node.hostEndpoint"
+			CheckOneOf(e, hp+".autoCreate", h.AutoCreate, true, "Enabled", "Disabled")
+			CheckOneOf(e, hp+".createDefaultHostEndpoint", h.CreateDefaultHostEndpoint, true, "Enabled", "Disabled")
+			for i, t := range h.Templates {
+				tp := hp + ".templates[" + itoa(i) + "]"
+				if t.GenerateName != "" {
+					CheckName(e, tp+".generateName", t.GenerateName)
+				}
+				checkNetList(e, tp+".interfaceCIDRs", t.InterfaceCIDRs)
+				CheckLabels(e, tp+".labels", t.Labels)
+				CheckSelector(e, tp+".nodeSelector", t.NodeSelector)
+			}
+		}
+	}
+	if lb := c.LoadBalancer; lb != nil {
+		CheckOneOf(e, p+".controllers.loadBalancer.assignIPs", lb.AssignIPs, true, "AllServices", "RequestedServicesOnly")
 	}
 }

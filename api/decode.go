@@ -258,8 +258,12 @@ func decodeOne(d rawDoc, item int, obj []byte) (Resource, error) {
 	k, found := LookupKind(h.Kind)
 	if !found || k.Kind != h.Kind {
 		msg := fmt.Sprintf("unknown kind %q", h.Kind)
-		if found {
+		if found && strings.EqualFold(h.Kind, k.Kind) {
 			msg += fmt.Sprintf(" (kinds are case-sensitive: did you mean %q?)", k.Kind)
+		} else if found {
+			msg += fmt.Sprintf(" (a document's kind is written in full: did you mean %q?)", k.Kind)
+		} else if near := NearestKind(h.Kind); near != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", near)
 		}
 		return nil, fail(h.Kind, h.Name, msg)
 	}

@@ -58,6 +58,8 @@ func walk(t reflect.Type, raw json.RawMessage, path string, problems *[]string) 
 				msg := fmt.Sprintf("unknown field %q", join(path, k))
 				if real := foldMatch(fields, k); real != "" {
 					msg += fmt.Sprintf(" (field names are case-sensitive: did you mean %q?)", real)
+				} else if near := nearest(k, sortedFieldNames(fields)); near != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", near)
 				}
 				*problems = append(*problems, msg)
 				continue
@@ -180,4 +182,13 @@ func foldMatch(fields map[string]reflect.Type, k string) string {
 		}
 	}
 	return ""
+}
+
+func sortedFieldNames(fields map[string]reflect.Type) []string {
+	names := make([]string, 0, len(fields))
+	for n := range fields {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

@@ -164,3 +164,30 @@ func TestSeedManifests(t *testing.T) {
 		t.Errorf("bgp config decoded wrong: %+v", c.Spec)
 	}
 }
+
+func TestTypoSuggestions(t *testing.T) {
+	for _, c := range []struct{ doc, want string }{
+		{"apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: default}\nspec: {bpfLogLevl: Debug}",
+			`unknown field "spec.bpfLogLevl" (did you mean "bpfLogLevel"?)`},
+		{"apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.0.0.0/16, natOutgong: true}",
+			`unknown field "spec.natOutgong" (did you mean "natOutgoing"?)`},
+		{"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec: {ingress: [{action: Allow, destinaton: {}}]}",
+			`unknown field "spec.ingress[0].destinaton" (did you mean "destination"?)`},
+		{"apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.0.0.0/16, zzzz: 1}",
+			`unknown field "spec.zzzz"`},
+		{"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolcy\nmetadata: {name: p}\nspec: {}",
+			`unknown kind "GlobalNetworkPolcy" (did you mean "GlobalNetworkPolicy"?)`},
+		{"apiVersion: projectcalico.org/v3\nkind: FelixConfig\nmetadata: {name: p}\nspec: {}",
+			`did you mean "FelixConfiguration"?)`},
+		{"apiVersion: projectcalico.org/v3\nkind: IPPoool\nmetadata: {name: p}\nspec: {}",
+			`unknown kind "IPPoool" (did you mean "IPPool"?)`},
+	} {
+		_, err := DecodeDocuments([]byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+		if err != nil && strings.HasSuffix(c.want, `"spec.zzzz"`) && strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("no plausible field, yet a suggestion: %v", err)
+		}
+	}
+}

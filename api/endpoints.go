@@ -30,6 +30,26 @@ type WorkloadEndpointSpec struct {
 	MAC                        string                 `json:"mac,omitempty"`
 	Ports                      []WorkloadEndpointPort `json:"ports,omitempty"`
 	AllowSpoofedSourcePrefixes []string               `json:"allowSpoofedSourcePrefixes,omitempty"`
+	QoSControls                *QoSControls           `json:"qosControls,omitempty"`
+}
+
+// QoSControls limits a workload's bandwidth, packet rate and connections (Calico's
+// workloadendpoint.go); brindle stores them but does not enforce them.
+type QoSControls struct {
+	IngressBandwidth      int64 `json:"ingressBandwidth,omitempty"`
+	IngressBurst          int64 `json:"ingressBurst,omitempty"`
+	IngressPeakrate       int64 `json:"ingressPeakrate,omitempty"`
+	IngressMinburst       int64 `json:"ingressMinburst,omitempty"`
+	EgressBandwidth       int64 `json:"egressBandwidth,omitempty"`
+	EgressBurst           int64 `json:"egressBurst,omitempty"`
+	EgressPeakrate        int64 `json:"egressPeakrate,omitempty"`
+	EgressMinburst        int64 `json:"egressMinburst,omitempty"`
+	IngressPacketRate     int64 `json:"ingressPacketRate,omitempty"`
+	IngressPacketBurst    int64 `json:"ingressPacketBurst,omitempty"`
+	EgressPacketRate      int64 `json:"egressPacketRate,omitempty"`
+	EgressPacketBurst     int64 `json:"egressPacketBurst,omitempty"`
+	IngressMaxConnections int64 `json:"ingressMaxConnections,omitempty"`
+	EgressMaxConnections  int64 `json:"egressMaxConnections,omitempty"`
 }
 
 // WorkloadEndpointPort is a named or mapped port of the workload.
@@ -82,6 +102,26 @@ func WorkloadEndpointName(node, orchestrator, workload, endpoint string) string 
 	return esc(node) + "-" + esc(orchestrator) + "-" + esc(workload) + "-" + esc(endpoint)
 }
 
+// Labels Calico keeps on every WorkloadEndpoint; policy selects namespaces through the first.
+const (
+	LabelNamespace    = "projectcalico.org/namespace"
+	LabelOrchestrator = "projectcalico.org/orchestrator"
+)
+
+// Default sets the namespace and orchestrator labels from metadata.namespace and
+// spec.orchestrator on every write, overriding what the caller gave, as Calico's clientv3
+// does (libcalico-go/lib/clientv3/workloadendpoint.go updateLabelsForStorage): a `label` or
+// `apply` cannot take an endpoint out of its namespace's policies.
+func (w *WorkloadEndpoint) Default() {
+	l := make(Labels, len(w.Labels)+2)
+	for k, v := range w.Labels {
+		l[k] = v
+	}
+	l[LabelNamespace] = w.Namespace
+	l[LabelOrchestrator] = w.Spec.Orchestrator
+	w.Labels = l
+}
+
 // Validate checks addresses, identifiers and ports.
 func (w *WorkloadEndpoint) Validate() error {
 	var e Errs
@@ -108,7 +148,10 @@ func (w *WorkloadEndpoint) Validate() error {
 		if CheckIP(&e, p+".internalIP", nat.InternalIP, 0) && !own[netip.MustParseAddr(nat.InternalIP)] {
 			e.Add(p+".internalIP", nat.InternalIP, "must be one of the endpoint's spec.ipNetworks")
 		}
-		CheckIP(&e, p+".externalIP", nat.ExternalIP, 0)
+		if CheckIP(&e, p+".externalIP", nat.ExternalIP, 0) && CheckIP(&Errs{}, "", nat.InternalIP, 0) &&
+			netip.MustParseAddr(nat.ExternalIP).Is4() != netip.MustParseAddr(nat.InternalIP).Is4() {
+			e.Add(p+".externalIP", nat.ExternalIP, "must be of the same IP version as internalIP")
+		}
 	}
 	if s.IPv4Gateway != "" {
 		CheckIP(&e, "spec.ipv4Gateway", s.IPv4Gateway, 4)
@@ -125,8 +168,20 @@ func (w *WorkloadEndpoint) Validate() error {
 	for i, pt := range s.Ports {
 		p := "spec.ports[" + itoa(i) + "]"
 		checkEndpointPort(&e, p, pt.Name, pt.Protocol, pt.Port)
+		if pt.Name == "" && pt.HostPort == 0 {
+			e.Add(p+".name", nil, "is required unless hostPort is set")
+		}
 		if pt.HostIP != "" {
-			CheckIP(&e, p+".hostIP", pt.HostIP, 0)
+			CheckNet(&e, p+".hostIP", pt.HostIP)
+		}
+	}
+	if s.ContainerID != "" && !containerID.MatchString(s.ContainerID) {
+		e.Add("spec.containerID", s.ContainerID, "must be letters, digits and '-', starting and ending with a letter or digit")
+	}
+	for _, f := range []struct{ path, v string }{{"spec.orchestrator", s.Orchestrator}, {"spec.workload", s.Workload},
+		{"spec.pod", s.Pod}, {"spec.endpoint", s.Endpoint}, {"spec.serviceAccountName", s.ServiceAccountName}} {
+		if f.v != "" {
+			CheckName(&e, f.path, f.v)
 		}
 	}
 	for i, n := range s.AllowSpoofedSourcePrefixes {
@@ -159,9 +214,14 @@ func (h *HostEndpoint) Validate() error {
 	}
 	for i, pt := range s.Ports {
 		checkEndpointPort(&e, "spec.ports["+itoa(i)+"]", pt.Name, pt.Protocol, pt.Port)
+		if pt.Name == "" {
+			e.Add("spec.ports["+itoa(i)+"].name", nil, "is required")
+		}
 	}
 	return e.For(h)
 }
+
+var containerID = lazyRE(`^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`)
 
 // checkSingleAddress accepts "10.0.0.1", "10.0.0.1/32" or "fd00::1/128": Calico allows only
 // one address per entry.

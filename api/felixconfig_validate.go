@@ -93,8 +93,7 @@ func (f *FelixConfiguration) Validate() error {
 	checkOneOfFold(&e, "spec.awsSrcDstCheck", s.AWSSrcDstCheck, "DoNothing", "Enable", "Disable")
 	for path, v := range map[string]*int{
 		"spec.vxlanPort": s.VXLANPort, "spec.healthPort": s.HealthPort, "spec.metadataPort": s.MetadataPort,
-		"spec.prometheusMetricsPort": s.PrometheusMetricsPort, "spec.wireguardListeningPort": s.WireguardListeningPort,
-		"spec.wireguardListeningPortV6": s.WireguardListeningPortV6,
+		"spec.prometheusMetricsPort": s.PrometheusMetricsPort,
 	} {
 		if v != nil && (*v < 0 || *v > 65535) {
 			e.Add(path, *v, "must be a port 0-65535")
@@ -164,10 +163,9 @@ func (f *FelixConfiguration) Validate() error {
 		}
 	}
 	if s.ExternalNodesCIDRList != nil {
-		for i, c := range *s.ExternalNodesCIDRList {
-			CheckNet(&e, "spec.externalNodesCIDRList["+itoa(i)+"]", c)
-		}
+		checkExternalNodes(&e, *s.ExternalNodesCIDRList)
 	}
+	checkFelixStruct(&e, s)
 	sortErrs(e)
 	return e.For(f)
 }

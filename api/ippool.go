@@ -21,6 +21,16 @@ type IPPoolSpec struct {
 	NodeSelector     string   `json:"nodeSelector,omitempty"`
 	AllowedUses      []string `json:"allowedUses,omitempty"`
 	AssignmentMode   string   `json:"assignmentMode,omitempty"`
+	// IPIP and NATOutgoingV1 are Calico's API v1 leftovers: accepted by the decoder, as
+	// Calico's type has them, but rejected by validation (Calico's mustBeNil/mustBeFalse).
+	IPIP          *IPIPConfiguration `json:"ipip,omitempty"`
+	NATOutgoingV1 bool               `json:"nat-outgoing,omitempty"`
+}
+
+// IPIPConfiguration is the API v1 form of ipipMode.
+type IPIPConfiguration struct {
+	Enabled bool   `json:"enabled,omitempty"`
+	Mode    string `json:"mode,omitempty"`
 }
 
 // Encapsulation modes of ipipMode and vxlanMode.
@@ -34,6 +44,7 @@ const (
 const (
 	UseWorkload          = "Workload"
 	UseTunnel            = "Tunnel"
+	UseLoadBalancer      = "LoadBalancer"
 	AssignmentAutomatic  = "Automatic"
 	AssignmentManual     = "Manual"
 	DefaultBlockSizeIPv4 = 26
@@ -106,14 +117,41 @@ func (p *IPPool) Validate() error {
 	seen := map[string]bool{}
 	for i, u := range s.AllowedUses {
 		path := "spec.allowedUses[" + itoa(i) + "]"
-		if CheckOneOf(&e, path, u, false, UseWorkload, UseTunnel) && seen[u] {
+		if CheckOneOf(&e, path, u, false, UseWorkload, UseTunnel, UseLoadBalancer) && seen[u] {
 			e.Add(path, u, "is listed twice")
 		}
 		seen[u] = true
 	}
+	checkLoadBalancerPool(&e, s, seen)
 	CheckSelector(&e, "spec.nodeSelector", s.NodeSelector)
 	CheckOneOf(&e, "spec.assignmentMode", s.AssignmentMode, true, AssignmentAutomatic, AssignmentManual)
+	if s.IPIP != nil {
+		e.Add("spec.ipip", nil, "is Calico's API v1 form and must not be set: use spec.ipipMode")
+	}
+	if s.NATOutgoingV1 {
+		e.Add("spec.nat-outgoing", true, "is Calico's API v1 form and must not be set: use spec.natOutgoing")
+	}
 	return e.For(p)
+}
+
+// checkLoadBalancerPool: a pool for Kubernetes LoadBalancer services is used for nothing
+// else, is not tunnelled, and is announced from every node (Calico's validateIPPoolSpec).
+func checkLoadBalancerPool(e *Errs, s *IPPoolSpec, uses map[string]bool) {
+	if !uses[UseLoadBalancer] {
+		return
+	}
+	if uses[UseWorkload] || uses[UseTunnel] {
+		e.Add("spec.allowedUses", nil, "LoadBalancer cannot be combined with Workload or Tunnel")
+	}
+	if s.IPIPMode != "" && s.IPIPMode != EncapNever || s.VXLANMode != "" && s.VXLANMode != EncapNever {
+		e.Add("spec.allowedUses", nil, "a LoadBalancer pool cannot use IPIP or VXLAN")
+	}
+	if s.DisableBGPExport {
+		e.Add("spec.disableBGPExport", true, "a LoadBalancer pool's addresses must be announced over BGP")
+	}
+	if s.NodeSelector != "" && s.NodeSelector != "all()" {
+		e.Add("spec.nodeSelector", s.NodeSelector, "a LoadBalancer pool must select all() nodes")
+	}
 }
 
 func checkBlockSize(e *Errs, s *IPPoolSpec, pr netip.Prefix, cidrOK bool) {
@@ -133,7 +171,8 @@ func checkBlockSize(e *Errs, s *IPPoolSpec, pr netip.Prefix, cidrOK bool) {
 		e.Add("spec.blockSize", s.BlockSize, "must be %d-%d for an %s pool", lo, hi, fam)
 		return
 	}
-	if cidrOK && pr.Bits() > s.BlockSize {
+	// Calico checks the size only of enabled pools: a disabled one hands out nothing.
+	if cidrOK && pr.Bits() > s.BlockSize && !s.Disabled {
 		e.Add("spec.cidr", s.CIDR, "pool is smaller than one block: prefix length must be at most the blockSize %d", s.BlockSize)
 	}
 }

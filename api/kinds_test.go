@@ -169,10 +169,11 @@ spec:
   - action: Allow
     protocol: ICMP
     icmp: {type: 8, code: 0}
+  ingress:
   - action: Allow
     protocol: TCP
     http: {methods: [GET], paths: [{prefix: /api}]}
-`, `{"kind":"NetworkPolicy","apiVersion":"projectcalico.org/v3","metadata":{"name":"web","namespace":"prod"},"spec":{"egress":[{"action":"Deny","ipVersion":4,"protocol":17,"notProtocol":"TCP","source":{},"destination":{"notNets":["10.0.0.0/8"],"notPorts":["1000:2000","dns"]}},{"action":"Allow","protocol":"ICMP","icmp":{"type":8,"code":0},"source":{},"destination":{}},{"action":"Allow","protocol":"TCP","source":{},"destination":{},"http":{"methods":["GET"],"paths":[{"prefix":"/api"}]}}],"selector":"app == 'web'","types":["Egress"]}}`},
+`, `{"kind":"NetworkPolicy","apiVersion":"projectcalico.org/v3","metadata":{"name":"web","namespace":"prod"},"spec":{"ingress":[{"action":"Allow","protocol":"TCP","source":{},"destination":{},"http":{"methods":["GET"],"paths":[{"prefix":"/api"}]}}],"egress":[{"action":"Deny","ipVersion":4,"protocol":17,"notProtocol":"TCP","source":{},"destination":{"notNets":["10.0.0.0/8"],"notPorts":["1000:2000","dns"]}},{"action":"Allow","protocol":"ICMP","icmp":{"type":8,"code":0},"source":{},"destination":{}}],"selector":"app == 'web'","types":["Ingress","Egress"]}}`},
 	{"NetworkSet", `
 apiVersion: projectcalico.org/v3
 kind: NetworkSet
@@ -216,7 +217,7 @@ spec:
   etcdV3CompactionPeriod: 10m0s
   controllers:
     node: {reconcilerPeriod: 5m}
-`, `{"kind":"KubeControllersConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default"},"spec":{"healthChecks":"Enabled","etcdV3CompactionPeriod":"10m0s","controllers":{"node":{"reconcilerPeriod":"5m"}}}}`},
+`, `{"kind":"KubeControllersConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default"},"spec":{"healthChecks":"Enabled","etcdV3CompactionPeriod":"10m0s","controllers":{"node":{"reconcilerPeriod":"5m0s"}}}}`}, // durations are re-written as metav1.Duration does
 	{"BGPFilter", `
 apiVersion: projectcalico.org/v3
 kind: BGPFilter

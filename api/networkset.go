@@ -40,6 +40,7 @@ type IPReservationSpec struct {
 func (n *NetworkSet) Validate() error {
 	var e Errs
 	checkMeta(&e, &n.ObjectMeta, true)
+	checkNoNamespaceLabel(&e, n.Labels)
 	checkNetList(&e, "spec.nets", n.Spec.Nets)
 	return e.For(n)
 }
@@ -48,6 +49,7 @@ func (n *NetworkSet) Validate() error {
 func (n *GlobalNetworkSet) Validate() error {
 	var e Errs
 	checkMeta(&e, &n.ObjectMeta, false)
+	checkNoNamespaceLabel(&e, n.Labels)
 	checkNetList(&e, "spec.nets", n.Spec.Nets)
 	return e.For(n)
 }
@@ -58,6 +60,14 @@ func (r *IPReservation) Validate() error {
 	checkMeta(&e, &r.ObjectMeta, false)
 	checkNetList(&e, "spec.reservedCIDRs", r.Spec.ReservedCIDRs)
 	return e.For(r)
+}
+
+// checkNoNamespaceLabel: Calico reserves projectcalico.org/namespace for the namespace it
+// derives, so a set cannot carry it as a label (validateNetworkSet).
+func checkNoNamespaceLabel(e *Errs, labels Labels) {
+	if _, ok := labels["projectcalico.org/namespace"]; ok {
+		e.Add("metadata.labels[projectcalico.org/namespace]", nil, "is reserved: Calico sets it from the namespace")
+	}
 }
 
 func checkNetList(e *Errs, path string, nets []string) {

@@ -1,5 +1,7 @@
 package api
 
+import "encoding/base64"
+
 // Node is one Calico host: its BGP identity and tunnel addresses.
 type Node struct {
 	TypeMeta   `json:",inline"`
@@ -75,6 +77,9 @@ func (n *Node) Validate() error {
 	var e Errs
 	checkMeta(&e, &n.ObjectMeta, false)
 	s := &n.Spec
+	if b := s.BGP; b != nil && *b == (NodeBGPSpec{}) {
+		e.Add("spec.bgp", nil, "must not be empty: set ipv4Address or ipv6Address, or leave bgp out")
+	}
 	if b := s.BGP; b != nil {
 		CheckASNumber(&e, "spec.bgp.asNumber", b.ASNumber)
 		if b.IPv4Address != "" {
@@ -120,8 +125,21 @@ func (n *Node) Validate() error {
 		CheckNet(&e, p+".address", a.Address)
 		CheckOneOf(&e, p+".type", a.Type, true, NodeAddrCalicoNodeIP, NodeAddrInternalIP, NodeAddrExternalIP)
 	}
+	checkWireguardKey(&e, "status.wireguardPublicKey", n.Status.WireguardPublicKey)
+	checkWireguardKey(&e, "status.wireguardPublicKeyV6", n.Status.WireguardPublicKeyV6)
 	for i, c := range n.Status.PodCIDRs {
 		CheckCIDR(&e, "status.podCIDRs["+itoa(i)+"]", c, false)
 	}
 	return e.For(n)
+}
+
+// checkWireguardKey: a WireGuard public key is 32 bytes in standard base64 (Calico's
+// validateWireguardPublicKey parses it with wgtypes.ParseKey).
+func checkWireguardKey(e *Errs, path, key string) {
+	if key == "" {
+		return
+	}
+	if b, err := base64.StdEncoding.DecodeString(key); err != nil || len(b) != 32 {
+		e.Add(path, key, "must be a WireGuard public key: 32 bytes in base64")
+	}
 }

@@ -86,8 +86,20 @@ func (c *CalicoNodeStatus) Validate() error {
 	} else {
 		CheckName(&e, "spec.node", c.Spec.Node)
 	}
+	seen := map[string]bool{}
 	for i, cl := range c.Spec.Classes {
-		CheckOneOf(&e, "spec.classes["+itoa(i)+"]", cl, false, "Agent", "BGP", "Routes")
+		if CheckOneOf(&e, "spec.classes["+itoa(i)+"]", cl, false, "Agent", "BGP", "Routes") && seen[cl] {
+			e.Add("spec.classes["+itoa(i)+"]", cl, "is listed twice")
+		}
+		seen[cl] = true
+	}
+	if c.Spec.Classes == nil {
+		e.Add("spec.classes", nil, "is required")
+	}
+	// Calico requires updatePeriodSeconds; brindle's agent writes its own record without one
+	// (it reports on FelixConfiguration's reportingInterval), so it stays optional here.
+	if p := c.Spec.UpdatePeriodSeconds; p != nil && *p > 86400 {
+		e.Add("spec.updatePeriodSeconds", *p, "must be at most 86400")
 	}
 	return e.For(c)
 }

@@ -20,8 +20,8 @@ type ProfileSpec struct {
 func (p *Profile) Validate() error {
 	var e Errs
 	checkMeta(&e, &p.ObjectMeta, false)
-	checkRules(&e, "spec.ingress", p.Spec.Ingress)
-	checkRules(&e, "spec.egress", p.Spec.Egress)
+	checkRules(&e, "spec.ingress", p.Spec.Ingress, dirAny)
+	checkRules(&e, "spec.egress", p.Spec.Egress, dirAny)
 	for _, k := range Labels(p.Spec.LabelsToApply).SortedKeys() {
 		v := p.Spec.LabelsToApply[k]
 		path := fmt.Sprintf("spec.labelsToApply[%s]", k)

@@ -43,3 +43,20 @@ func (k *KindInfo) NewResource() Resource {
 	tm.Kind, tm.APIVersion = k.Kind, Group
 	return r
 }
+
+// NearestKind suggests the registered kind whose name, plural or alias is closest to a
+// misspelt one ("" when none is close).
+func NearestKind(name string) string {
+	var names []string
+	owner := map[string]string{}
+	for _, k := range kinds {
+		for _, n := range append([]string{k.Kind, k.Plural}, k.Aliases...) {
+			names = append(names, n)
+			owner[n] = k.Kind
+		}
+	}
+	if n := nearest(name, names); n != "" {
+		return owner[n]
+	}
+	return ""
+}

@@ -38,8 +38,12 @@ func (t *Tier) Validate() error {
 		CheckLabel(&e, "metadata.name", t.Name)
 	}
 	CheckOneOf(&e, "spec.defaultAction", t.Spec.DefaultAction, true, ActionDeny, ActionPass)
-	if t.Name == DefaultTierName && t.Spec.Order != nil && *t.Spec.Order != DefaultTierOrder {
-		e.Add("spec.order", *t.Spec.Order, "the default tier's order is fixed at %d", DefaultTierOrder)
+	// Calico fixes the order of the tiers it creates (validateTier).
+	for name, order := range map[string]float64{DefaultTierName: DefaultTierOrder,
+		"adminnetworkpolicy": AdminNetworkPolicyTierOrder, "baselineadminnetworkpolicy": BaselineANPTierOrder} {
+		if t.Name == name && t.Spec.Order != nil && *t.Spec.Order != order {
+			e.Add("spec.order", *t.Spec.Order, "the %s tier's order is fixed at %.0f", name, order)
+		}
 	}
 	return e.For(t)
 }

@@ -64,9 +64,16 @@ func checkMeta(e *Errs, m *ObjectMeta, namespaced bool) {
 	if !namespaced && m.Namespace != "" {
 		e.Add("metadata.namespace", m.Namespace, "must be empty: this kind is not namespaced")
 	}
-	for _, k := range m.Labels.SortedKeys() {
-		v := m.Labels[k]
-		p := fmt.Sprintf("metadata.labels[%s]", k)
+	CheckLabels(e, "metadata.labels", m.Labels)
+	checkAnnotations(e, "metadata.annotations", m.Annotations)
+}
+
+// CheckLabels validates label keys and values as Kubernetes and Calico do; each error's
+// path is path[key].
+func CheckLabels(e *Errs, path string, labels Labels) {
+	for _, k := range labels.SortedKeys() {
+		v := labels[k]
+		p := fmt.Sprintf("%s[%s]", path, k)
 		if len(k) > 316 || !labelKey.MatchString(k) {
 			e.Add(p, k, "label key must be an optional DNS prefix and '/', then letters, digits, '-', '_' or '.'")
 		}

@@ -45,8 +45,8 @@ func pool(spec string) string {
 	return "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p1}\nspec: " + spec
 }
 
-func kind(k, meta, spec string) string {
-	return "apiVersion: projectcalico.org/v3\nkind: " + k + "\nmetadata: " + meta + "\nspec: " + spec
+func kind(k, meta, spec string, more ...string) string {
+	return "apiVersion: projectcalico.org/v3\nkind: " + k + "\nmetadata: " + meta + "\nspec: " + spec + "\n" + strings.Join(more, "\n")
 }
 
 var invalidCases = []struct {
@@ -66,7 +66,29 @@ var invalidCases = []struct {
 	{"pool vxlan mode", pool("{cidr: 10.0.0.0/16, vxlanMode: always}"), "spec.vxlanMode", "Never, Always, CrossSubnet"},
 	{"pool both encaps", pool("{cidr: 10.0.0.0/16, ipipMode: Always, vxlanMode: CrossSubnet}"), "spec.vxlanMode", "cannot both be enabled"},
 	{"pool ipip v6", pool("{cidr: 'fd00::/48', ipipMode: Always}"), "spec.ipipMode", "IPv6"},
-	{"pool allowed use", pool("{cidr: 10.0.0.0/16, allowedUses: [Workload, LoadBalancer]}"), "spec.allowedUses[1]", "Workload, Tunnel"},
+	{"pool allowed use", pool("{cidr: 10.0.0.0/16, allowedUses: [Workload, Services]}"), "spec.allowedUses[1]", "Workload, Tunnel, LoadBalancer"},
+	{"pool load balancer mixed", pool("{cidr: 10.0.0.0/16, allowedUses: [Workload, LoadBalancer]}"), "spec.allowedUses", "LoadBalancer cannot be combined"},
+	{"pool load balancer vxlan", pool("{cidr: 10.0.0.0/16, allowedUses: [LoadBalancer], vxlanMode: Always}"), "spec.allowedUses", "IPIP or VXLAN"},
+	{"pool load balancer no export", pool("{cidr: 10.0.0.0/16, allowedUses: [LoadBalancer], disableBGPExport: true}"), "spec.disableBGPExport", "announced"},
+	{"bgp communities unused", kind("BGPConfiguration", "{name: default}", "{communities: [{name: a, value: '1:2'}]}"), "spec.communities", "prefixAdvertisements"},
+	{"bgp mesh password", kind("BGPConfiguration", "{name: default}", "{nodeToNodeMeshEnabled: false, nodeMeshPassword: {secretKeyRef: {name: s, key: k}}}"), "spec.nodeMeshPassword", "nodeToNodeMeshEnabled"},
+	{"bgp ignored iface", kind("BGPConfiguration", "{name: default}", "{ignoredInterfaces: ['*']}"), "spec.ignoredInterfaces[0]", "interface"},
+	{"bgp prefix adv communities", kind("BGPConfiguration", "{name: default}", "{prefixAdvertisements: [{cidr: 10.0.0.0/8}]}"), "spec.prefixAdvertisements[0].communities", "required"},
+	{"peer workload selector asn", kind("BGPPeer", "{name: p}", "{localWorkloadSelector: all()}"), "spec.asNumber", "localWorkloadSelector"},
+	{"peer next hop both", kind("BGPPeer", "{name: p}", "{peerIP: 10.0.0.1, asNumber: 1, keepOriginalNextHop: true, nextHopMode: Keep}"), "spec.keepOriginalNextHop", "nextHopMode"},
+	{"peer reachable family", kind("BGPPeer", "{name: p}", "{peerIP: 10.0.0.1, asNumber: 1, reachableBy: 'fd00::1'}"), "spec.reachableBy", "family"},
+	{"peer reachable alone", kind("BGPPeer", "{name: p}", "{peerSelector: all(), reachableBy: 10.0.0.1}"), "spec.reachableBy", "peerIP"},
+	{"filter prefix without cidr", kind("BGPFilter", "{name: f}", "{importV4: [{action: Accept, prefixLength: {min: 8}}]}"), "spec.importV4[0].prefixLength", "cidr"},
+	{"filter iface", kind("BGPFilter", "{name: f}", "{importV4: [{action: Accept, interface: 'a/b'}]}"), "spec.importV4[0].interface", "interface"},
+	{"node empty bgp", kind("Node", "{name: node1}", "{bgp: {}}"), "spec.bgp", "empty"},
+	{"wep port name", kind("WorkloadEndpoint", "{name: w, namespace: default}", "{node: n1, interfaceName: c, ports: [{protocol: TCP, port: 80}]}"), "spec.ports[0].name", "hostPort"},
+	{"wep container id", kind("WorkloadEndpoint", "{name: w, namespace: default}", "{node: n1, interfaceName: c, containerID: 'a_b'}"), "spec.containerID", "letters"},
+	{"wep nat family", kind("WorkloadEndpoint", "{name: w, namespace: default}", "{node: n1, interfaceName: c, ipNetworks: [10.0.0.1/32], ipNATs: [{internalIP: 10.0.0.1, externalIP: 'fd00::1'}]}"), "spec.ipNATs[0].externalIP", "same IP version"},
+	{"hep port name", kind("HostEndpoint", "{name: h}", "{node: n1, interfaceName: eth0, ports: [{protocol: TCP, port: 22}]}"), "spec.ports[0].name", "required"},
+	{"netset namespace label", kind("NetworkSet", "{name: s, namespace: ns, labels: {projectcalico.org/namespace: x}}", "{}"), "metadata.labels[projectcalico.org/namespace]", "reserved"},
+	{"annotation key", kind("IPPool", "{name: p, annotations: {'bad key': x}}", "{cidr: 10.0.0.0/16}"), "metadata.annotations[bad key]", "key"},
+	{"cns period", kind("CalicoNodeStatus", "{name: s}", "{node: n1, classes: [BGP], updatePeriodSeconds: 86401}"), "spec.updatePeriodSeconds", "86400"},
+	{"cns classes twice", kind("CalicoNodeStatus", "{name: s}", "{node: n1, classes: [BGP, BGP], updatePeriodSeconds: 5}"), "spec.classes[1]", "twice"},
 	{"pool allowed use twice", pool("{cidr: 10.0.0.0/16, allowedUses: [Tunnel, Tunnel]}"), "spec.allowedUses[1]", "twice"},
 	{"pool node selector", pool("{cidr: 10.0.0.0/16, nodeSelector: 'a =='}"), "spec.nodeSelector", "a =="},
 	{"pool assignment mode", pool("{cidr: 10.0.0.0/16, assignmentMode: Auto}"), "spec.assignmentMode", "Automatic, Manual"},
@@ -131,7 +153,47 @@ var invalidCases = []struct {
 	{"gnp rule selector", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, source: {selector: 'a = b'}}]}"), "spec.ingress[0].source.selector", "a = b"},
 	{"gnp selector", kind("GlobalNetworkPolicy", "{name: p}", "{selector: 'has(x'}"), "spec.selector", "has(x"},
 	{"gnp types", kind("GlobalNetworkPolicy", "{name: p}", "{types: [Inbound]}"), "spec.types[0]", "Ingress, Egress"},
-	{"gnp types exclude rules", kind("GlobalNetworkPolicy", "{name: p}", "{types: [Ingress], egress: [{action: Allow}]}"), "spec.egress", "does not include Egress"},
+	{"gnp prednat type egress", kind("GlobalNetworkPolicy", "{name: p}", "{preDNAT: true, applyOnForward: true, types: [Ingress, Egress]}"), "spec.types[1]", "preDNAT"},
+	{"gnp prednat donottrack", kind("GlobalNetworkPolicy", "{name: p}", "{preDNAT: true, doNotTrack: true, applyOnForward: true}"), "spec.preDNAT", "doNotTrack"},
+	{"gnp name two dots", kind("GlobalNetworkPolicy", "{name: sec.a.b}", "{tier: sec}"), "metadata.name", "DNS label"},
+	{"gnp default tier foreign prefix", kind("GlobalNetworkPolicy", "{name: sec.p}", "{}"), "metadata.name", "\"default.<name>\" or"},
+	{"gnp ports udplite", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, protocol: UDPLite, destination: {ports: [80]}}]}"), "spec.ingress[0].destination.ports", "TCP, UDP or SCTP"},
+	{"gnp port zero", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, protocol: TCP, destination: {ports: [0]}}]}"), "spec.ingress[0].destination.ports[0]", "1-65535"},
+	{"gnp bare ip net", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, source: {nets: [10.0.0.1]}}]}"), "spec.ingress[0].source.nets[0]", "CIDR"},
+	{"gnp mixed families", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, source: {nets: [10.0.0.0/8]}, destination: {nets: ['fd00::/8']}}]}"), "spec.ingress[0].destination.nets[0]", "mix IPv4 and IPv6"},
+	{"gnp catch-all notNets", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, source: {notNets: [0.0.0.0/0]}}]}"), "spec.ingress[0].source.notNets[0]", "catch-all"},
+	{"gnp global in rule selector", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, source: {selector: global()}}]}"), "spec.ingress[0].source.selector", "namespaceSelector"},
+	{"gnp global combined", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, source: {namespaceSelector: \"global() && a == 'b'\"}}]}"), "spec.ingress[0].source.namespaceSelector", "cannot be combined"},
+	{"gnp global in policy selector", kind("GlobalNetworkPolicy", "{name: p}", "{selector: global()}"), "spec.selector", "only valid"},
+	{"gnp egress source services", kind("GlobalNetworkPolicy", "{name: p}", "{egress: [{action: Allow, source: {services: {name: s, namespace: ns1}}}]}"), "spec.egress[0].source.services", "egress"},
+	{"gnp ingress dest services", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, destination: {services: {name: s, namespace: ns1}}}]}"), "spec.ingress[0].destination.services", "ingress"},
+	{"gnp services namespace", kind("GlobalNetworkPolicy", "{name: p}", "{egress: [{action: Allow, destination: {services: {name: s}}}]}"), "spec.egress[0].destination.services.namespace", "required"},
+	{"np services with ports", kind("NetworkPolicy", "{name: p, namespace: ns}", "{egress: [{action: Allow, protocol: TCP, destination: {services: {name: s}, ports: [80]}}]}"), "spec.egress[0].destination.ports", "services"},
+	{"np services name", kind("NetworkPolicy", "{name: p, namespace: ns}", "{egress: [{action: Allow, destination: {services: {name: S_1}}}]}"), "spec.egress[0].destination.services.name", "lower case"},
+	{"np http egress", kind("NetworkPolicy", "{name: p, namespace: ns}", "{egress: [{action: Allow, http: {methods: [GET]}}]}"), "spec.egress[0].http", "egress"},
+	{"np http methods twice", kind("NetworkPolicy", "{name: p, namespace: ns}", "{ingress: [{action: Allow, http: {methods: [GET, GET]}}]}"), "spec.ingress[0].http.methods[1]", "twice"},
+	{"np http path slash", kind("NetworkPolicy", "{name: p, namespace: ns}", "{ingress: [{action: Allow, http: {paths: [{prefix: api}]}}]}"), "spec.ingress[0].http.paths[0]", "start with '/'"},
+	{"np rule annotation", kind("NetworkPolicy", "{name: p, namespace: ns}", "{ingress: [{action: Allow, metadata: {annotations: {'a b': c}}}]}"), "spec.ingress[0].metadata.annotations[a b]", "key"},
+	{"np hints twice", kind("NetworkPolicy", "{name: p, namespace: ns}", "{performanceHints: [AssumeNeededOnEveryNode, AssumeNeededOnEveryNode]}"), "spec.performanceHints[1]", "twice"},
+	{"np name dots", kind("NetworkPolicy", "{name: a.b.c, namespace: ns}", "{tier: a}"), "metadata.name", "DNS label"},
+	{"tier anp order", kind("Tier", "{name: adminnetworkpolicy}", "{order: 5}"), "spec.order", "1000"},
+	{"felix bpf log level", kind("FelixConfiguration", "{name: default}", "{bpfLogLevel: Verbose}"), "spec.bpfLogLevel", "Debug, Info, Off"},
+	{"felix ct timeout", kind("FelixConfiguration", "{name: default}", "{bpfConntrackTimeouts: {tcpSynSent: soon}}"), "spec.bpfConntrackTimeouts.tcpSynSent", "Auto"},
+	{"felix route table ranges", kind("FelixConfiguration", "{name: default}", "{routeTableRange: {min: 1, max: 2}, routeTableRanges: [{min: 1, max: 2}]}"), "spec.routeTableRange", "routeTableRanges"},
+	{"felix node port names", kind("FelixConfiguration", "{name: default}", "{kubeNodePortRanges: [http]}"), "spec.kubeNodePortRanges[0]", "named port"},
+	{"felix debug port", kind("FelixConfiguration", "{name: default}", "{debugPort: 70000}"), "spec.debugPort", "at most 65535"},
+	{"felix force track ifaces", kind("FelixConfiguration", "{name: default}", "{bpfForceTrackPacketsFromIfaces: ['a/b']}"), "spec.bpfForceTrackPacketsFromIfaces[0]", "interface"},
+	{"felix feature gates", kind("FelixConfiguration", "{name: default}", "{featureGates: 'a=b,c'}"), "spec.featureGates", "key=value"},
+	{"felix bpf log filters", kind("FelixConfiguration", "{name: default}", "{bpfLogFilters: {'a b': 'tcp'}}"), "spec.bpfLogFilters[a b]", "interface"},
+	{"felix wg iface", kind("FelixConfiguration", "{name: default}", "{wireguardInterfaceName: 'wg:0'}"), "spec.wireguardInterfaceName", "interface"},
+	{"felix wg port zero", kind("FelixConfiguration", "{name: default}", "{wireguardListeningPort: 0}"), "spec.wireguardListeningPort", "at least 1"},
+	{"felix external nodes v6", kind("FelixConfiguration", "{name: default}", "{externalNodesList: ['fd00::/64']}"), "spec.externalNodesList[0]", "IPv4"},
+	{"ippool v1 ipip", kind("IPPool", "{name: p}", "{cidr: 10.0.0.0/16, ipip: {enabled: true}}"), "spec.ipip", "ipipMode"},
+	{"ippool v1 nat", kind("IPPool", "{name: p}", "{cidr: 10.0.0.0/16, nat-outgoing: true}"), "spec.nat-outgoing", "natOutgoing"},
+	{"bgppeer reverse", kind("BGPPeer", "{name: p}", "{peerIP: 10.0.0.1, asNumber: 1, reversePeering: Sometimes}"), "spec.reversePeering", "Auto, Manual"},
+	{"kcc sync labels", kind("KubeControllersConfiguration", "{name: default}", "{controllers: {node: {syncLabels: Always}}}"), "spec.controllers.node.syncLabels", "Enabled, Disabled"},
+	{"kcc template selector", kind("KubeControllersConfiguration", "{name: default}", "{controllers: {node: {hostEndpoint: {templates: [{nodeSelector: 'has(x'}]}}}}"), "spec.controllers.node.hostEndpoint.templates[0].nodeSelector", "has(x"},
+	{"node wireguard key", kind("Node", "{name: node1}", "{}", "status: {wireguardPublicKey: nope}"), "status.wireguardPublicKey", "WireGuard"},
 	{"gnp http deny", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Deny, http: {methods: [GET]}}]}"), "spec.ingress[0].http", "Allow"},
 	{"gnp http path", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, http: {paths: [{exact: /a, prefix: /b}]}}]}"), "spec.ingress[0].http.paths[0]", "exactly one"},
 	{"gnp prednat egress", kind("GlobalNetworkPolicy", "{name: p}", "{preDNAT: true, applyOnForward: true, egress: [{action: Allow}]}"), "spec.egress", "preDNAT"},
@@ -170,6 +232,38 @@ func TestValidationErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := mustDecode(t, c.yaml)
 			wantFieldError(t, r.(Validator).Validate(), c.path, c.reason)
+		})
+	}
+}
+
+// validCases are accepted by Calico's validator and so must be by brindle's.
+var validCases = []struct{ name, yaml string }{
+	{"types leave out a direction with rules", kind("GlobalNetworkPolicy", "{name: p}", "{types: [Ingress], egress: [{action: Allow}]}")},
+	{"default tier prefix", kind("GlobalNetworkPolicy", "{name: default.p}", "{}")},
+	{"kubernetes policy name", kind("NetworkPolicy", "{name: knp.default.a.b, namespace: ns}", "{}")},
+	{"tiered name", kind("NetworkPolicy", "{name: sec.p, namespace: ns}", "{tier: sec}")},
+	{"named ports", kind("NetworkPolicy", "{name: p, namespace: ns}", "{ingress: [{action: Allow, protocol: TCP, destination: {ports: [http, '8000:8080', 443]}}]}")},
+	{"global namespace selector", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, source: {namespaceSelector: global()}}]}")},
+	{"services as egress destination", kind("NetworkPolicy", "{name: p, namespace: ns}", "{egress: [{action: Allow, destination: {services: {name: kubernetes, namespace: default}}}]}")},
+	{"icmp type and code", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow, protocol: ICMPv6, ipVersion: 6, icmp: {type: 128, code: 0}, source: {nets: ['fd00::/8']}}]}")},
+	{"prednat ingress", kind("GlobalNetworkPolicy", "{name: p}", "{preDNAT: true, applyOnForward: true, types: [Ingress], ingress: [{action: Deny}]}")},
+	{"disabled pool smaller than a block", pool("{cidr: 10.0.0.0/28, disabled: true}")},
+	{"load balancer pool", pool("{cidr: 10.9.0.0/24, allowedUses: [LoadBalancer]}")},
+	{"service IP as a bare address", kind("BGPConfiguration", "{name: default}", "{serviceExternalIPs: [{cidr: 203.0.113.5}]}")},
+	{"host port without a name", kind("WorkloadEndpoint", "{name: w, namespace: default}", "{node: n1, interfaceName: c, ports: [{protocol: TCP, port: 80, hostPort: 8080, hostIP: 10.0.0.0/24}]}")},
+	{"felix bpf fields", kind("FelixConfiguration", "{name: default}", "{bpfLogLevel: Debug, bpfConntrackTimeouts: {tcpSynSent: 20s, udpTimeout: Auto}, bpfLogFilters: {eth0: tcp}, routeTableRanges: [{min: 1, max: 250}], goGCThreshold: -1}")},
+}
+
+func TestCalicoValidIsValid(t *testing.T) {
+	for _, c := range validCases {
+		t.Run(c.name, func(t *testing.T) {
+			r := mustDecode(t, c.yaml)
+			if d, ok := r.(Defaulter); ok {
+				d.Default()
+			}
+			if err := r.(Validator).Validate(); err != nil {
+				t.Errorf("rejected: %v", err)
+			}
 		})
 	}
 }

@@ -13,14 +13,12 @@ import (
 // zapLogger adapts zap to GoBGP's logger. GetLevel reports what zap really has enabled,
 // because GoBGP builds debug output only when GetLevel says Debug (gobgp.md §1); lying
 // "Info" would hide connect errors, lying "Debug" would cost allocations for nothing.
-// It also taps "Peer Down" lines: they are the only place GoBGP says why a session fell.
 type zapLogger struct {
-	l          *zap.Logger
-	onPeerDown func(addr, reason string)
+	l *zap.Logger
 }
 
-func newZapLogger(l *zap.Logger, onPeerDown func(addr, reason string)) *zapLogger {
-	return &zapLogger{l: l.Named("gobgp"), onPeerDown: onPeerDown}
+func newZapLogger(l *zap.Logger) *zapLogger {
+	return &zapLogger{l: l.Named("gobgp")}
 }
 
 func zapFields(f gobgplog.Fields) []zap.Field {
@@ -47,11 +45,12 @@ func (z *zapLogger) Fatal(m string, f gobgplog.Fields) { z.Panic(m, f) }
 
 func (z *zapLogger) Error(m string, f gobgplog.Fields) { z.l.Error(m, zapFields(f)...) }
 
-// Warn passes GoBGP's warnings on, except "cannot set TTL (255) for TCPListener": GoBGP tries
-// it on every listener and the kernel refuses it for listening sockets ("operation not
-// supported"), harmlessly (gobgp.md §1). At warning level it greeted every agent start.
+// Warn passes GoBGP's warnings on, except two harmless ones that greeted every agent start:
+// "cannot set TTL (255) for TCPListener" (GoBGP tries it on every listener and the kernel
+// refuses it for listening sockets, "operation not supported") and "both option for
+// route-monitoring-policy is obsoleted" (the BMP policy chosen on purpose, see peerdown.go).
 func (z *zapLogger) Warn(m string, f gobgplog.Fields) {
-	if strings.HasPrefix(m, "cannot set TTL") {
+	if strings.HasPrefix(m, "cannot set TTL") || strings.HasPrefix(m, "both option for route-monitoring-policy") {
 		z.l.Debug(m, zapFields(f)...)
 		return
 	}
@@ -59,14 +58,7 @@ func (z *zapLogger) Warn(m string, f gobgplog.Fields) {
 }
 func (z *zapLogger) Debug(m string, f gobgplog.Fields) { z.l.Debug(m, zapFields(f)...) }
 
-func (z *zapLogger) Info(m string, f gobgplog.Fields) {
-	if m == "Peer Down" && z.onPeerDown != nil {
-		addr, _ := f["Key"].(string)
-		reason, _ := f["Reason"].(string)
-		z.onPeerDown(addr, reason)
-	}
-	z.l.Info(m, zapFields(f)...)
-}
+func (z *zapLogger) Info(m string, f gobgplog.Fields) { z.l.Info(m, zapFields(f)...) }
 
 // SetLevel is ignored: the level belongs to the agent's zap configuration.
 func (z *zapLogger) SetLevel(gobgplog.LogLevel) {}

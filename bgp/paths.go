@@ -13,8 +13,11 @@ import (
 )
 
 // SetAdvertisements makes the set of locally originated prefixes equal to desired. New or
-// changed prefixes are added (AddPath replaces an existing path for the same prefix), gone
-// ones are withdrawn one by one: a DeletePath without a path would wipe every local route.
+// changed prefixes are added first (AddPath replaces an existing path for the same prefix),
+// then gone ones are withdrawn one by one (a DeletePath without a path would wipe every
+// local route). Each call propagates to peers at once, so in this order a prefix replaced by
+// one covering the same addresses (a block re-sized, an aggregate) is never missing on the
+// far side in between.
 func (s *Speaker) SetAdvertisements(ctx context.Context, desired []Advertisement) error {
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()
@@ -33,16 +36,6 @@ func (s *Speaker) SetAdvertisements(ctx context.Context, desired []Advertisement
 		}
 		want[a.Prefix] = a
 	}
-	for _, pfx := range sortedPrefixes(s.adverts) {
-		if _, keep := want[pfx]; keep {
-			continue
-		}
-		if err := s.withdraw(ctx, pfx); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		delete(s.adverts, pfx)
-	}
 	for _, pfx := range sortedPrefixes(want) {
 		a := want[pfx]
 		if old, ok := s.adverts[pfx]; ok && old == a {
@@ -53,6 +46,16 @@ func (s *Speaker) SetAdvertisements(ctx context.Context, desired []Advertisement
 			continue
 		}
 		s.adverts[pfx] = a
+	}
+	for _, pfx := range sortedPrefixes(s.adverts) {
+		if _, keep := want[pfx]; keep {
+			continue
+		}
+		if err := s.withdraw(ctx, pfx); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		delete(s.adverts, pfx)
 	}
 	return errors.Join(errs...)
 }

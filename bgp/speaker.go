@@ -76,6 +76,7 @@ type Speaker struct {
 
 	learned *learnedQueue
 	status  *statusTracker
+	bmpPort uint32 // GoBGP's BMP client reports peer-down reasons here; 0: none
 }
 
 // Families index oc.IntToAfiSafiTypeMap: 0 ipv4-unicast, 1 ipv6-unicast. Listing them keeps
@@ -96,7 +97,7 @@ func Start(ctx context.Context, opts Options) (*Speaker, error) {
 		status:  newStatusTracker(),
 		started: time.Now(),
 	}
-	s.srv = server.NewBgpServer(server.LoggerOption(newZapLogger(opts.Logger, s.status.peerDown)))
+	s.srv = server.NewBgpServer(server.LoggerOption(newZapLogger(opts.Logger)))
 	// Serve never returns; every API call waits for it, so it must run before StartBgp.
 	go s.srv.Serve()
 
@@ -121,6 +122,9 @@ func Start(ctx context.Context, opts Options) (*Speaker, error) {
 		_ = s.srv.StopBgp(context.Background(), &api.StopBgpRequest{})
 		return nil, err
 	}
+	if err := s.startPeerDownFeed(wctx); err != nil {
+		s.log.Warn("BGP peer-down reasons unavailable in node status", zap.Error(err))
+	}
 	return s, nil
 }
 
@@ -129,12 +133,14 @@ func Start(ctx context.Context, opts Options) (*Speaker, error) {
 // restart: they keep our routes for the restart time (gobgp.md §6). StopBgp would not.
 func (s *Speaker) Close() {
 	s.cancel()
+	s.stopPeerDownFeed()
 }
 
 // Shutdown withdraws everything: every session gets CEASE and peers drop our routes at once.
 // Use it when the node leaves, not for a restart.
 func (s *Speaker) Shutdown(ctx context.Context) error {
 	s.cancel()
+	s.stopPeerDownFeed()
 	return s.srv.StopBgp(ctx, &api.StopBgpRequest{})
 }
 

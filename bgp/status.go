@@ -28,8 +28,9 @@ type peerState struct {
 	reason  string
 }
 
-// statusTracker is fed by SetPeers, GoBGP's peer watcher and the logger adapter. GoBGP's
-// peer events carry no timestamp and no reason, so both are recorded here on arrival.
+// statusTracker is fed by SetPeers, GoBGP's peer watcher and its BMP peer-down messages
+// (peerdown.go). GoBGP's peer events carry no timestamp and no reason, so the time is
+// recorded here on arrival.
 type statusTracker struct {
 	mu    sync.Mutex
 	peers map[netip.Addr]*peerState
@@ -67,11 +68,7 @@ func (t *statusTracker) sessionState(addr netip.Addr, st api.PeerState_SessionSt
 	ps.session, ps.since = st, t.now()
 }
 
-func (t *statusTracker) peerDown(addr, reason string) {
-	a, err := netip.ParseAddr(addr)
-	if err != nil {
-		return
-	}
+func (t *statusTracker) peerDown(a netip.Addr, reason string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if ps, ok := t.peers[a]; ok {

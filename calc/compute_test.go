@@ -175,7 +175,14 @@ func TestRoutesFromBGP(t *testing.T) {
 	if r.FromBGP {
 		t.Error("VXLAN route marked FromBGP")
 	}
-	wantVia(t, route(t, d, "10.99.0.0/16"), "eth0", "10.0.1.254", false, "no pool covers it")
+	r = route(t, d, "10.99.0.0/16")
+	wantVia(t, r, "", "10.0.1.254", false, "no pool covers it")
+	if !r.Recursive || !strings.Contains(r.Reason, "resolved recursively") {
+		t.Errorf("a learned route without encapsulation must be resolved recursively: %+v", r)
+	}
+	if r := route(t, d, "192.168.0.128/26"); r.Recursive {
+		t.Errorf("an IPIP route (onlink through tunl0) is not resolved recursively: %+v", r)
+	}
 }
 
 func TestNATAndSources(t *testing.T) {

@@ -53,7 +53,12 @@ type Route struct {
 	// FromBGP marks routes that Calico's BIRD would program: BGP-learned paths, and in BGP
 	// mode the local blackholes. The dataplane tags them `proto bird` (12), as on a Calico node.
 	FromBGP bool
-	Reason  string
+	// Recursive: Gw is a BGP next hop that need not be on a connected subnet, and Dev is
+	// empty. The dataplane resolves it through the kernel's own route to Gw and installs
+	// the route via the gateway and device that route gives (BIRD's `gateway recursive`,
+	// which Calico's bird.cfg.template sets for every BGP peer).
+	Recursive bool
+	Reason    string
 }
 
 // IPIPDevice is the desired tunl0.

@@ -45,7 +45,8 @@ func (c *computer) resolveRoutes() []Route {
 		})
 }
 
-// prefixKey orders IPv4 prefixes as comparePrefix does: address, then length.
+// prefixKey orders IPv4 prefixes as comparePrefix does: address, then length. Only IPv4
+// destinations reach it (each derive function skips the rest); As4 panics on IPv6.
 func prefixKey(p netip.Prefix) uint64 {
 	a := p.Addr().As4()
 	return uint64(a[0])<<40 | uint64(a[1])<<32 | uint64(a[2])<<24 | uint64(a[3])<<16 | uint64(p.Bits())
@@ -65,6 +66,13 @@ func (c *computer) deriveWorkload(k *sink, w LocalWorkload) {
 
 func (c *computer) deriveBlock(k *sink, b Block) {
 	cidr := b.CIDR.Masked()
+	if !cidr.Addr().Is4() {
+		// Blocks of IPv6 pools (assign_ipv6) exist before IPv6 routing does; route keys
+		// and the route programming are IPv4-only, so such a block is skipped, with a reason
+		// the agent logs, rather than crash every agent.
+		k.skip("block "+cidr.String(), "IPv6 blocks are not routed yet (only IPv4 is programmed)")
+		return
+	}
 	pool, inPool := c.poolFor(cidr)
 	// With BGP as the route source, only VXLAN pools are routed from block affinities;
 	// local blackholes are always ours to program.
@@ -121,6 +129,15 @@ func (c *computer) deriveLearned(k *sink, l LearnedRoute) {
 	r := c.routeVia(pool, inPool, l.NextHop, "learned route", "", true)
 	r.FromBGP = true
 	r.Dst = dst
+	if !r.OnLink {
+		// Without encapsulation the next hop may sit behind a router (a peer in another
+		// subnet, a multihop eBGP peer): the kernel's route to it decides gateway and device.
+		r.Recursive, r.Dev = true, ""
+		rk := reasonKey{what: r.Reason, dev: "(recursive)"}
+		if r.Reason = c.sharedReason(rk); r.Reason == "" {
+			r.Reason = c.keepReason(rk, rk.what+"; gateway and device from the kernel's route to the next hop (resolved recursively)")
+		}
+	}
 	k.route(r, rankRemote)
 }
 

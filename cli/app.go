@@ -49,6 +49,9 @@ func NewApp(name string) *ucli.App {
 				cniCommand(),
 				ipamPluginCommand(),
 				versionCommand(),
+				installCommand(),
+				uninstallCommand(),
+				completionCommand(),
 			},
 		),
 		// Errors are printed once by Run, not also by urfave.

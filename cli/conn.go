@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/brindle-net/brindle/logging"
@@ -20,12 +21,13 @@ func globalFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "etcd-key-file", EnvVars: []string{"ETCD_KEY_FILE"}, Usage: "client key for etcd"},
 		&ucli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "/etc/calico/calicoctl.cfg", Usage: "calicoctl-style CalicoAPIConfig file"},
 		&ucli.StringFlag{Name: "log-level", Aliases: []string{"l"}, EnvVars: []string{"BRINDLE_LOG_LEVEL"}, Value: "info", Usage: "debug, info, warning, error"},
+		&ucli.StringFlag{Name: "log-format", EnvVars: []string{"BRINDLE_LOG_FORMAT"}, Value: "auto", Usage: "auto (console on a terminal, journal under systemd, else JSON), json, console, journal"},
 	}
 }
 
 // logger builds the process logger from --log-level.
 func logger(c *ucli.Context) (*zap.Logger, error) {
-	return logging.New(c.String("log-level"))
+	return logging.NewFormat(os.Stderr, c.String("log-level"), c.String("log-format"))
 }
 
 // storeConfig resolves the datastore settings from flags, environment and config file.
@@ -53,4 +55,37 @@ func storeClient(c *ucli.Context) (*store.Client, error) {
 		return nil, err
 	}
 	return store.Connect(context.Background(), cfg)
+}
+
+// storeDialer builds a datastore client without waiting for etcd: the node agent starts
+// while etcd is down and connects when it answers (its own retry loop reports why not).
+func storeDialer(c *ucli.Context) (*store.Client, error) {
+	cfg, err := storeConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	return store.Dial(cfg)
+}
+
+// writeClient connects for a command that changes the datastore, and first initialises it
+// (clusterinformations/default, the default tiers, the IPAM config) when that has not happened
+// yet, as calicoctl does before every create, apply and replace
+// (calicoctl/commands/common/resources.go, tryEnsureInitialized): otherwise a pool applied
+// to a fresh etcd is useless until some node agent has run, because the CNI and IPAM plugins
+// refuse to work on an uninitialised datastore. Like calicoctl, a failure here only warns
+// (the user's credentials may allow writing only some kinds); the write itself then decides.
+func writeClient(c *ucli.Context) (*store.Client, error) {
+	cfg, err := storeConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Version = Version
+	cl, err := store.Connect(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.EnsureInitialized(context.Background()); err != nil {
+		fmt.Fprintf(c.App.ErrWriter, "warning: could not initialise the datastore: %v\n", err)
+	}
+	return cl, nil
 }

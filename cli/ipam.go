@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/brindle-net/brindle/ipam"
+	"github.com/brindle-net/brindle/store"
 	ucli "github.com/urfave/cli/v2"
 )
 
@@ -54,7 +55,14 @@ func withAllocator(fn func(*ucli.Context, context.Context, *ipam.Allocator) erro
 		if err != nil {
 			return err
 		}
-		sc, err := storeClient(c)
+		cfg, err := storeConfig(c)
+		if err != nil {
+			return err
+		}
+		// IPAM reads skip records that do not decode; the warning naming each one is
+		// the user's only hint, so it goes to the command's log.
+		cfg.Logger = log
+		sc, err := store.Connect(context.Background(), cfg)
 		if err != nil {
 			return err
 		}

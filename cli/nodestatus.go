@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -104,9 +105,15 @@ func birdSince(t, now time.Time) string {
 	return t.Format("2006-01-02")
 }
 
+// numericCell is what tablewriter v0.0.5's default alignment right-aligns (table.go,
+// printRow): a cell that is one plain number, optionally signed, with thousands commas or a
+// fraction. "3 (1%)" is not one and stays left-aligned, as in calicoctl's ipam show.
+var numericCell = regexp.MustCompile(`^-?([0-9]{1,3}(,[0-9]{3})*|[0-9]+)(\.[0-9]+)?$`)
+
 // writeTable draws the table as olekukonko/tablewriter v0.0.5 does for calicoctl: headers
-// centred (an odd gap puts the extra space on the right), cells left-aligned, one space of
-// padding, +---+ borders above and below the header and at the end.
+// centred (an odd gap puts the extra space on the right), number cells right-aligned, other
+// cells left-aligned, one space of padding, +---+ borders above and below the header and at
+// the end.
 func writeTable(w io.Writer, header []string, rows [][]string) {
 	widths := make([]int, len(header))
 	for i, h := range header {
@@ -128,8 +135,11 @@ func writeTable(w io.Writer, header []string, rows [][]string) {
 		for i, c := range cells {
 			gap := widths[i] - len(c)
 			left := 0
-			if centre {
+			switch {
+			case centre:
 				left = gap / 2
+			case numericCell.MatchString(strings.TrimSpace(c)):
+				left = gap
 			}
 			b.WriteString(" " + strings.Repeat(" ", left) + c + strings.Repeat(" ", gap-left) + " |")
 		}

@@ -73,9 +73,15 @@ func runGet(c *ucli.Context) error {
 		if all {
 			ns = ""
 		}
-		items, rev, err = cl.List(ctx, k.Kind, ns)
+		var broken []store.BrokenRecord
+		items, broken, rev, err = cl.ListWithBroken(ctx, k.Kind, ns)
 		if err != nil {
 			return fmt.Errorf("Failed to get resources: %w", err)
+		}
+		// One undecodable record must not hide the others: it is named on stderr (stdout
+		// stays a valid listing) so the user can fix or delete the key.
+		for _, b := range broken {
+			fmt.Fprintf(c.App.ErrWriter, "error: %v\n", b)
 		}
 	} else {
 		for _, n := range names {
@@ -112,6 +118,9 @@ func lookupKind(name string) (*api.KindInfo, error) {
 		known := make([]string, 0, len(api.Kinds()))
 		for _, ki := range api.Kinds() {
 			known = append(known, ki.Plural)
+		}
+		if near := api.NearestKind(name); near != "" {
+			return nil, fmt.Errorf("resource type %q is not supported: did you mean %q? (known: %s)", name, near, strings.Join(known, ", "))
 		}
 		return nil, fmt.Errorf("resource type %q is not supported (known: %s)", name, strings.Join(known, ", "))
 	}

@@ -71,7 +71,7 @@ func runPatch(c *ucli.Context) error {
 	if err := json.Unmarshal(patchJSON, &patch); err != nil {
 		return fmt.Errorf("patch: -p/--patch must be a JSON object: %w", err)
 	}
-	cl, err := storeClient(c)
+	cl, err := writeClient(c)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func runLabel(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	cl, err := storeClient(c)
+	cl, err := writeClient(c)
 	if err != nil {
 		return err
 	}

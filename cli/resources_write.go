@@ -118,7 +118,7 @@ func runWrite(c *ucli.Context, v writeVerb) error {
 	if err := checkDocuments(c, docs); err != nil {
 		return fmt.Errorf("Failed to %s %sresource: [%v]", v.name, label, err)
 	}
-	cl, err := storeClient(c)
+	cl, err := writeClient(c)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,10 @@ func cmdAdd(args *skel.CmdArgs) error {
 	if err := c.resolve("ADD"); err != nil {
 		return err
 	}
+	// Only ADD checks labels: the DEL a runtime sends after a refused ADD must still succeed.
+	if c.labels, err = c.workloadLabels(); err != nil {
+		return err
+	}
 	if _, err := os.Stat(args.Netns); err != nil {
 		return newError(types.ErrInvalidNetNS, fmt.Sprintf("CNI_NETNS %s: %v", args.Netns, err), "")
 	}
@@ -62,8 +66,6 @@ func cmdAdd(args *skel.CmdArgs) error {
 			undo.run()
 		}
 	}()
-	// Undo must still work when ctx has run out; that is often why we are undoing.
-	undoCtx := context.WithoutCancel(ctx)
 
 	// The veth needs no datastore when the MTU is known here and the address families are
 	// known from the conf (own IPAM), so it is made while the session connects.
@@ -72,7 +74,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 		veth, prepErr = PrepareVeth(c.wireOptions(mtu, nil))
 		ph.done("veth")
 		if veth != nil {
-			undo.push("remove veth", veth.Remove)
+			undo.push("remove veth", veth.undo)
 		}
 	}
 	sc, err := sess.wait()
@@ -102,18 +104,19 @@ func cmdAdd(args *skel.CmdArgs) error {
 		return err
 	}
 	if got.fresh {
-		undo.push("release addresses", func() error { return src.release(undoCtx, req) })
+		undo.push("release addresses", func(uctx context.Context) error { return src.release(uctx, req) })
 	}
 	ips := hostPrefixes(got.ips)
 	if veth == nil {
 		if veth, err = PrepareVeth(c.wireOptions(mtu, ips)); err != nil {
 			return wrapErr(ErrDataplane, err, "")
 		}
-		undo.push("remove veth", veth.Remove)
+		undo.push("remove veth", veth.undo)
 	}
 
 	// The kernel's addresses and routes, the endpoint and the network's profile at once.
 	wep := newWEP(c.id, c.node, args.ContainerID, args.IfName, c.veth, veth.ContainerMAC(), prefixStrings(ips), c.profiles())
+	wep.addLabels(c.labels)
 	var wepCreated bool
 	err = parallel(
 		func() error {
@@ -132,7 +135,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 	)
 	ph.done("finish")
 	if wepCreated {
-		undo.push("delete endpoint", func() error { return deleteWEP(undoCtx, sc, c.id, args.ContainerID) })
+		undo.push("delete endpoint", func(uctx context.Context) error { return deleteWEP(uctx, sc, c.id, args.ContainerID) })
 	}
 	if err != nil {
 		return err
@@ -186,7 +189,7 @@ func (c *call) ensureProfile(ctx context.Context, sc *store.Client, found bool) 
 		return nil
 	}
 	return func() error {
-		if err := createProfile(ctx, sc, c.conf.Name, c.workload.k8s()); err != nil {
+		if err := createProfile(ctx, sc, c.conf.Name, c.k8s); err != nil {
 			return wrapErr(ErrDatastore, fmt.Errorf("creating Profile %s: %w", c.conf.Name, err), "")
 		}
 		return nil

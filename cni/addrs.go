@@ -36,7 +36,7 @@ func (r *ipamRequest) attrs() map[string]string {
 		"timestamp":   time.Now().UTC().String(),
 		"containerID": r.containerID,
 	}
-	if r.args.k8s() {
+	if r.id.Orchestrator == "k8s" {
 		a["namespace"], a["pod"] = r.args.PodNamespace, r.args.PodName
 	} else {
 		a["namespace"], a["workload"] = r.id.Namespace, r.id.Name

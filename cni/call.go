@@ -18,6 +18,8 @@ type call struct {
 	args     *skel.CmdArgs
 	conf     *NetConf
 	workload workloadArgs
+	k8s      bool              // Kubernetes mode: the conf says so and CNI_ARGS name a pod
+	labels   map[string]string // ADD: the workload's own labels, from the call (labels.go)
 	node     string
 	id       wepIdentity
 	veth     string
@@ -35,7 +37,12 @@ func parseCall(args *skel.CmdArgs) (*call, error) {
 		return nil, err
 	}
 	c := &call{args: args, conf: conf, workload: wl}
-	c.veth = vethName(args.ContainerID, wl)
+	// Calico's rule (both pod arguments given) applies only where the conf is Kubernetes'.
+	c.k8s = conf.kubernetes() && wl.PodNamespace != "" && wl.PodName != ""
+	if err := wl.checkWorkload(c.k8s); err != nil {
+		return nil, err
+	}
+	c.veth = vethName(args.ContainerID, c.k8s, wl)
 	return c, nil
 }
 
@@ -46,11 +53,11 @@ func (c *call) resolve(verb string) error {
 		return err
 	}
 	c.node = node
-	c.id = identify(node, c.args.ContainerID, c.args.IfName, c.workload)
+	c.id = identify(node, c.args.ContainerID, c.args.IfName, c.k8s, c.workload)
 	c.log = newLogger(c.conf, zap.String("verb", verb), zap.String("containerID", c.args.ContainerID),
 		zap.String("ifName", c.args.IfName), zap.String("node", node), zap.String("endpoint", c.id.Name))
-	if c.conf.Kubernetes != nil {
-		c.log.Debug("conf has a kubernetes block; ignored, brindle has no Kubernetes API")
+	if c.conf.kubernetes() {
+		c.log.Debug("conf is Kubernetes' (kubernetes block or policy type k8s): pods are named as Calico names them; no Kubernetes API is read")
 	}
 	return nil
 }
@@ -65,7 +72,7 @@ func (c *call) ipamRequest(sc *store.Client) *ipamRequest {
 // profiles are the endpoint's profiles: the network's own when the conf has no policy block
 // (Calico creates it), kns.<namespace> for Kubernetes-style policy on pods.
 func (c *call) profiles() []string {
-	if c.conf.Policy != nil && c.conf.Policy.Type == "k8s" && c.workload.k8s() {
+	if c.conf.Policy != nil && c.conf.Policy.Type == "k8s" && c.k8s {
 		return []string{"kns." + c.workload.PodNamespace}
 	}
 	return []string{c.conf.Name}

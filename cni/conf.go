@@ -20,6 +20,7 @@ type NetConf struct {
 	DNS           types.DNS       `json:"dns,omitempty"`
 	RawPrevResult json.RawMessage `json:"prevResult,omitempty"`
 	RuntimeConfig json.RawMessage `json:"runtimeConfig,omitempty"`
+	Args          json.RawMessage `json:"args,omitempty"` // read for args.cni.labels (labels.go)
 
 	ValidAttachments []types.GCAttachment `json:"cni.dev/valid-attachments,omitempty"`
 
@@ -53,8 +54,17 @@ type Policy struct {
 	Type string `json:"type,omitempty"`
 }
 
-// RawBlock is a JSON object kept as is (the `kubernetes` block, accepted and ignored).
+// RawBlock is a JSON object kept as is (the `kubernetes` block: only its presence matters).
 type RawBlock = json.RawMessage
+
+// kubernetes reports whether the conf is one of a Kubernetes cluster: Calico's manifests
+// always carry a `kubernetes` block (kubeconfig) and `policy.type: k8s` there. Only then do
+// K8S_POD_NAMESPACE and K8S_POD_NAME make an endpoint a pod (Kubernetes naming of endpoint
+// and veth). Calico decides by the presence of those arguments alone, which sends podman
+// (which passes K8S_POD_NAME without being Kubernetes) down the pod path (cni-plugin#989).
+func (c *NetConf) kubernetes() bool {
+	return c.Kubernetes != nil || c.Policy != nil && c.Policy.Type == "k8s"
+}
 
 // IPAMConf is the `ipam` block. Fields other than type are Calico's; the whole block is kept
 // raw as well because a delegated plugin (host-local, ...) must receive it unchanged.

@@ -123,7 +123,7 @@ func checkReady(ctx context.Context, sc *store.Client) error {
 	}
 	if !found {
 		return newError(types.ErrPluginNotAvailable, "the datastore is not initialised: clusterinformations/default is missing",
-			"start the node agent (brindle node run) once, which initialises the datastore")
+			"write any resource with brindle apply/create (or calicoctl), or start the node agent once: either initialises the datastore")
 	}
 	if ci.Spec.DatastoreReady == nil || !*ci.Spec.DatastoreReady {
 		return newError(types.ErrPluginNotAvailable, "the datastore is currently not ready to process requests (clusterinformations/default spec.datastoreReady is not true)",

@@ -49,13 +49,15 @@ func cmdDel(args *skel.CmdArgs) error {
 		return err
 	}
 	var relErr, wepErr error
+	var wepDeleted bool
 	_ = parallel(
 		func() error {
 			relErr = sourceFor(c.conf).release(ctx, c.ipamRequest(sc))
 			return nil
 		},
 		func() error {
-			if err := deleteWEP(ctx, sc, c.id, args.ContainerID); err != nil {
+			var err error
+			if wepDeleted, err = deleteOwnWEP(ctx, sc, c.id, args.ContainerID); err != nil {
 				wepErr = wrapErr(ErrDatastore, fmt.Errorf("deleting WorkloadEndpoint %s/%s: %w", c.id.Namespace, c.id.Name, err), "")
 			}
 			return nil
@@ -83,6 +85,12 @@ func cmdDel(args *skel.CmdArgs) error {
 			return newError(ce.Code, strings.Join(msgs, "; "), ce.Details)
 		}
 		return errs[0]
+	}
+	if !wepDeleted && (unwiring == nil || !unwiring.found) {
+		// Runtimes send DEL for containers that were never added (nerdctl and containerd
+		// before every ADD, any runtime after a failed ADD): not news.
+		c.log.Debug("nothing of this container was found; DEL done")
+		return nil
 	}
 	c.log.Info("workload deleted", zap.String("hostVeth", c.veth))
 	return nil

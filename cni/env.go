@@ -34,10 +34,14 @@ type workloadArgs struct {
 	PodNamespace string // K8S_POD_NAMESPACE
 	PodName      string // K8S_POD_NAME
 	IP           string // IP= requests a specific address from the own IPAM
+	// Labels from BRINDLE_LABELS=key=value,key=value (docs/cni.md).
+	Labels map[string]string
 }
 
-// k8s reports Calico's rule: the orchestrator is k8s iff both pod namespace and name are given.
-func (w workloadArgs) k8s() bool { return w.PodNamespace != "" && w.PodName != "" }
+// LabelsArg is the CNI_ARGS key that labels a workload at creation. The value is
+// "key=value,key=value": neither ',' nor ';' can occur in a valid label key or value, and
+// runtimes split CNI_ARGS at the first '=' of each entry only.
+const LabelsArg = "BRINDLE_LABELS"
 
 // isK8sName reports whether s is a lower-case DNS subdomain name: 1-253 characters of a-z,
 // 0-9, '-' and '.', starting and ending with a letter or digit. Written out rather than as a
@@ -57,8 +61,14 @@ func isK8sName(s string) bool {
 	return true
 }
 
-// parseArgs reads CNI_ARGS ("K=V;K=V"). Unknown keys are ignored, as runtimes add their own;
-// the keys brindle uses are validated because they end up in etcd key names.
+// isNamespaceName: a namespace is a DNS label (no dots, at most 63 characters).
+func isNamespaceName(s string) bool {
+	return len(s) <= 63 && !strings.Contains(s, ".") && isK8sName(s)
+}
+
+// parseArgs reads CNI_ARGS ("K=V;K=V"). Unknown keys are ignored, as runtimes add their own.
+// Only the syntax is checked here; which keys must be valid names depends on the mode
+// (see checkWorkload).
 func parseArgs(s string) (workloadArgs, error) {
 	var w workloadArgs
 	if s == "" {
@@ -79,6 +89,12 @@ func parseArgs(s string) (workloadArgs, error) {
 			w.PodName = v
 		case "IP":
 			w.IP = v
+		case LabelsArg:
+			labels, err := parseLabelList(v)
+			if err != nil {
+				return w, err
+			}
+			w.Labels = labels
 		}
 	}
 	// Checked here, before ADD starts on the veth, rather than only where IPAM uses it.
@@ -87,13 +103,23 @@ func parseArgs(s string) (workloadArgs, error) {
 			return w, newError(types.ErrInvalidEnvironmentVariables, fmt.Sprintf("CNI_ARGS: IP %q is not an IP address", w.IP), "")
 		}
 	}
-	for key, v := range map[string]string{"K8S_POD_NAMESPACE": w.PodNamespace, "K8S_POD_NAME": w.PodName} {
-		if v != "" && !isK8sName(v) {
-			return w, newError(types.ErrInvalidEnvironmentVariables,
-				fmt.Sprintf("CNI_ARGS: %s %q must be a lower-case DNS name (a-z, 0-9, '-', '.')", key, v), "")
-		}
-	}
 	return w, nil
+}
+
+// checkWorkload validates the arguments that become parts of etcd keys. In Kubernetes mode
+// both pod namespace and pod name do; otherwise only the namespace, and K8S_POD_NAME is
+// ignored (podman passes its container names there, which may hold '_').
+func (w workloadArgs) checkWorkload(k8s bool) error {
+	bad := func(key, v, what string) error {
+		return newError(types.ErrInvalidEnvironmentVariables, fmt.Sprintf("CNI_ARGS: %s %q must be %s", key, v, what), "")
+	}
+	if w.PodNamespace != "" && !isNamespaceName(w.PodNamespace) {
+		return bad("K8S_POD_NAMESPACE", w.PodNamespace, "a namespace name: at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit")
+	}
+	if k8s && !isK8sName(w.PodName) {
+		return bad("K8S_POD_NAME", w.PodName, "a lower-case DNS name (a-z, 0-9, '-', '.')")
+	}
+	return nil
 }
 
 // nodename follows Calico's order: conf nodename, then the node agent's nodename file, then the

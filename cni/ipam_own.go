@@ -62,7 +62,9 @@ func (ownIPAM) assign(ctx context.Context, r *ipamRequest) (assigned, error) {
 	}
 	if err != nil {
 		// Whatever one family got is released when the other failed, as calico-ipam does.
-		_ = a.ReleaseByHandle(context.WithoutCancel(ctx), h)
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+		_ = a.ReleaseByHandle(uctx, h)
+		cancel()
 		return assigned{}, wrapErr(ErrIPAM, fmt.Errorf("assigning addresses for %s: %w", h, err),
 			"add or enlarge an IPPool (brindle get ippools), or free addresses (brindle ipam gc)")
 	}

@@ -7,23 +7,39 @@ import (
 	"strings"
 )
 
-// vethName is the host-side interface name, exactly as Calico derives it: in Kubernetes mode
-// "cali" + sha1("<namespace>.<pod>")[:11], else "cali" + containerID[:11] (not hashed).
+// vethName is the host-side interface name. In Kubernetes mode it is Calico's
+// "cali" + sha1("<namespace>.<pod>")[:11]. Otherwise Calico uses "cali" + containerID[:11];
+// brindle does the same when that prefix identifies the container (an ID of at most 11
+// characters, or one starting with 11 hex digits, as Docker, podman and containerd IDs do),
+// and hashes the whole ID otherwise: nerdctl's IDs are "<namespace>-<id>", so "default-" would
+// leave 3 characters to tell containers apart, and a clash deletes the other container's veth.
 // FELIX_INTERFACEPREFIX's first entry replaces "cali", as in Calico.
-func vethName(containerID string, w workloadArgs) string {
+func vethName(containerID string, k8s bool, w workloadArgs) string {
 	prefix := "cali"
 	if p := os.Getenv("FELIX_INTERFACEPREFIX"); p != "" {
 		prefix, _, _ = strings.Cut(p, ",")
 	}
-	if w.k8s() {
+	if k8s {
 		sum := sha1.Sum([]byte(w.PodNamespace + "." + w.PodName))
 		return prefix + hex.EncodeToString(sum[:])[:11]
 	}
 	id := containerID
 	if len(id) > 11 {
-		id = id[:11]
+		if id = id[:11]; !isLowerHex(id) {
+			sum := sha1.Sum([]byte(containerID))
+			id = hex.EncodeToString(sum[:])[:11]
+		}
 	}
 	return prefix + id
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // escapeSegment doubles dashes so that the segments of a WorkloadEndpoint name stay separable.
@@ -39,9 +55,10 @@ type wepIdentity struct {
 }
 
 // identify returns the WorkloadEndpoint identity: `<node>-k8s-<pod>-<iface>` in the pod's
-// namespace, or `<node>-cni-<containerID>-<iface>` in namespace default.
-func identify(node, containerID, ifName string, w workloadArgs) wepIdentity {
-	if w.k8s() {
+// namespace in Kubernetes mode, else `<node>-cni-<containerID>-<iface>` in the namespace
+// K8S_POD_NAMESPACE names, or default (Calico always uses default there).
+func identify(node, containerID, ifName string, k8s bool, w workloadArgs) wepIdentity {
+	if k8s {
 		return wepIdentity{
 			Name:         escapeSegment(node) + "-k8s-" + escapeSegment(w.PodName) + "-" + escapeSegment(ifName),
 			Namespace:    w.PodNamespace,
@@ -49,9 +66,13 @@ func identify(node, containerID, ifName string, w workloadArgs) wepIdentity {
 			Pod:          w.PodName,
 		}
 	}
+	ns := w.PodNamespace
+	if ns == "" {
+		ns = "default"
+	}
 	return wepIdentity{
 		Name:         escapeSegment(node) + "-cni-" + escapeSegment(containerID) + "-" + escapeSegment(ifName),
-		Namespace:    "default",
+		Namespace:    ns,
 		Orchestrator: "cni",
 		Workload:     containerID,
 	}

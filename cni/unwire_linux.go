@@ -28,7 +28,8 @@ func Unwire(netnsPath, contIfName, hostVeth string) error {
 // starts the deletion, waits only until the kernel announces the link gone, and releases
 // the addresses and the endpoint while the kernel finishes.
 type Unwiring struct {
-	done chan error
+	done  chan error
+	found bool // the container's interface existed (DEL logs quietly when nothing did)
 }
 
 // StartUnwire deletes the container side of the workload's veth in the background and
@@ -68,6 +69,7 @@ func StartUnwire(netnsPath, contIfName string) (*Unwiring, error) {
 		u.done <- nil
 		return u, nil
 	}
+	u.found = true
 	// Subscribe before deleting so the announcement cannot be missed. Without a
 	// subscription the caller simply waits for the whole deletion.
 	updates := make(chan netlink.LinkUpdate, 16)

@@ -1,6 +1,7 @@
 package cni
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 
@@ -158,6 +159,9 @@ func (v *Veth) Remove() error {
 	v.made, v.cont = false, nil
 	return nil
 }
+
+// undo is Remove as an undo step (netlink needs no deadline).
+func (v *Veth) undo(context.Context) error { return v.Remove() }
 
 // Close releases the handles; the pair stays as it is.
 func (v *Veth) Close() {

@@ -55,6 +55,27 @@ func newWEP(id wepIdentity, node, containerID, ifName, hostVeth, mac string, ips
 	}
 }
 
+// addLabels adds the workload's own labels; Calico's two stay as newWEP set them.
+func (w *wepDoc) addLabels(l map[string]string) {
+	for k, v := range l {
+		if k != labelNamespace && k != labelOrchestrator {
+			w.Metadata.Labels[k] = v
+		}
+	}
+}
+
+// mergedLabels is base overlaid with over.
+func mergedLabels(base, over map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
+}
+
 // writeWEP creates the endpoint, or replaces one left by an earlier attempt for the same
 // workload (a repeated ADD, or a pod recreated under the same name), with CAS retries.
 // created says whether the caller now owns a new record (for undo).
@@ -72,6 +93,13 @@ func writeWEP(ctx context.Context, sc *store.Client, w *wepDoc) (created bool, e
 		}
 		var cur wepDoc
 		found, err := getDoc(ctx, sc, "WorkloadEndpoint", w.Metadata.Namespace, w.Metadata.Name, &cur)
+		if errors.Is(err, store.ErrUndecodable) {
+			// Our own endpoint's key holds garbage: replace it rather than fail every ADD.
+			if err := dropBrokenWEP(ctx, sc, w.Metadata.Namespace, w.Metadata.Name, err); err != nil {
+				return false, err
+			}
+			continue
+		}
 		if err != nil {
 			return false, err
 		}
@@ -79,6 +107,10 @@ func writeWEP(ctx context.Context, sc *store.Client, w *wepDoc) (created bool, e
 			continue
 		}
 		upd := *w
+		if cur.Spec.ContainerID == w.Spec.ContainerID {
+			// A repeated ADD of the same container keeps labels set since (brindle label).
+			upd.Metadata.Labels = mergedLabels(cur.Metadata.Labels, w.Metadata.Labels)
+		}
 		upd.Metadata.ResourceVersion = cur.Metadata.ResourceVersion
 		upd.Metadata.UID, upd.Metadata.CreationTimestamp = cur.Metadata.UID, cur.Metadata.CreationTimestamp
 		r, err = toResource("WorkloadEndpoint", &upd)
@@ -109,23 +141,37 @@ func getWEP(ctx context.Context, sc *store.Client, id wepIdentity) (*wepDoc, err
 // recreated under the same name, a late DEL of the old container must leave the new record.
 // Missing is success.
 func deleteWEP(ctx context.Context, sc *store.Client, id wepIdentity, containerID string) error {
+	_, err := deleteOwnWEP(ctx, sc, id, containerID)
+	return err
+}
+
+// deleteOwnWEP is deleteWEP that also says whether this call deleted a record (DEL logs
+// quietly when nothing of the container was found).
+func deleteOwnWEP(ctx context.Context, sc *store.Client, id wepIdentity, containerID string) (deleted bool, err error) {
 	for attempt := 0; attempt < 5; attempt++ {
 		w, err := getWEP(ctx, sc, id)
+		if errors.Is(err, store.ErrUndecodable) {
+			// Garbage at our endpoint's key: nothing in it can be ours to keep.
+			return true, dropBrokenWEP(ctx, sc, id.Namespace, id.Name, err)
+		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		if w == nil || (w.Spec.ContainerID != "" && w.Spec.ContainerID != containerID) {
-			return nil
+			return false, nil
 		}
 		_, err = sc.Delete(ctx, "WorkloadEndpoint", id.Namespace, id.Name, w.Metadata.ResourceVersion)
-		if err == nil || errors.Is(err, store.ErrNotFound) {
-			return nil
+		if err == nil {
+			return true, nil
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
-			return err
+			return false, err
 		}
 	}
-	return fmt.Errorf("WorkloadEndpoint %s/%s: still changing concurrently after 5 attempts", id.Namespace, id.Name)
+	return false, fmt.Errorf("WorkloadEndpoint %s/%s: still changing concurrently after 5 attempts", id.Namespace, id.Name)
 }
 
 // profileDoc is the per-network Profile Calico creates when the conf has no policy block.
@@ -181,6 +227,17 @@ func createProfile(ctx context.Context, sc *store.Client, network string, k8s bo
 		return err
 	}
 	if _, err := sc.Create(ctx, r); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+		return err
+	}
+	return nil
+}
+
+// dropBrokenWEP reports and deletes an endpoint record that does not decode, at the key this
+// container's endpoint owns: one etcdctl accident must not fail its ADD or DEL forever.
+func dropBrokenWEP(ctx context.Context, sc *store.Client, namespace, name string, cause error) error {
+	k, _ := api.LookupKind("WorkloadEndpoint")
+	sc.ReportBroken(store.ResourceKey(k, namespace, name), 0, cause)
+	if _, err := sc.Delete(ctx, "WorkloadEndpoint", namespace, name, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	return nil

@@ -1,6 +1,9 @@
 package dataplane
 
-import "sync"
+import (
+	"strconv"
+	"sync"
+)
 
 // linkIndex maps interface names to indexes. It is refreshed by a dump when marked stale
 // (start, link events, a failed write) or, at most once per apply, when a name is not
@@ -77,4 +80,16 @@ func (l *linkIndex) index(name string) (int, bool) {
 	}
 	i, ok := l.byName[name]
 	return i, ok
+}
+
+// nameOf is the name of the link with index idx as of the last dump, for logs.
+func (l *linkIndex) nameOf(idx int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name, i := range l.byName {
+		if i == idx {
+			return name
+		}
+	}
+	return "if" + strconv.Itoa(idx)
 }

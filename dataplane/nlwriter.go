@@ -20,6 +20,7 @@ type nlWriter struct {
 	seq     uint32
 	buf     []byte
 	pending map[uint32]func(error)
+	replies map[uint32]func(syscall.NetlinkMessage) // answers to queued GET requests
 	rbuf    []byte
 }
 
@@ -36,7 +37,8 @@ const (
 var errAckLost = errors.New("netlink ack lost")
 
 func newNLWriter(h *nsHandles) (*nlWriter, error) {
-	w := &nlWriter{fd: -1, pending: map[uint32]func(error){}, rbuf: make([]byte, 64<<10)}
+	w := &nlWriter{fd: -1, pending: map[uint32]func(error){}, replies: map[uint32]func(syscall.NetlinkMessage){},
+		rbuf: make([]byte, 64<<10)}
 	// The socket belongs to the namespace of the thread that creates it, for its lifetime.
 	err := h.inNS(func() error {
 		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
@@ -99,6 +101,19 @@ func (w *nlWriter) queue(typ uint16, flags uint16, body []byte, done func(error)
 	}
 }
 
+// queueGet adds a request the kernel answers with a message (RTM_GETROUTE without
+// NLM_F_DUMP): reply is called with the answer, then done with the request's outcome (an
+// error and no reply when the kernel refused it). With NLM_F_ACK the kernel sends the answer
+// first and the ack after it, so lookups batch like writes.
+func (w *nlWriter) queueGet(typ uint16, flags uint16, body []byte, reply func(syscall.NetlinkMessage), done func(error)) {
+	next := w.seq + 1
+	if next == 0 {
+		next = 1 // queue skips 0 the same way
+	}
+	w.replies[next] = reply
+	w.queue(typ, flags, body, done)
+}
+
 // flush sends what is queued and waits for every ack. Requests whose ack never came are
 // reported to their callbacks as errAckLost.
 func (w *nlWriter) flush() {
@@ -128,10 +143,17 @@ func (w *nlWriter) flush() {
 		}
 		for _, m := range msgs {
 			done, ok := w.pending[m.Header.Seq]
-			if !ok || m.Header.Type != unix.NLMSG_ERROR || len(m.Data) < 4 {
+			if ok && m.Header.Type != unix.NLMSG_ERROR {
+				if reply := w.replies[m.Header.Seq]; reply != nil {
+					reply(m)
+				}
+				continue
+			}
+			if !ok || len(m.Data) < 4 {
 				continue // not ours, or not an ack
 			}
 			delete(w.pending, m.Header.Seq)
+			delete(w.replies, m.Header.Seq)
 			if code := int32(binary.NativeEndian.Uint32(m.Data[:4])); code != 0 {
 				done(unix.Errno(-code))
 			} else {
@@ -142,6 +164,7 @@ func (w *nlWriter) flush() {
 }
 
 func (w *nlWriter) failAll(err error) {
+	clear(w.replies)
 	for seq, done := range w.pending {
 		delete(w.pending, seq)
 		done(err)

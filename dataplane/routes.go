@@ -82,14 +82,18 @@ type routeTable struct {
 	nh     *nexthops // nil: gateways go on the routes themselves
 	refs   map[nhKey]int
 	gcKeys map[nhKey]struct{} // contents whose last desired route went away
+
+	recursiveState
 }
 
 func newRouteTable(h *nsHandles, links *linkIndex, log *zap.Logger, nhFrom int) *routeTable {
 	if nhFrom == 0 {
 		nhFrom = DefaultNexthopsFrom
 	}
-	return &routeTable{h: h, log: log, links: links, stale: true, actual: map[netip.Prefix]kroute{},
+	t := &routeTable{h: h, log: log, links: links, stale: true, actual: map[netip.Prefix]kroute{},
 		dirty: map[netip.Prefix]struct{}{}, refs: map[nhKey]int{}, gcKeys: map[nhKey]struct{}{}, nhFrom: nhFrom}
+	t.resetRecursive()
+	return t
 }
 
 func (t *routeTable) markStale() {
@@ -128,6 +132,15 @@ func (t *routeTable) convert(r calc.Route) (kroute, bool) {
 func (t *routeTable) put(r calc.Route) {
 	t.dirty[r.Dst] = struct{}{}
 	t.reasons[r.Dst] = r.Reason
+	if r.Recursive {
+		t.refNexthop(r.Gw) // before the old claim goes: the same next hop keeps its resolution
+	}
+	t.forgetRecursive(r.Dst)
+	if r.Recursive {
+		delete(t.waiting, r.Dst)
+		t.putRecursive(r)
+		return
+	}
 	if k, ok := t.convert(r); ok {
 		t.setDesired(r.Dst, k)
 		delete(t.waiting, r.Dst)
@@ -140,6 +153,7 @@ func (t *routeTable) put(r calc.Route) {
 func (t *routeTable) drop(dst netip.Prefix) {
 	t.dirty[dst] = struct{}{}
 	t.delDesired(dst)
+	t.forgetRecursive(dst)
 	delete(t.reasons, dst)
 	delete(t.waiting, dst)
 }
@@ -184,9 +198,11 @@ func (t *routeTable) set(routes []calc.Route, delta *calc.Delta) error {
 		t.refs = map[nhKey]int{}
 		t.reasons = make(map[netip.Prefix]string, len(routes))
 		t.waiting = map[netip.Prefix]calc.Route{}
+		t.resetRecursive()
 		for _, r := range routes {
 			t.put(r)
 		}
+		t.pruneNexthops()
 		t.full = true
 	default:
 		old, i, j := t.prev, 0, 0
@@ -269,9 +285,14 @@ func (t *routeTable) apply() error {
 			return err
 		}
 		t.full = true
+		t.nhAll = true // whatever happened unseen may have moved next hops too
 	}
 	w, err := t.h.writer()
 	if err != nil {
+		return err
+	}
+	if err := t.resolvePending(w); err != nil {
+		t.stale = true
 		return err
 	}
 	t.errs = t.errs[:0]
@@ -319,7 +340,7 @@ func (t *routeTable) converge(w *nlWriter, dst netip.Prefix) {
 			t.actual[dst] = want
 			t.writes++
 			if ce := t.log.Check(zap.DebugLevel, "route programmed"); ce != nil {
-				ce.Write(zap.Stringer("dst", dst), zap.String("reason", t.reasons[dst]))
+				ce.Write(zap.Stringer("dst", dst), zap.String("reason", t.reasonOf(dst)))
 			}
 		})
 	case !wanted && present && owned(have.proto):
@@ -343,12 +364,13 @@ func (t *routeTable) converge(w *nlWriter, dst netip.Prefix) {
 // observe applies a route event to actual and reports whether the kernel now differs from
 // what brindle wants (someone deleted or changed one of our routes).
 func (t *routeTable) observe(u netlink.RouteUpdate) bool {
-	dst, k, ok := fromKernel(u.Route)
-	if !ok {
-		return false
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	moved := t.nexthopsUnder(u.Route) // the way to a BGP next hop may have changed
+	dst, k, ok := fromKernel(u.Route)
+	if !ok {
+		return moved
+	}
 	if u.Type == unix.RTM_DELROUTE {
 		// The key (table, destination, TOS 0, metric 0) is unique, so the route is gone.
 		delete(t.actual, dst)
@@ -361,7 +383,7 @@ func (t *routeTable) observe(u netlink.RouteUpdate) bool {
 	if drift {
 		t.dirty[dst] = struct{}{}
 	}
-	return drift
+	return drift || moved
 }
 
 func summarize(items []string) string {

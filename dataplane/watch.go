@@ -83,6 +83,9 @@ func (d *Dataplane) Watch(ctx context.Context, trigger func()) error {
 				return fmt.Errorf("link subscription closed")
 			}
 			if d.observeLink(u, flags) {
+				// A device that came, went, or went up or down also moves the way to BGP
+				// next hops (the kernel revives or drops routes through it silently).
+				d.routes.reresolveAll()
 				trigger()
 			}
 		case err := <-errCh:

@@ -48,7 +48,7 @@ func (a *Allocator) parseAffinities(prefix string, kvs []store.KV) []affRef {
 		}
 		aff, err := decodeAffinity(kv.Value)
 		if err != nil {
-			a.log.Warnw("ignoring undecodable affinity", "key", kv.Key, "error", err)
+			a.c.ReportBroken(kv.Key, kv.ModRevision, err)
 			continue
 		}
 		out = append(out, affRef{CIDR: cidr, KV: kv, Aff: aff})
@@ -82,7 +82,7 @@ func (a *Allocator) listBlocks(ctx context.Context, v6 bool) (map[netip.Prefix]b
 	for _, kv := range kvs {
 		b, err := decodeBlock(kv.Value)
 		if err != nil {
-			a.log.Warnw("ignoring undecodable block", "key", kv.Key, "error", err)
+			a.c.ReportBroken(kv.Key, kv.ModRevision, err)
 			continue
 		}
 		out[b.prefix] = blockRef{KV: kv, B: b}

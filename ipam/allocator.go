@@ -121,11 +121,19 @@ func (a *Allocator) readConfig(ctx context.Context) (Config, int64, error) {
 	if err != nil {
 		return Config{}, 0, err
 	}
+	return a.parseConfig(*kv), kv.ModRevision, nil
+}
+
+// parseConfig decodes the IPAM config. A value that does not decode is reported and read as
+// Calico's defaults (as if absent), so that it cannot stop every allocation; Configure
+// overwrites it by compare-and-swap on its revision.
+func (a *Allocator) parseConfig(kv store.KV) Config {
 	var cfg Config
 	if err := json.Unmarshal(kv.Value, &cfg); err != nil {
-		return Config{}, 0, fmt.Errorf("%s: %w", store.IPAMConfigKey, err)
+		a.c.ReportBroken(kv.Key, kv.ModRevision, err)
+		return Config{AutoAllocateBlocks: true}
 	}
-	return cfg, kv.ModRevision, nil
+	return cfg
 }
 
 // ConfigChange is a partial update of the IPAM config; nil fields keep their value.

@@ -137,11 +137,8 @@ func (a *Allocator) assignInBlock(ctx context.Context, r famRequest, cidr netip.
 			accept(nil, true)
 			return nil, nil
 		}
-		b, err := decodeBlockKV(kv)
-		if err != nil {
-			return nil, err
-		}
-		if !accept(b, false) {
+		b, ok := a.readableBlock(kv)
+		if !ok || !accept(b, false) {
 			return nil, nil
 		}
 		ips = b.autoAssign(num, r.handle, r.attrs, r.reserved)
@@ -151,7 +148,7 @@ func (a *Allocator) assignInBlock(ctx context.Context, r famRequest, cidr netip.
 		b.SequenceNum++
 		w := &write{}
 		w.add(store.Op{Key: kv.Key, Value: mustJSON(b), ModRevision: kv.ModRevision})
-		if err := handleOp(w, r.handle, h, b.CIDR, len(ips)); err != nil {
+		if err := a.handleOp(w, r.handle, h, b.CIDR, len(ips)); err != nil {
 			return nil, err
 		}
 		return w, nil
@@ -176,21 +173,24 @@ func (a *Allocator) addHandleOp(ctx context.Context, w *write, handleID, cidr st
 	case err != nil:
 		return err
 	}
-	return handleOp(w, handleID, kv, cidr, delta)
+	return a.handleOp(w, handleID, kv, cidr, delta)
 }
 
 // handleOp appends the write that adds delta addresses in block cidr to the handle whose
-// current value is kv (nil: absent).
-func handleOp(w *write, handleID string, kv *store.KV, cidr string, delta int) error {
+// current value is kv (nil: absent). A handle value that does not decode is reported and
+// replaced (compare-and-swap on its revision) by what this write knows: the handle belongs
+// to the container being added or deleted, and refusing would fail its ADD or DEL forever.
+func (a *Allocator) handleOp(w *write, handleID string, kv *store.KV, cidr string, delta int) error {
 	key := store.HandleKey(handleID)
 	h := &Handle{Block: map[string]int{}}
 	var rev int64
 	if kv != nil {
-		var err error
-		if h, err = decodeHandle(kv.Value); err != nil {
-			return &store.KeyError{Key: key, Err: err}
-		}
 		rev = kv.ModRevision
+		if d, err := decodeHandle(kv.Value); err != nil {
+			a.c.ReportBroken(key, rev, err)
+		} else {
+			h = d
+		}
 	}
 	h.Block[cidr] += delta
 	if h.Block[cidr] <= 0 {

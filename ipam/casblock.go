@@ -186,6 +186,18 @@ func (a *Allocator) casInTurn(ctx context.Context, op blockOp, keys blockKeys, s
 	}
 }
 
+// readableBlock decodes a stored block (nil for an absent one). ok is false for a value that
+// does not decode: it is reported once and the caller steps around the block, since one
+// broken block must not fail every allocation or release on the host.
+func (a *Allocator) readableBlock(kv *store.KV) (b *Block, ok bool) {
+	b, err := decodeBlockKV(kv)
+	if err != nil {
+		a.c.ReportBroken(kv.Key, kv.ModRevision, err)
+		return nil, false
+	}
+	return b, true
+}
+
 // decodeBlockKV decodes a stored block; nil for an absent one.
 func decodeBlockKV(kv *store.KV) (*Block, error) {
 	if kv == nil {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,7 +78,11 @@ func (a *Allocator) allPools(ctx context.Context) ([]*pool, error) {
 	for _, ip := range ips {
 		p, err := toPool(ip)
 		if err != nil {
-			return nil, err
+			// Stored but unusable (e.g. written by hand with a bad blockSize): skipped like
+			// a record that does not decode, rather than failing every allocation.
+			rev, _ := strconv.ParseInt(ip.ResourceVersion, 10, 64)
+			a.c.ReportBroken(store.ResourcePrefix+"ippools/"+ip.Name, rev, err)
+			continue
 		}
 		out = append(out, p)
 	}

@@ -78,11 +78,8 @@ func (a *Allocator) releaseInBlock(ctx context.Context, cidr netip.Prefix, opts 
 	}
 	err := a.casBlock(ctx, blockOp{cidr: cidr, handle: primary, change: func(kv *store.KV, h *store.KV) (*write, error) {
 		skipped = skipped[:0]
-		b, err := decodeBlockKV(kv)
-		if err != nil {
-			return nil, err
-		}
-		if b == nil {
+		b, ok := a.readableBlock(kv)
+		if !ok || b == nil {
 			for _, o := range opts {
 				skipped = append(skipped, o.Address)
 			}
@@ -142,7 +139,7 @@ func (a *Allocator) releaseWrite(ctx context.Context, kv *store.KV, b *Block, or
 		case "":
 			continue
 		case primary:
-			err = handleOp(w, h, hkv, b.CIDR, -lost[h])
+			err = a.handleOp(w, h, hkv, b.CIDR, -lost[h])
 		default:
 			err = a.addHandleOp(ctx, w, h, b.CIDR, -lost[h])
 		}
@@ -168,18 +165,31 @@ func (a *Allocator) ReleaseByHandle(ctx context.Context, handleID string) error 
 	}
 	h, err := decodeHandle(hkv.Value)
 	if err != nil {
-		return &store.KeyError{Key: hkv.Key, Err: err}
+		// The handle cannot say where its addresses are; the blocks can (each allocation
+		// names its handle). Releasing them rewrites the handle, which removes it.
+		a.c.ReportBroken(hkv.Key, hkv.ModRevision, err)
+		if h, err = a.handleFromBlocks(ctx, handleID); err != nil {
+			return err
+		}
+		if len(h.Block) == 0 {
+			// No address anywhere: only the broken key is left to remove.
+			if err := a.c.DeleteKV(ctx, hkv.Key, hkv.ModRevision); err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+			return nil
+		}
 	}
 	hint := &handleHint{known: true, kv: hkv}
 	for cidrStr := range h.Block {
 		cidr, err := netip.ParsePrefix(cidrStr)
 		if err != nil {
-			return fmt.Errorf("handle %q: block %q: %w", handleID, cidrStr, err)
+			a.c.ReportBroken(hkv.Key, hkv.ModRevision, fmt.Errorf("block %q: %w", cidrStr, err))
+			continue
 		}
 		err = a.casBlock(ctx, blockOp{cidr: cidr, handle: handleID, hint: hint, change: func(kv *store.KV, hkv *store.KV) (*write, error) {
-			b, err := decodeBlockKV(kv)
-			if err != nil {
-				return nil, err
+			b, ok := a.readableBlock(kv)
+			if !ok {
+				return nil, nil // its addresses stay taken until the block is repaired
 			}
 			var ords []int
 			if b != nil {
@@ -195,7 +205,7 @@ func (a *Allocator) ReleaseByHandle(ctx context.Context, handleID string) error 
 				same.ModRevision = kv.ModRevision
 			}
 			w := &write{same: []store.KV{same}}
-			if err := dropHandleBlockOp(w, handleID, hkv, cidrStr); err != nil || len(w.ops) == 0 {
+			if err := a.dropHandleBlockOp(w, handleID, hkv, cidrStr); err != nil || len(w.ops) == 0 {
 				return nil, err
 			}
 			return w, nil
@@ -209,13 +219,16 @@ func (a *Allocator) ReleaseByHandle(ctx context.Context, handleID string) error 
 
 // dropHandleBlockOp appends the write that removes block cidr from the handle (value kv, nil:
 // absent) entirely.
-func dropHandleBlockOp(w *write, handleID string, kv *store.KV, cidr string) error {
+func (a *Allocator) dropHandleBlockOp(w *write, handleID string, kv *store.KV, cidr string) error {
 	if kv == nil {
 		return nil
 	}
 	h, err := decodeHandle(kv.Value)
 	if err != nil {
-		return &store.KeyError{Key: kv.Key, Err: err}
+		// Unreadable, so it counts nothing the block holds: delete it (see handleOp).
+		a.c.ReportBroken(kv.Key, kv.ModRevision, err)
+		w.add(store.Op{Key: kv.Key, Delete: true, ModRevision: kv.ModRevision})
+		return nil
 	}
 	if _, ok := h.Block[cidr]; !ok {
 		return nil
@@ -269,4 +282,22 @@ func (a *Allocator) IPsByHandle(ctx context.Context, handleID string) ([]netip.A
 	}
 	slices.SortFunc(out, netip.Addr.Compare)
 	return out, nil
+}
+
+// handleFromBlocks rebuilds what a handle counts from the blocks' own records, for a handle
+// whose value does not decode.
+func (a *Allocator) handleFromBlocks(ctx context.Context, handleID string) (*Handle, error) {
+	h := &Handle{Block: map[string]int{}}
+	for _, v6 := range []bool{false, true} {
+		blocks, err := a.listBlocks(ctx, v6)
+		if err != nil {
+			return nil, err
+		}
+		for _, br := range blocks {
+			if n := len(br.B.ordinalsOfHandle(handleID)); n > 0 {
+				h.Block[br.B.CIDR] = n
+			}
+		}
+	}
+	return h, nil
 }

@@ -56,25 +56,27 @@ func (a *Allocator) readRequestView(ctx context.Context, host string) (*requestV
 	}
 	v := &requestView{cfg: Config{AutoAllocateBlocks: true}, affRev: resp.Header.Revision}
 	if n := kvs(0); len(n) > 0 {
+		// A node record that does not decode has no labels to offer: pools that select on
+		// labels then skip this host, pools for all() still serve it.
 		var nv nodeView
 		if err := json.Unmarshal(n[0].Value, &nv); err != nil {
-			return nil, fmt.Errorf("node %q: %w", host, err)
+			a.c.ReportBroken(n[0].Key, n[0].ModRevision, err)
 		}
 		v.labels = nv.Metadata.Labels
 	}
 	if c := kvs(1); len(c) > 0 {
-		if err := json.Unmarshal(c[0].Value, &v.cfg); err != nil {
-			return nil, fmt.Errorf("%s: %w", store.IPAMConfigKey, err)
-		}
+		v.cfg = a.parseConfig(c[0])
 	}
 	for _, kv := range kvs(2) {
 		var ip api.IPPool
 		if err := json.Unmarshal(kv.Value, &ip); err != nil {
-			return nil, fmt.Errorf("%s: %w", kv.Key, err)
+			a.c.ReportBroken(kv.Key, kv.ModRevision, err)
+			continue
 		}
 		p, err := toPool(&ip)
 		if err != nil {
-			return nil, err
+			a.c.ReportBroken(kv.Key, kv.ModRevision, err)
+			continue
 		}
 		v.pools = append(v.pools, p)
 	}
@@ -84,14 +86,18 @@ func (a *Allocator) readRequestView(ctx context.Context, host string) (*requestV
 	if resK != nil {
 		var nets []netip.Prefix
 		for _, kv := range kvs(5) {
+			// A reservation that does not decode reserves nothing: reporting it beats
+			// failing every allocation in the cluster.
 			var rv reservationView
 			if err := json.Unmarshal(kv.Value, &rv); err != nil {
-				return nil, fmt.Errorf("%s: %w", kv.Key, err)
+				a.c.ReportBroken(kv.Key, kv.ModRevision, err)
+				continue
 			}
 			for _, s := range rv.Spec.ReservedCIDRs {
 				p, err := parseCIDROrIP(s)
 				if err != nil {
-					return nil, fmt.Errorf("IPReservation %q: spec.reservedCIDRs: %w", keyName(kv.Key), err)
+					a.c.ReportBroken(kv.Key, kv.ModRevision, fmt.Errorf("IPReservation %q: spec.reservedCIDRs: %w", keyName(kv.Key), err))
+					continue
 				}
 				nets = append(nets, p)
 			}

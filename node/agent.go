@@ -7,10 +7,9 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"time"
 
-	"github.com/brindle-net/brindle/bgp"
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
+	"github.com/brindle-net/brindle/calc"
 	"github.com/brindle-net/brindle/dataplane"
 	"github.com/brindle-net/brindle/ipam"
 	"github.com/brindle-net/brindle/store"
@@ -47,31 +46,53 @@ type Agent struct {
 	uplink  string
 	mtu     int
 	cache   *cache
-	dp      *dataplane.Dataplane
-	speaker *bgp.Speaker
-	bgpKey  string // AS/router-id/port the speaker was started with
-	mtuFile int    // MTU last written for the CNI plugin
+	dp      dataplaneDriver // nil: this role programs no kernel (`brindle bgp`)
+	speaker bgpSpeaker      // nil until the first BGP sync starts one
+	bgpKey  string          // AS/router-id/port the speaker was started with
+	mtuFile int             // MTU last written for the CNI plugin
 	tunnels chan struct{}
 	status  *statusSource
-	autoHEP chan struct{} // kicks the automatic host endpoint loop (nil: off)
+	comp    agentComponents
+	metrics *agentMetrics // node/metrics.go
+	notify  *notifier     // node/notify.go
+
+	// Seams for the loop's unit tests; start sets the real ones.
+	watch        watchFunc
+	startSpeaker startSpeakerFunc
+	kernelRoutes func() []calc.LearnedRoute // BGP routes a previous run left in the kernel
+	autoHEP      chan struct{}              // kicks the automatic host endpoint loop (nil: off)
 }
 
-// Run registers the node and runs the agent until ctx ends.
+// Run starts the agent and runs it until ctx ends. It does not need the datastore to start:
+// until etcd answers it keeps the kernel as it is and reports not ready (as felix and
+// calico-node wait), then registers and follows the datastore.
 func Run(ctx context.Context, o Options) error {
 	a, err := start(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer a.close()
+	if err := a.connect(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for the datastore
+		}
+		return err
+	}
 	return a.loop(ctx)
 }
 
+// start does everything that needs no datastore: name, address, uplink, the dataplane
+// handles (which touch nothing), the status socket and the health endpoint.
 func start(ctx context.Context, o Options) (*Agent, error) {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
 	a := &Agent{opts: o, log: o.Logger, store: o.Store, health: NewHealth(), tunnels: make(chan struct{}, 1),
-		ipam: ipam.New(o.Store, ipam.Options{Logger: o.Logger.Named("ipam")}), status: &statusSource{}}
+		ipam: ipam.New(o.Store, ipam.Options{Logger: o.Logger.Named("ipam")}), status: &statusSource{},
+		startSpeaker: startGoBGP, kernelRoutes: kernelBGPRoutes}
+	a.watch = func(ctx context.Context) <-chan store.Batch {
+		return a.store.Watch(ctx, store.WatchOptions{Prefixes: watchPrefixes(a.name)})
+	}
 	o.StateDir = StateDir(o.StateDir)
 	a.opts.StateDir = o.StateDir
 	name, err := ResolveNodename(o.Name, o.StateDir)
@@ -85,32 +106,26 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 	if a.uplink, a.mtu, err = uplinkFor(a.nodeIP.Addr()); err != nil {
 		return nil, err
 	}
-	if err := a.store.EnsureInitialized(ctx); err != nil {
-		return nil, fmt.Errorf("initialising the datastore: %w", err)
-	}
-	if _, err := register(ctx, a.store, name, a.nodeIP, o.AS); err != nil {
-		return nil, err
-	}
-	// Tunnel addresses before the first sync, so that a new node's first apply already
-	// creates tunl0/vxlan.calico and routes through it, and readiness means routes. The
-	// tunnel loop keeps them right afterwards (and retries if this fails).
-	a.ensureTunnels(ctx)
-	if err := WriteStateFile(o.StateDir, "nodename", name); err != nil {
-		return nil, err
-	}
-	a.log.Info("node registered", zap.String("node", name), zap.Stringer("ipv4", a.nodeIP),
-		zap.String("uplink", a.uplink), zap.Int("mtu", a.mtu))
 	a.cache = newCache(name, o.BGP)
+	a.cache.report = a.store.ReportBroken
+	a.cache.unsupported = newUnsupportedLog(a.log)
 	a.cache.state.Uplink, a.cache.state.UplinkMTU = a.uplink, a.mtu
 	a.cache.state.RoutesFromBGP = o.BGP
 	if o.Dataplane {
-		if a.dp, err = dataplane.New(dataplane.Options{Logger: a.log.Named("dataplane")}); err != nil {
+		dp, err := dataplane.New(dataplane.Options{Logger: a.log.Named("dataplane")})
+		if err != nil {
 			return nil, err
 		}
+		a.dp = dp
 	} else {
 		a.cache.pol = nil // no policy model without a dataplane to program (the bgp role)
 	}
+	a.health.Report("datastore", true, false, "connecting")
+	a.metrics, a.notify = newMetrics(a.status), newNotifier(a.health)
+	a.health.handle("/metrics", a.metrics.handler())
+	go a.notify.run(ctx)
 	if err := a.serveStatus(ctx); err != nil {
+		a.close()
 		return nil, err
 	}
 	if o.HealthPort > 0 {
@@ -120,11 +135,11 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(o.HealthPort)))
 		if err != nil {
+			a.close()
 			return nil, fmt.Errorf("health port: %w", err)
 		}
 		go a.health.Serve(ctx, l)
 	}
-	a.health.Report("datastore", true, false, "waiting for the first sync")
 	return a, nil
 }
 
@@ -166,6 +181,3 @@ func (a *Agent) serveStatus(ctx context.Context) error {
 	}()
 	return nil
 }
-
-// retryAfter is how soon a failed apply is tried again.
-const retryAfter = time.Second

@@ -34,15 +34,16 @@ func (a *Agent) syncBGP(ctx context.Context) error {
 		a.speaker = nil
 		a.status.set(nil)
 		a.cache.state.ReplaceLearnedRoutes(nil)
+		a.markDataplane()
 	}
 	if a.speaker == nil {
-		sp, err := bgp.Start(ctx, bgp.Options{
+		sp, err := a.startSpeaker(ctx, bgp.Options{
 			RouterID: want.RouterID, AS: want.AS, ListenPort: port,
 			ListenAddresses: []netip.Addr{want.RouterID},
 			Logger:          a.log.Named("bgp"),
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("starting the BGP speaker: %w", err)
 		}
 		a.speaker, a.bgpKey = sp, key
 		a.status.set(sp)
@@ -52,22 +53,26 @@ func (a *Agent) syncBGP(ctx context.Context) error {
 		a.log.Debug("BGP peer wanted", zap.Stringer("peer", p.Address), zap.String("type", p.Type), zap.String("reason", p.Reason))
 	}
 	if err := a.speaker.SetPeers(ctx, bgp.PeersFromCalc(want.Peers)); err != nil {
-		return err
+		return fmt.Errorf("setting BGP peers: %w", err)
 	}
 	ads, skipped := calc.ComputeBGPAdvertisements(a.cache.exportInput())
+	a.metrics.advertised(len(ads))
 	for _, d := range skipped {
 		a.log.Debug("prefix not advertised", zap.String("subject", d.Subject), zap.String("reason", d.Reason))
 	}
-	return a.speaker.SetAdvertisements(ctx, bgp.AdvertisementsFromCalc(ads))
+	if err := a.speaker.SetAdvertisements(ctx, bgp.AdvertisementsFromCalc(ads)); err != nil {
+		return fmt.Errorf("setting BGP advertisements: %w", err)
+	}
+	return nil
 }
 
 // statusSource lets the status socket follow the speaker across restarts.
 type statusSource struct {
 	mu sync.Mutex
-	sp *bgp.Speaker
+	sp bgpSpeaker
 }
 
-func (s *statusSource) set(sp *bgp.Speaker) {
+func (s *statusSource) set(sp bgpSpeaker) {
 	s.mu.Lock()
 	s.sp = sp
 	s.mu.Unlock()

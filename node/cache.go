@@ -30,7 +30,13 @@ type cache struct {
 	localIPs   map[string][]netip.Addr // workload addresses on this node, by WEP key
 	wepIface   map[string]string       // WEP key -> interface, to delete workloads
 
-	pol *policyCache // calc/policy's Model, fed from the same events
+	// report names a record that does not decode (store's ReportBroken: once per key and
+	// revision); nil reports nothing. skips logs calc's newly skipped inputs.
+	report func(key string, rev int64, err error) store.BrokenRecord
+	skips  skipLog
+	// unsupported says once which set fields brindle ignores; nil in tests that leave it out.
+	unsupported *unsupportedLog
+	pol         *policyCache // calc/policy's Model, fed from the same events
 
 	// What changed since the last look; the loop uses these to decide what to recompute.
 	poolsChanged, nodesChanged, bgpChanged, felixChanged bool
@@ -55,6 +61,7 @@ func (c *cache) apply(ev store.Event) {
 		c.applyIPAM(ev)
 		return
 	}
+	c.unsupported.note(ev)
 	del := ev.Type == store.Deleted
 	switch ev.Kind.Kind {
 	case "Node":
@@ -159,7 +166,10 @@ func (c *cache) applyIPAM(ev store.Event) {
 			return
 		}
 		var b blockRoutes
-		if json.Unmarshal(ev.Value, &b) != nil {
+		if err := json.Unmarshal(ev.Value, &b); err != nil {
+			// As the watch does for resources: what cannot be read is gone, not stale.
+			c.broken(ev, err)
+			c.state.DeleteBlock(cidr)
 			return
 		}
 		c.state.SetBlock(calcBlock(cidr, &b))
@@ -173,9 +183,19 @@ func (c *cache) applyIPAM(ev store.Event) {
 			delete(c.affinities, cidr)
 			return
 		}
-		var a ipam.Affinity
-		_ = json.Unmarshal(ev.Value, &a) // a legacy empty value is a confirmed affinity
+		var a ipam.Affinity // a legacy empty value is a confirmed affinity
+		if err := json.Unmarshal(ev.Value, &a); len(ev.Value) > 0 && err != nil {
+			c.broken(ev, err)
+			delete(c.affinities, cidr)
+			return
+		}
 		c.affinities[cidr] = a.State
+	}
+}
+
+func (c *cache) broken(ev store.Event, err error) {
+	if c.report != nil {
+		c.report(ev.Key, ev.Revision, err)
 	}
 }
 

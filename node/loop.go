@@ -2,7 +2,7 @@ package node
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/brindle-net/brindle/calc"
@@ -27,10 +27,12 @@ func watchPrefixes(me string) []string {
 }
 
 // loop is the agent's single event loop: watch batches, learned BGP routes and kernel drift
-// only mark state dirty (cheap, no I/O); programming happens in one sync step afterwards, so
-// a burst of events costs one apply.
+// only mark components dirty (cheap, no I/O); programming happens in one apply step
+// afterwards, so a burst of events costs one apply. Nothing is programmed before the watch
+// is in sync: until then the kernel keeps what the previous run left (a restart with the
+// datastore down must not flush anything).
 func (a *Agent) loop(ctx context.Context) error {
-	batches := a.store.Watch(ctx, store.WatchOptions{Prefixes: watchPrefixes(a.name)})
+	batches := a.watch(ctx)
 	drift := make(chan struct{}, 1)
 	kick := func() {
 		select {
@@ -54,14 +56,20 @@ func (a *Agent) loop(ctx context.Context) error {
 	defer resync.Stop()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
+	defer retry.Stop()
 	report := newReporter(a)
-	inSync, dirty := false, false
+	go report.run(ctx)
+	comps := a.addComponents()
+	obs := a.observeLoop(ctx)
+	defer obs.stop()
+	comps.observe = a.metrics.componentRan
+	inSync := false
 	mem := newMemTuner()
 	var warm *bgpWarmup
 	warmTick := time.NewTicker(time.Second)
 	defer warmTick.Stop()
 	if a.opts.BGP && a.dp != nil {
-		for _, r := range kernelBGPRoutes() {
+		for _, r := range a.kernelRoutes() {
 			a.cache.state.SetLearnedRoute(r)
 		}
 		warm = &bgpWarmup{started: time.Now()}
@@ -88,11 +96,19 @@ func (a *Agent) loop(ctx context.Context) error {
 					}
 				}
 			}
-			if !b.InSync {
+			obs.batch(b)
+			if b.InSync {
+				a.health.Report("datastore", true, true, "")
+			} else {
 				a.health.Report("datastore", true, false, "watch broken; re-listing")
 			}
+			if b.InSync && !inSync {
+				report.setFelix(a.cache.felixConfig()) // the first report, once in sync
+			}
 			inSync = b.InSync
-			dirty = true
+			if a.noteChanges() {
+				report.setFelix(a.cache.felixConfig())
+			}
 		case <-learned:
 			for _, r := range a.speaker.DrainLearned() {
 				if r.Withdrawn {
@@ -101,18 +117,18 @@ func (a *Agent) loop(ctx context.Context) error {
 					a.cache.state.SetLearnedRoute(calc.LearnedRoute{Dst: r.Prefix, NextHop: r.NextHop})
 				}
 			}
-			dirty = true
+			a.markDataplane()
 		case <-drift:
-			dirty = true
+			a.markDataplane()
 		case <-retry.C:
-			dirty = true
+		case <-obs.watchdog:
+			a.notify.watchdog()
+			continue
 		case <-resync.C:
 			if a.dp != nil {
 				a.dp.MarkResync()
 			}
-			dirty = true
-		case <-report.tick():
-			report.report(ctx)
+			a.markDataplane()
 		case now := <-warmTick.C:
 			if warm == nil || a.speaker == nil {
 				continue
@@ -120,54 +136,90 @@ func (a *Agent) loop(ctx context.Context) error {
 			if est, conf := a.peerCounts(); warm.done(now, est, conf) {
 				a.replaceLearned()
 				warm = nil
-				dirty = true
+				a.markDataplane()
 			}
 		}
-		if !dirty || !inSync {
+		if !inSync {
 			continue
 		}
-		dirty = false
-		if err := a.sync(ctx); err != nil {
-			a.log.Warn("programming incomplete; retrying", zap.Error(err))
-			retry.Reset(retryAfter)
-		} else {
+		next, ran := comps.runDue(ctx)
+		obs.afterRun(comps)
+		if ran && comps.converged() {
 			mem.afterSync(a.log)
+		}
+		retry.Stop()
+		if !next.IsZero() {
+			retry.Reset(time.Until(next))
 		}
 	}
 }
 
-// sync programs everything the cache's changes call for.
-func (a *Agent) sync(ctx context.Context) error {
+// agentComponents are the loop's components; nil for a role that lacks one.
+type agentComponents struct {
+	policy, dataplane, bgp, mtu *component
+}
+
+// markDataplane marks the kernel-programming components dirty: routes and policy. Policy's
+// run is cheap when its model has nothing new and the table is as it was left (syncPolicy
+// checks), so it rides on every reason the routes have to run: a resync, drift, a restart.
+func (a *Agent) markDataplane() {
+	a.comp.policy.mark()
+	a.comp.dataplane.mark()
+}
+
+// addComponents creates the loop's components in the order they run. A new one (the
+// policy dataplane) is one more add here plus a mark wherever its inputs change.
+//
+// A component's run happens on the loop's goroutine and so must not wait on the datastore
+// (a request to an etcd that is down waits for it); datastore writers (the status report,
+// tunnel addresses) run on their own goroutines with the same backoff and logging.
+func (a *Agent) addComponents() *components {
+	cs := newComponents(a.health, a.log)
+	if a.dp != nil && a.cache.pol != nil {
+		// Policy first: a policy edit or a new workload's isolation should not wait for
+		// route programming (policy and routes do not depend on each other).
+		a.comp.policy = cs.add("policy", "policy programming", true, a.syncPolicy)
+	}
+	if a.dp != nil {
+		a.comp.dataplane = cs.add("dataplane", "dataplane programming", true, a.syncDataplane)
+	}
+	if a.opts.BGP {
+		a.comp.bgp = cs.add("bgp", "BGP configuration", true, a.syncBGP)
+	}
+	a.comp.mtu = cs.add("mtu-file", "writing the MTU file", false, a.writeMTU)
+	cs.markAll() // the first sync does everything
+	return cs
+}
+
+// noteChanges turns the cache's change flags into dirty components. The flags are taken
+// here, when the events arrive, and live on as the components' dirty bits until each
+// succeeds: a failed BGP sync is retried even if no further event comes. It reports whether
+// the FelixConfiguration changed.
+func (a *Agent) noteChanges() (felixChanged bool) {
 	pools, nodes, bgpChanged, felix := a.cache.takeChanges()
 	if pools || nodes {
 		a.kickTunnels()
 	}
 	if pools || felix {
-		a.writeMTU()
+		a.comp.mtu.mark()
 	}
-	// Policy first: a policy edit or a new workload's isolation should not wait for route
-	// programming (policy and routes do not depend on each other).
-	perr := a.syncPolicy(ctx)
-	var err error
-	if a.dp != nil {
-		start := time.Now()
-		want := calc.Compute(a.cache.state)
-		err = a.dp.Apply(ctx, want)
-		a.log.Debug("dataplane applied", zap.Int("routes", len(want.Routes)), zap.Duration("took", time.Since(start)), zap.Error(err))
-		if err == nil {
-			a.health.Report("dataplane", true, true, "")
-		} else {
-			a.health.Report("dataplane", true, true, err.Error())
-		}
+	if bgpChanged {
+		a.comp.bgp.mark()
 	}
-	err = errors.Join(perr, err)
-	a.health.Report("datastore", true, true, "")
-	if a.opts.BGP && bgpChanged {
-		if berr := a.syncBGP(ctx); berr != nil {
-			a.health.Report("bgp", true, false, berr.Error())
-			return berr
-		}
-		a.health.Report("bgp", true, true, "")
+	a.markDataplane()
+	return felix
+}
+
+// syncDataplane computes the desired kernel state from the cache and applies it.
+func (a *Agent) syncDataplane(ctx context.Context) error {
+	start := time.Now()
+	want := calc.Compute(a.cache.state)
+	a.cache.skips.report(a.log, want.Skipped)
+	err := a.dp.Apply(ctx, want)
+	a.metrics.dataplaneApplied(&want, time.Since(start), err)
+	a.log.Debug("dataplane applied", zap.Int("routes", len(want.Routes)), zap.Duration("took", time.Since(start)), zap.Error(err))
+	if err != nil {
+		return fmt.Errorf("programming the dataplane: %w", err)
 	}
-	return err
+	return nil
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -137,10 +138,8 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 	a.log.Debug("policy applied", zap.Int("endpoints", len(prog.Endpoints)), zap.Int("chains", len(prog.Chains)),
 		zap.Duration("took", time.Since(start)), zap.Error(err))
 	if err != nil {
-		a.health.Report("policy", true, false, err.Error())
-		return err
+		return fmt.Errorf("programming policy: %w", err)
 	}
-	a.health.Report("policy", true, true, "")
 	p.setView(buildEPView(prog))
 	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/brindle-net/brindle/api"
@@ -16,36 +18,92 @@ import (
 // reporter publishes what other hosts and tools read about this agent: Felix's status keys
 // (when reportingInterval > 0, calico-model.md §1.4) and a CalicoNodeStatus with the BGP
 // sessions, so `brindle get caliconodestatus -o yaml` shows every node's peers from anywhere.
+// It runs on its own goroutine: its writes go to etcd, and a request to an etcd that is
+// down waits for it, which must never stall the event loop (learned routes, drift).
 type reporter struct {
 	a       *Agent
 	started time.Time
-	ticker  *time.Ticker
 	first   bool
 	last    *api.CalicoNodeStatusStatus
+	felix   atomic.Pointer[api.FelixConfigurationSpec] // set by the loop; nil until in sync
+	kick    chan struct{}
 }
 
 const reportEvery = 10 * time.Second
 
 func newReporter(a *Agent) *reporter {
-	return &reporter{a: a, started: time.Now(), ticker: time.NewTicker(reportEvery), first: true}
+	return &reporter{a: a, started: time.Now(), first: true, kick: make(chan struct{}, 1)}
 }
 
-func (r *reporter) tick() <-chan time.Time { return r.ticker.C }
+// setFelix hands the reporter the effective FelixConfiguration (from the loop, which owns
+// the cache) and asks for a report.
+func (r *reporter) setFelix(fc api.FelixConfigurationSpec) {
+	r.felix.Store(&fc)
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
 
-func (r *reporter) report(ctx context.Context) {
-	if err := r.felixStatus(ctx); err != nil {
-		r.a.log.Debug("felix status report", zap.Error(err))
+// run reports every reportEvery once the loop is in sync, retrying a failure with backoff
+// and logging it once per reason.
+func (r *reporter) run(ctx context.Context) {
+	tick := time.NewTicker(reportEvery)
+	defer tick.Stop()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	var b backoff
+	fail := failureLog{log: r.a.log.With(zap.String("component", "status-report")), what: "status report"}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-retry.C:
+		case <-r.kick:
+		}
+		fc := r.felix.Load()
+		if fc == nil {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, datastoreAttempt)
+		err := r.report(rctx, *fc)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		retry.Stop()
+		if err == nil {
+			b.reset()
+			fail.succeeded()
+			r.a.health.Report("status-report", true, true, "")
+			continue
+		}
+		d := b.failed()
+		fail.failed(err, d)
+		// Not a readiness matter: nothing on this host depends on the report.
+		r.a.health.Report("status-report", true, true, err.Error())
+		retry.Reset(d)
+	}
+}
+
+// report writes both reports.
+func (r *reporter) report(ctx context.Context, fc api.FelixConfigurationSpec) error {
+	var errs []error
+	if err := r.felixStatus(ctx, fc); err != nil {
+		errs = append(errs, fmt.Errorf("felix status: %w", err))
 	}
 	if r.a.opts.BGP {
 		if err := r.nodeStatus(ctx); err != nil {
-			r.a.log.Debug("node status report", zap.Error(err))
+			errs = append(errs, fmt.Errorf("node status: %w", err))
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // felixStatus writes status (with a TTL lease) and last_reported_status, as Felix does.
-func (r *reporter) felixStatus(ctx context.Context) error {
-	fc := r.a.cache.felixConfig()
+func (r *reporter) felixStatus(ctx context.Context, fc api.FelixConfigurationSpec) error {
 	if fc.ReportingInterval == nil || fc.ReportingInterval.Duration <= 0 {
 		return nil
 	}

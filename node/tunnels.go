@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -19,10 +21,14 @@ func (a *Agent) kickTunnels() {
 
 // tunnelLoop keeps the node's IPIP and VXLAN tunnel addresses matching the pools, as
 // calico-node's allocate-tunnel-addrs does. It runs beside the event loop because it writes
-// to the datastore; its writes come back through the watch like anyone else's.
+// to the datastore; its writes come back through the watch like anyone else's. A failure
+// is retried with backoff and logged once per reason.
 func (a *Agent) tunnelLoop(ctx context.Context) {
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
+	defer retry.Stop()
+	var b backoff
+	fail := failureLog{log: a.log.With(zap.String("component", "tunnel-addresses")), what: "tunnel address allocation"}
 	for {
 		select {
 		case <-ctx.Done():
@@ -30,32 +36,41 @@ func (a *Agent) tunnelLoop(ctx context.Context) {
 		case <-a.tunnels:
 		case <-retry.C:
 		}
-		if !a.ensureTunnels(ctx) && ctx.Err() == nil {
-			retry.Reset(5 * time.Second)
+		actx, cancel := context.WithTimeout(ctx, datastoreAttempt)
+		err := a.ensureTunnels(actx)
+		cancel()
+		if ctx.Err() != nil {
+			return
 		}
+		retry.Stop()
+		if err == nil {
+			b.reset()
+			fail.succeeded()
+			continue
+		}
+		d := b.failed()
+		fail.failed(err, d)
+		retry.Reset(d)
 	}
 }
 
-// ensureTunnels runs the IPIP and VXLAN tunnel-address reconcilers once; false if one failed.
-func (a *Agent) ensureTunnels(ctx context.Context) bool {
-	ok := true
+// ensureTunnels runs the IPIP and VXLAN tunnel-address reconcilers once.
+func (a *Agent) ensureTunnels(ctx context.Context) error {
+	var errs []error
 	for _, kind := range []ipam.TunnelKind{ipam.IPIP, ipam.VXLAN} {
 		addr, err := a.ipam.EnsureTunnelAddress(ctx, a.name, kind)
 		if err != nil {
-			if ctx.Err() == nil {
-				a.log.Warn("tunnel address", zap.Stringer("kind", kind), zap.Error(err))
-			}
-			ok = false
+			errs = append(errs, fmt.Errorf("%s tunnel address: %w", kind, err))
 			continue
 		}
 		a.log.Debug("tunnel address", zap.Stringer("kind", kind), zap.Stringer("addr", addr))
 	}
-	return ok
+	return errors.Join(errs...)
 }
 
 // writeMTU records the workload MTU for the CNI plugin: the smallest MTU of the
 // encapsulations in use, else the uplink's (Felix's writeMTUFile).
-func (a *Agent) writeMTU() {
+func (a *Agent) writeMTU(context.Context) error {
 	fc := a.cache.felixConfig()
 	mtu := a.mtu
 	for _, p := range a.cache.pools {
@@ -78,12 +93,12 @@ func (a *Agent) writeMTU() {
 		}
 	}
 	if mtu == a.mtuFile {
-		return
+		return nil
 	}
 	if err := WriteMTU(a.opts.StateDir, mtu); err != nil {
-		a.log.Warn("writing the mtu file", zap.Error(err))
-		return
+		return fmt.Errorf("writing the mtu file: %w", err)
 	}
 	a.mtuFile = mtu
 	a.log.Info("workload MTU", zap.String("mtu", strconv.Itoa(mtu)))
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // Config says how to reach etcd. Field names follow Calico's environment variables.
@@ -60,6 +61,8 @@ type Client struct {
 	cfg  Config
 	log  *zap.Logger
 	tls  *tls.Config // for diagnosing a failed connect
+
+	broken brokenLog // broken records already reported
 }
 
 // Connect dials etcd and checks it answers within the dial timeout, so that a wrong endpoint
@@ -69,18 +72,9 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg = c.cfg
-	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
-	defer cancel()
-	// A Get on a key nobody uses proves the cluster answers (and has a leader for linearizable reads).
-	if _, err := c.etcd.Get(pctx, "/calico/.ping", clientv3.WithCountOnly()); err != nil {
+	if err := c.Ping(ctx); err != nil {
 		c.Close()
-		// gRPC only says "deadline exceeded"; find out what is really wrong (refused,
-		// unreachable, TLS) so the user sees it.
-		if cause := probeEndpoints(cfg.Endpoints, c.tls, cfg.DialTimeout); cause != nil {
-			err = cause
-		}
-		return nil, fmt.Errorf("etcd at %s did not answer within %s: %w", strings.Join(cfg.Endpoints, ","), cfg.DialTimeout, err)
+		return nil, err
 	}
 	return c, nil
 }
@@ -110,6 +104,7 @@ func Dial(cfg Config) (*Client, error) {
 		TLS:                  tlsCfg,
 		Username:             cfg.Username,
 		Password:             cfg.Password,
+		DialOptions:          []grpc.DialOption{reconnectParams()},
 		Logger:               cfg.Logger.Named("etcd-client").WithOptions(zap.IncreaseLevel(zap.ErrorLevel)),
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/brindle-net/brindle/api"
 )
@@ -78,10 +79,7 @@ func (c *Client) EnsureInitialized(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	writes := []struct {
-		key   string
-		value []byte
-	}{
+	writes := []initWrite{
 		{ResourcePrefix + "clusterinformations/default", ci},
 		{IPAMConfigKey, []byte(`{"auto_allocate_blocks":true}`)},
 	}
@@ -90,10 +88,10 @@ func (c *Client) EnsureInitialized(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		writes = append(writes, struct {
-			key   string
-			value []byte
-		}{ResourcePrefix + "tiers/" + t.Name, v})
+		writes = append(writes, initWrite{ResourcePrefix + "tiers/" + t.Name, v})
+	}
+	if c.initialized(ctx, writes) {
+		return nil
 	}
 	for _, w := range writes {
 		if _, err := c.CreateKV(ctx, w.key, w.value); err != nil && !errors.Is(err, ErrAlreadyExists) {
@@ -101,4 +99,21 @@ func (c *Client) EnsureInitialized(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+type initWrite struct {
+	key   string
+	value []byte
+}
+
+// initialized reports whether every record exists already, in one round trip: every write
+// command initialises (as calicoctl's do), and on an initialised datastore that should cost
+// one read, not a create per record. Any error means "try the creates".
+func (c *Client) initialized(ctx context.Context, writes []initWrite) bool {
+	cmps := make([]clientv3.Cmp, len(writes))
+	for i, w := range writes {
+		cmps[i] = clientv3.Compare(clientv3.Version(w.key), ">", 0)
+	}
+	resp, err := c.etcd.Txn(ctx).If(cmps...).Commit()
+	return err == nil && resp.Succeeded
 }

@@ -79,11 +79,15 @@ func encode(k *api.KindInfo, r api.Resource) (key string, value []byte, err erro
 // decode parses a stored value into a fresh resource of kind k with resourceVersion set.
 func decode(k *api.KindInfo, value []byte, modRev int64) (api.Resource, error) {
 	if isIPAMConfig(k) {
-		return decodeIPAMConfig(k, value, modRev)
+		r, err := decodeIPAMConfig(k, value, modRev)
+		if err != nil {
+			return nil, &undecodable{err}
+		}
+		return r, nil
 	}
 	r := k.NewResource()
 	if err := json.Unmarshal(value, r); err != nil {
-		return nil, fmt.Errorf("decoding stored %s: %w", k.Kind, err)
+		return nil, &undecodable{fmt.Errorf("decoding stored %s: %w", k.Kind, err)}
 	}
 	tm := r.GetTypeMeta()
 	tm.Kind, tm.APIVersion = k.Kind, api.Group
@@ -253,31 +257,41 @@ func (c *Client) Get(ctx context.Context, kind, namespace, name string) (api.Res
 }
 
 // List reads every resource of a kind; namespace "" lists all namespaces. It returns the
-// revision of the read, from which a watch can continue without missing anything.
+// revision of the read, from which a watch can continue without missing anything. A stored
+// value that does not decode is skipped and reported once (see ReportBroken).
 func (c *Client) List(ctx context.Context, kind, namespace string) ([]api.Resource, int64, error) {
+	out, _, rev, err := c.ListWithBroken(ctx, kind, namespace)
+	return out, rev, err
+}
+
+// ListWithBroken is List that also returns the records it skipped, for callers that show
+// them (brindle get prints each as an error line).
+func (c *Client) ListWithBroken(ctx context.Context, kind, namespace string) ([]api.Resource, []BrokenRecord, int64, error) {
 	k, ok := api.LookupKind(kind)
 	if !ok {
-		return nil, 0, fmt.Errorf("unknown resource kind %q", kind)
+		return nil, nil, 0, fmt.Errorf("unknown resource kind %q", kind)
 	}
 	kvs, rev, err := c.ListKV(ctx, ListPrefix(k, namespace))
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	out := make([]api.Resource, 0, len(kvs)+1)
+	var broken []BrokenRecord
 	for _, kv := range kvs {
 		if _, _, _, ok := ParseResourceKey(kv.Key); !ok && !isIPAMConfig(k) {
 			continue
 		}
 		r, err := decode(k, kv.Value, kv.ModRevision)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", kv.Key, err)
+			broken = append(broken, c.ReportBroken(kv.Key, kv.ModRevision, err))
+			continue
 		}
 		out = append(out, r)
 	}
 	if k.Kind == "Profile" {
 		out = append(out, defaultAllowProfile())
 	}
-	return out, rev, nil
+	return out, broken, rev, nil
 }
 
 // Delete removes a resource; with a non-empty resourceVersion only if it still matches.
@@ -311,7 +325,16 @@ func (c *Client) Delete(ctx context.Context, kind, namespace, name, resourceVers
 			ref.Err = err
 			return nil, ref
 		}
-		return decode(k, prev.Value, prev.ModRevision)
+		r, err := decode(k, prev.Value, prev.ModRevision)
+		if err != nil {
+			// Deleting is how a broken record is cleaned up: report what was deleted by
+			// name rather than fail a delete that has happened.
+			r = k.NewResource()
+			tm, m := r.GetTypeMeta(), r.GetObjectMeta()
+			tm.Kind, tm.APIVersion = k.Kind, api.Group
+			m.Namespace, m.Name = namespace, name
+		}
+		return r, nil
 	}
 	return nil, ref
 }

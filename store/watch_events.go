@@ -5,7 +5,6 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/brindle-net/brindle/api"
 )
@@ -39,7 +38,8 @@ func (w *watcher) update(key string, value []byte, rev int64) (Event, bool) {
 	if ev.Kind != nil {
 		r, err := decodeAt(ev.Kind, key, value, rev)
 		if err != nil {
-			w.log.Warn("stored value does not decode; treating it as deleted", zap.String("key", key), zap.Error(err))
+			// Reported once per key and revision: a resync meets it again and stays quiet.
+			w.c.ReportBroken(key, rev, err)
 			t, had := w.known[key]
 			if !had {
 				return Event{}, false

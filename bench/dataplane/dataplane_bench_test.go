@@ -50,7 +50,9 @@ func freshHost(b *testing.B) (string, func()) {
 }
 
 // cluster builds a State with `blocks` remote /26 blocks spread over `nodes` remote nodes.
-func cluster(blocks, nodes int, vxlanMode string) *calc.State {
+// With bgp, the blocks' routes are learned with the owner's address as next hop, which the
+// dataplane resolves through the kernel (recursive next hops).
+func cluster(blocks, nodes int, vxlanMode string, bgp bool) *calc.State {
 	s := calc.NewState("local")
 	s.Uplink, s.UplinkMTU = "eth0", 1500
 	s.SetPool(calc.Pool{CIDR: netip.MustParsePrefix("100.64.0.0/10"), VXLANMode: vxlanMode, NATOutgoing: true, BlockSize: 26})
@@ -59,10 +61,19 @@ func cluster(blocks, nodes int, vxlanMode string) *calc.State {
 	for n := range nodes {
 		s.SetNode(nodeN(n))
 	}
+	s.RoutesFromBGP = bgp
 	for i := range blocks {
-		s.SetBlock(blockN(i+1, fmt.Sprintf("node-%d", i%nodes)))
+		join(s, nodeN(i%nodes), blockN(i+1, fmt.Sprintf("node-%d", i%nodes)), bgp)
 	}
 	return s
+}
+
+// join adds block b of node n (already known), as BGP would learn it when bgp.
+func join(s *calc.State, n calc.Node, b calc.Block, bgp bool) {
+	s.SetBlock(b)
+	if bgp {
+		s.SetLearnedRoute(calc.LearnedRoute{Dst: b.CIDR, NextHop: n.IPv4.Addr()})
+	}
 }
 
 func nodeN(n int) calc.Node {
@@ -81,13 +92,16 @@ type scenario struct {
 	name          string
 	blocks, nodes int
 	mode          string
+	bgp           bool // routes learned over BGP, next hops resolved through the kernel
 }
 
 var scenarios = []scenario{
-	{"vxlan-10000blocks-10000nodes", 10000, 10000, calc.ModeAlways},
-	{"vxlan-10000blocks-100nodes", 10000, 100, calc.ModeAlways},
-	{"plain-10000blocks-100nodes", 10000, 100, calc.ModeNever},
-	{"vxlan-1000blocks-1000nodes", 1000, 1000, calc.ModeAlways},
+	{"vxlan-10000blocks-10000nodes", 10000, 10000, calc.ModeAlways, false},
+	{"vxlan-10000blocks-100nodes", 10000, 100, calc.ModeAlways, false},
+	{"plain-10000blocks-100nodes", 10000, 100, calc.ModeNever, false},
+	{"vxlan-1000blocks-1000nodes", 1000, 1000, calc.ModeAlways, false},
+	{"plain-10000blocks-10000nodes", 10000, 10000, calc.ModeNever, false},
+	{"bgp-10000blocks-10000nexthops", 10000, 10000, calc.ModeNever, true},
 }
 
 func needRoot(b *testing.B) {
@@ -109,7 +123,7 @@ func BenchmarkColdStart(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				s := cluster(sc.blocks, sc.nodes, sc.mode)
+				s := cluster(sc.blocks, sc.nodes, sc.mode, sc.bgp)
 				runtime.GC()
 				b.StartTimer()
 				t0 := time.Now()
@@ -159,7 +173,7 @@ func benchOneChange(b *testing.B, gap time.Duration) {
 				b.Fatal(err)
 			}
 			defer dp.Close()
-			s := cluster(sc.blocks, sc.nodes, sc.mode)
+			s := cluster(sc.blocks, sc.nodes, sc.mode, sc.bgp)
 			if err := dp.Apply(context.Background(), calc.Compute(s)); err != nil {
 				b.Fatal(err)
 			}
@@ -178,10 +192,11 @@ func benchOneChange(b *testing.B, gap time.Duration) {
 				}
 				if i%2 == 0 {
 					s.SetNode(extra)
-					s.SetBlock(blk)
+					join(s, extra, blk, sc.bgp)
 				} else {
 					s.DeleteNode(extra.Name)
 					s.DeleteBlock(blk.CIDR)
+					s.DeleteLearnedRoute(blk.CIDR)
 				}
 				t0 := time.Now()
 				d := calc.Compute(s)

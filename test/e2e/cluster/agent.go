@@ -28,6 +28,9 @@ type AgentOptions struct {
 	// can-reach=<ip>, interface=<regex>, ...) used instead of giving --ip the host's address.
 	Autodetect string
 	Extra      []string // more flags
+	// Wrap runs the agent through a command (e.g. setpriv with a unit's capabilities):
+	// Wrap[0] is executed with Wrap[1:], the binary and its arguments.
+	Wrap []string
 }
 
 // Agent is one host's node agent.
@@ -51,6 +54,19 @@ func (c *Cluster) Agent(host string) *Agent {
 // StartAgent starts the host's agent and waits until /readiness says it finished its first
 // sync. An agent already running there is an error.
 func (c *Cluster) StartAgent(host string, o AgentOptions) (*Agent, error) {
+	a, err := c.LaunchAgent(host, o)
+	if err != nil {
+		return a, err
+	}
+	if err := a.WaitReady(60 * time.Second); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// LaunchAgent starts the host's agent without waiting for it to be ready (it may have no
+// datastore to sync with).
+func (c *Cluster) LaunchAgent(host string, o AgentOptions) (*Agent, error) {
 	h := c.Host(host)
 	if h == nil {
 		return nil, fmt.Errorf("no host %q in the bed", host)
@@ -79,7 +95,11 @@ func (c *Cluster) StartAgent(host string, o AgentOptions) (*Agent, error) {
 		args = append(args, "--as", strconv.FormatUint(uint64(o.AS), 10))
 	}
 	args = append(args, o.Extra...)
-	p, err := c.StartProc(h.Netns, testbed.ProcOptions{Name: "agent-" + host, Path: c.Bin, Args: args, LogDir: c.LogDir(),
+	path := c.Bin
+	if len(o.Wrap) > 0 {
+		path, args = o.Wrap[0], append(append(append([]string{}, o.Wrap[1:]...), c.Bin), args...)
+	}
+	p, err := c.StartProc(h.Netns, testbed.ProcOptions{Name: "agent-" + host, Path: path, Args: args, LogDir: c.LogDir(),
 		Env: []string{"ETCD_ENDPOINTS=" + c.Endpoints, "BRINDLE_STATE_DIR=" + a.StateDir}})
 	if err != nil {
 		return nil, err
@@ -88,9 +108,6 @@ func (c *Cluster) StartAgent(host string, o AgentOptions) (*Agent, error) {
 	c.mu.Lock()
 	c.agents[host] = a
 	c.mu.Unlock()
-	if err := a.WaitReady(60 * time.Second); err != nil {
-		return a, err
-	}
 	return a, nil
 }
 
@@ -137,6 +154,15 @@ func (a *Agent) WaitReady(timeout time.Duration) error {
 		}
 		return code == 200, fmt.Sprintf("/readiness answered %d", code)
 	})
+}
+
+// Ready asks the agent's /readiness once: true on 200, false on 503.
+func (a *Agent) Ready() (bool, error) {
+	code, err := httpGet(a.Host.Netns, netAddr(HealthPort), "/readiness")
+	if err != nil {
+		return false, err
+	}
+	return code == 200, nil
 }
 
 func netAddr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }

@@ -100,7 +100,9 @@ func (c *Cluster) startDatastore() error {
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
 	c.etcd = p
+	c.mu.Unlock()
 	c.Endpoints = url
 	// Ready means initialised (cluster information written), which `get clusterinfo` shows.
 	return WaitFor(30*time.Second, "the datastore to answer", func() (bool, string) {
@@ -110,6 +112,31 @@ func (c *Cluster) startDatastore() error {
 		out, err := c.Ctl(nil, "get", "clusterinformation", "default", "-o", "yaml")
 		return err == nil, out
 	})
+}
+
+// StopDatastore stops the datastore by PID: an etcd outage. Its data stays for
+// StartDatastore.
+func (c *Cluster) StopDatastore() error {
+	c.mu.Lock()
+	p := c.etcd
+	c.etcd = nil
+	c.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("the datastore is not running")
+	}
+	return p.Stop(10 * time.Second)
+}
+
+// StartDatastore starts the datastore again after StopDatastore, on the same data dir and
+// address, and waits until it answers.
+func (c *Cluster) StartDatastore() error {
+	c.mu.Lock()
+	running := c.etcd != nil
+	c.mu.Unlock()
+	if running {
+		return fmt.Errorf("the datastore is already running")
+	}
+	return c.startDatastore()
 }
 
 // LogDir holds one log file per process.
