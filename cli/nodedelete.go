@@ -11,7 +11,8 @@ import (
 )
 
 // cleanupNode removes what a deleted node leaves behind, as calicoctl's node deletion does:
-// its workload endpoints, its addresses and block affinities, and its CalicoNodeStatus. Other
+// its workload endpoints, its host endpoints (libcalico-go/lib/clientv3/node.go), its addresses
+// and block affinities, and its CalicoNodeStatus. Other
 // agents then withdraw the node's routes from their kernels through their watches.
 func cleanupNode(ctx context.Context, cl *store.Client, name string) error {
 	weps, _, err := store.ListAs[*api.WorkloadEndpoint](ctx, cl, "")
@@ -24,6 +25,18 @@ func cleanupNode(ctx context.Context, cl *store.Client, name string) error {
 			continue
 		}
 		if _, err := cl.Delete(ctx, "WorkloadEndpoint", w.Namespace, w.Name, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	heps, _, err := store.ListAs[*api.HostEndpoint](ctx, cl, "")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, h := range heps {
+		if h.Spec.Node != name {
+			continue
+		}
+		if _, err := cl.Delete(ctx, "HostEndpoint", "", h.Name, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}

@@ -27,6 +27,16 @@ apiVersion: projectcalico.org/v3
 kind: Node
 metadata: {name: n2}
 spec: {bgp: {ipv4Address: 192.0.2.2/24}}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: n1-auto-hep}
+spec: {node: n1, interfaceName: "*"}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: n2-eth0}
+spec: {node: n2, interfaceName: eth0}
 `, "create", "-f", "-")
 	a := ipam.New(e.store, ipam.Options{})
 	v4, _, err := a.AutoAssign(ctx, ipam.AutoAssignArgs{Num4: 1, HandleID: "net.c1", Hostname: "n1"})
@@ -49,6 +59,9 @@ spec: {bgp: {ipv4Address: 192.0.2.2/24}}
 	weps, _, _ := store.ListAs[*api.WorkloadEndpoint](ctx, e.store, "")
 	if len(weps) != 1 || weps[0].Spec.Node != "n2" {
 		t.Fatalf("endpoints after deleting n1: %d (want only n2's)", len(weps))
+	}
+	if heps, _, _ := store.ListAs[*api.HostEndpoint](ctx, e.store, ""); len(heps) != 1 || heps[0].Name != "n2-eth0" {
+		t.Errorf("host endpoints after deleting n1: %d (want only n2's)", len(heps))
 	}
 	if ips, _ := a.IPsByHandle(ctx, "net.c1"); len(ips) != 0 {
 		t.Errorf("n1's address still allocated: %v", ips)
