@@ -89,9 +89,9 @@ func (w *polWant) addHost(spec PolicySpec) {
 				continue
 			}
 			name := hostChain(hk.key, iface)
-			hk, d := hk, d
-			w.chains[name] = &polChainWant{hash: contentHash([]any{polRenderVersion, "host", hk.key, d}),
-				render: func(setRef) []polRuleOut { return hostEpRules(d, hk.key, hk.marked, hk.tracked) }}
+			hk, d, inv := hk, d, spec.DropInvalid
+			w.chains[name] = &polChainWant{hash: contentHash([]any{polRenderVersion, "host", hk.key, d, inv}),
+				render: func(setRef) []polRuleOut { return hostEpRules(d, hk.key, hk.marked, hk.tracked, inv) }}
 			if hk.marked {
 				for _, t := range d.Tiers {
 					for _, p := range t.Policies {
@@ -238,14 +238,17 @@ func failsafeRules(fs []PolFailsafe, sport, inbound bool) []polRuleOut {
 }
 
 // hostEpRules renders one interface's chain for one hook (felix/rules/endpoints.go
-// endpointIptablesChain): conntrack in the tracked hooks, then per tier its policies (the
+// endpointIptablesChain): conntrack in the tracked hooks (invalid dropped unless
+// disableConntrackInvalidCheck), then per tier its policies (the
 // marked copies where Allow must not end evaluation), the end-of-tier drop unless the tier
 // passes, then in the tracked hooks the profiles and the final drop.
-func hostEpRules(d PolDirection, key string, marked, tracked bool) []polRuleOut {
+func hostEpRules(d PolDirection, key string, marked, tracked, dropInvalid bool) []polRuleOut {
 	var out []polRuleOut
 	if tracked {
-		out = append(out, polRule("ct-established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), one(accept)),
-			polRule("ct-invalid", ctState(expr.CtStateBitINVALID), counted(drop)))
+		out = append(out, polRule("ct-established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), one(accept)))
+		if dropInvalid {
+			out = append(out, polRule("ct-invalid", ctState(expr.CtStateBitINVALID), counted(drop)))
+		}
 	}
 	onAccept := []expr.Any{ret}
 	switch key {
