@@ -16,6 +16,12 @@ func hostBaseRules(name string, in, out []PolFailsafe, tun hostTunnels, all map[
 	} else {
 		rs = append(rs, polRule("accepted-before", markHas(markAccept, true), one(accept)))
 	}
+	if name == chainHostPreDNAT {
+		// preDNAT policy is for new connections only: felix's mangle PREROUTING accepts
+		// established and related packets before its dispatch (felix/rules/static.go), or a
+		// deny-all preDNAT policy would cut the replies to the host's own connections.
+		rs = append(rs, polRule("ct-established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), one(accept)))
+	}
 	inbound := name == chainHostRawPre || name == chainHostPreDNAT || name == chainHostInput
 	switch {
 	case name == chainHostForward:

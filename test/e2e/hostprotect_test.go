@@ -197,6 +197,59 @@ spec:
 		}
 	})
 
+	t.Run("policies that deny everything in every hook never break the agent", func(t *testing.T) {
+		// Misconfigured on purpose: all() (workloads and host endpoints), plus doNotTrack and
+		// preDNAT policies that deny everything.
+		if err := c.Apply(`apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: deny-everything}
+spec: {order: 0, selector: all(), types: [Ingress, Egress], ingress: [{action: Deny}], egress: [{action: Deny}]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: deny-everything-raw}
+spec: {order: 0, selector: all(), doNotTrack: true, applyOnForward: true, ingress: [{action: Deny}], egress: [{action: Deny}]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: deny-everything-prednat}
+spec: {order: 0, selector: all(), preDNAT: true, applyOnForward: true, ingress: [{action: Deny}]}
+`); err != nil {
+			t.Fatal(err)
+		}
+		names := []string{"deny-everything", "deny-everything-raw", "deny-everything-prednat"}
+		deleted := false
+		defer func() { // also when the subtest fails, so the next one starts clean
+			for _, n := range names {
+				if !deleted {
+					_, _ = c.Ctl(nil, "delete", "globalnetworkpolicy", n)
+				}
+			}
+		}()
+		waitReach(t, "deny-everything to block node1:8080", n2.Netns, netip.Addr{}, web, false)
+		if !tcpReach(n2.Netns, netip.Addr{}, ssh) {
+			t.Error("failsafe tcp/22 blocked")
+		}
+		time.Sleep(5 * time.Second)
+		waitPeers(t, c, "node1", peersOf(c, "node1", "node-to-node mesh", "node1", "node2"))
+		if err := c.Agent("node1").WaitReady(10 * time.Second); err != nil {
+			t.Errorf("agent not ready under deny-everything: %v", err)
+		}
+		if _, err := c.RestartAgent("node1"); err != nil {
+			t.Fatalf("agent restart under deny-everything: %v", err)
+		}
+		waitPeers(t, c, "node1", peersOf(c, "node1", "node-to-node mesh", "node1", "node2"))
+		// The agent still follows etcd: removing the policies restores everything.
+		for _, n := range names {
+			if _, err := c.Ctl(nil, "delete", "globalnetworkpolicy", n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deleted = true
+		waitReach(t, "node1:8080 open after the deny-everything policies are gone", n2.Netns, netip.Addr{}, web, true)
+		matrix(t, []*cluster.Container{c1, c2})
+	})
+
 	t.Run("doNotTrack UDP flow leaves conntrack alone", func(t *testing.T) {
 		for _, p := range []uint16{5000, 5001} {
 			stop, err := testbed.ServeUDPEcho(n1.Netns, netip.AddrPortFrom(netip.IPv4Unspecified(), p))
