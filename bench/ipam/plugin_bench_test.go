@@ -59,7 +59,7 @@ func BenchmarkIPAMPlugin(b *testing.B) {
 		b.Fatal(err)
 	}
 	fmt.Printf("\nIPAM plugin (brindle as calico-ipam), fresh process per call, %d at once, one host\n", n)
-	fmt.Printf("%-26s %8s %9s %9s %9s %9s\n", "case", "calls", "wall ms", "p50 ms", "p99 ms", "distinct")
+	fmt.Printf("%-30s %8s %9s %9s %9s %9s\n", "case", "calls", "wall ms", "p50 ms", "p99 ms", "distinct")
 	b.Run("floor", func(b *testing.B) {
 		for range b.N {
 			versionFloor(b, plugin, n)
@@ -72,6 +72,12 @@ func BenchmarkIPAMPlugin(b *testing.B) {
 			}
 		})
 	}
+	b.Run("calico-ipam", func(b *testing.B) {
+		cal := calicoIPAM(b, dir)
+		for it := range b.N {
+			runPluginCase(b, cal, "calico", n, it)
+		}
+	})
 }
 
 func runPluginCase(b *testing.B, plugin, queue string, n, it int) {
@@ -87,7 +93,7 @@ func runPluginCase(b *testing.B, plugin, queue string, n, it int) {
 	conf, _ := json.Marshal(map[string]any{
 		"cniVersion": "1.0.0", "name": "bipam", "type": "calico", "datastore_type": "etcdv3",
 		"etcd_endpoints": srv.Endpoints(), "nodename": "bipam-node", "nodename_file_optional": true,
-		"log_level": "warning", "ipam": map[string]any{"type": "calico-ipam"},
+		"log_level": "warning", "log_file_path": filepath.Join(b.TempDir(), "calico.log"), "ipam": map[string]any{"type": "calico-ipam"},
 	})
 	state := b.TempDir()
 	env := func(cmd string, i int) []string {
@@ -153,8 +159,12 @@ func runPluginCase(b *testing.B, plugin, queue string, n, it int) {
 	b.ReportMetric(float64(addWall.Milliseconds()), "add-wall-ms")
 	b.ReportMetric(ms(pct(addLat, .5)), "add-p50-ms")
 	b.ReportMetric(ms(pct(addLat, .99)), "add-p99-ms")
-	fmt.Printf("%-26s %8d %9.0f %9.1f %9.1f %9d\n", "ADD, queue "+queue, n, ms(addWall), ms(pct(addLat, .5)), ms(pct(addLat, .99)), len(distinct))
-	fmt.Printf("%-26s %8d %9.0f %9.1f %9.1f %9s\n", "DEL, queue "+queue, n, ms(delWall), ms(pct(delLat, .5)), ms(pct(delLat, .99)), "-")
+	label := "brindle, queue " + queue
+	if queue == "calico" {
+		label = "Calico's calico-ipam"
+	}
+	fmt.Printf("%-30s %8d %9.0f %9.1f %9.1f %9d\n", "ADD, "+label, n, ms(addWall), ms(pct(addLat, .5)), ms(pct(addLat, .99)), len(distinct))
+	fmt.Printf("%-30s %8d %9.0f %9.1f %9.1f %9s\n", "DEL, "+label, n, ms(delWall), ms(pct(delLat, .5)), ms(pct(delLat, .99)), "-")
 }
 
 // versionFloor runs n VERSION calls at once: process start and CNI boilerplate only, no
@@ -180,7 +190,7 @@ func versionFloor(b *testing.B, plugin string, n int) {
 	wg.Wait()
 	wall := time.Since(start)
 	b.ReportMetric(float64(wall.Milliseconds()), "wall-ms")
-	fmt.Printf("%-26s %8d %9.0f %9.1f %9.1f %9s\n", "VERSION (process floor)", n, ms(wall), ms(pct(lat, .5)), ms(pct(lat, .99)), "-")
+	fmt.Printf("%-30s %8d %9.0f %9.1f %9.1f %9s\n", "VERSION (process floor)", n, ms(wall), ms(pct(lat, .5)), ms(pct(lat, .99)), "-")
 }
 
 func mustCreate(b *testing.B, sc *store.Client, kind, doc string) {
@@ -204,3 +214,30 @@ func pct(d []time.Duration, q float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// CalicoEnv names Calico's CNI plugin binary (v3.30, cni-plugin/cmd/calico); calico-ipam is the
+// same binary under that name. Without it the Calico case is skipped, so CI needs no Calico.
+const CalicoEnv = "BENCH_CALICO_BIN"
+
+// calicoIPAM installs Calico's binary as calico-ipam in its own directory, or skips.
+func calicoIPAM(b *testing.B, dir string) string {
+	p := os.Getenv(CalicoEnv)
+	if _, err := os.Stat(p); p == "" || err != nil {
+		b.Skip("no Calico plugin to compare with: set " + CalicoEnv + " to Calico's CNI plugin, built from its public source:\n" +
+			"  git clone -b v3.30.7 https://github.com/projectcalico/calico && cd calico &&\n" +
+			"  CGO_ENABLED=0 go build -o /work/calico-build/calico ./cni-plugin/cmd/calico")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := filepath.Join(dir, "calico")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	out := filepath.Join(d, "calico-ipam")
+	if err := os.Symlink(abs, out); err != nil && !os.IsExist(err) {
+		b.Fatal(err)
+	}
+	return out
+}
