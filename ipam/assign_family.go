@@ -28,6 +28,7 @@ type famRequest struct {
 	// first pass uses them, later passes list them again.
 	affs   []affRef
 	affRev int64
+	also   *alsoState // set on the request's last family only
 }
 
 func (r *famRequest) inPools(cidr netip.Prefix) bool {
@@ -45,6 +46,9 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 	var got []netip.Prefix
 	if len(r.pools) == 0 {
 		return nil, &ExhaustedError{Family: family(r.v6), Wanted: r.num, Reason: ErrNoPools.Error() + " " + r.host}
+	}
+	if r.also != nil {
+		r.also.got = &got
 	}
 	limitHit := false
 	next := &affList{affs: r.affs, rev: r.affRev} // what the next pass may use without reading
@@ -150,6 +154,9 @@ func (a *Allocator) assignInBlock(ctx context.Context, r famRequest, cidr netip.
 		}
 		b.SequenceNum++
 		w := &write{}
+		if w.also, err = r.also.op(ips, cidr.Bits(), num); err != nil {
+			return nil, err
+		}
 		w.add(store.Op{Key: kv.Key, Value: mustJSON(b), ModRevision: kv.ModRevision})
 		if err := handleOp(w, r.handle, h, b.CIDR, len(ips)); err != nil {
 			return nil, err
