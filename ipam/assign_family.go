@@ -163,6 +163,11 @@ func (a *Allocator) assignInBlock(ctx context.Context, r famRequest, cidr netip.
 		}
 		return w, nil
 	}
+	if r.hint.known && r.hint.kv == nil && r.also == nil {
+		// A fresh handle: the write may combine with other requests (batch.go).
+		op.batch = &batchOp{req: batchReq{ID: batchID(), Handle: r.handle, Num: num, Attrs: r.attrs},
+			accept: accept, reserved: r.reserved, served: func(got []netip.Addr) { ips = got }}
+	}
 	if err := a.casBlock(ctx, op); err != nil {
 		return nil, err
 	}
