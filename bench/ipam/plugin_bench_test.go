@@ -40,24 +40,7 @@ func BenchmarkIPAMPlugin(b *testing.B) {
 		n = v
 	}
 	dir := b.TempDir()
-	bin := os.Getenv("BENCH_IPAM_BIN")
-	if bin == "" {
-		// The binary users run: make build's lean bin/brindle (docs/architecture.md).
-		build := exec.Command("make", "build")
-		build.Dir = "../.."
-		if out, err := build.CombinedOutput(); err != nil {
-			b.Fatalf("make build: %v\n%s", err, out)
-		}
-		abs, err := filepath.Abs("../../bin/brindle")
-		if err != nil {
-			b.Fatal(err)
-		}
-		bin = abs
-	}
-	plugin := filepath.Join(dir, "calico-ipam")
-	if err := os.Symlink(bin, plugin); err != nil {
-		b.Fatal(err)
-	}
+	plugin := brindleIPAM(b, dir)
 	fmt.Printf("\nIPAM plugin (brindle as calico-ipam), fresh process per call, %d at once, one host\n", n)
 	fmt.Printf("%-30s %8s %9s %9s %9s %9s\n", "case", "calls", "wall ms", "p50 ms", "p99 ms", "distinct")
 	b.Run("floor", func(b *testing.B) {
@@ -80,7 +63,32 @@ func BenchmarkIPAMPlugin(b *testing.B) {
 	})
 }
 
-func runPluginCase(b *testing.B, plugin, queue string, n, it int) {
+// brindleIPAM installs the brindle binary as calico-ipam in dir.
+func brindleIPAM(b *testing.B, dir string) string {
+	bin := os.Getenv("BENCH_IPAM_BIN")
+	if bin == "" {
+		// The binary users run: make build's lean bin/brindle (docs/architecture.md).
+		build := exec.Command("make", "build")
+		build.Dir = "../.."
+		if out, err := build.CombinedOutput(); err != nil {
+			b.Fatalf("make build: %v\n%s", err, out)
+		}
+		abs, err := filepath.Abs("../../bin/brindle")
+		if err != nil {
+			b.Fatal(err)
+		}
+		bin = abs
+	}
+	plugin := filepath.Join(dir, "calico-ipam")
+	if err := os.Symlink(bin, plugin); err != nil {
+		b.Fatal(err)
+	}
+	return plugin
+}
+
+// runPluginCase runs n ADDs at once and then n DELs, prints a row for each and returns the
+// ADDs' wall time.
+func runPluginCase(b *testing.B, plugin, queue string, n, it int) time.Duration {
 	srv, sc := datastore.StartTest(b)
 	ctx := context.Background()
 	for kind, doc := range map[string]string{
@@ -129,7 +137,7 @@ func runPluginCase(b *testing.B, plugin, queue string, n, it int) {
 	}
 	addLat, outs, addWall := run("ADD")
 	if b.Failed() {
-		return
+		return 0
 	}
 	distinct := map[netip.Addr]int{}
 	for i, out := range outs {
@@ -165,6 +173,7 @@ func runPluginCase(b *testing.B, plugin, queue string, n, it int) {
 	}
 	fmt.Printf("%-30s %8d %9.0f %9.1f %9.1f %9d\n", "ADD, "+label, n, ms(addWall), ms(pct(addLat, .5)), ms(pct(addLat, .99)), len(distinct))
 	fmt.Printf("%-30s %8d %9.0f %9.1f %9.1f %9s\n", "DEL, "+label, n, ms(delWall), ms(pct(delLat, .5)), ms(pct(delLat, .99)), "-")
+	return addWall
 }
 
 // versionFloor runs n VERSION calls at once: process start and CNI boilerplate only, no
@@ -214,30 +223,3 @@ func pct(d []time.Duration, q float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// CalicoEnv names Calico's CNI plugin binary (v3.30, cni-plugin/cmd/calico); calico-ipam is the
-// same binary under that name. Without it the Calico case is skipped, so CI needs no Calico.
-const CalicoEnv = "BENCH_CALICO_BIN"
-
-// calicoIPAM installs Calico's binary as calico-ipam in its own directory, or skips.
-func calicoIPAM(b *testing.B, dir string) string {
-	p := os.Getenv(CalicoEnv)
-	if _, err := os.Stat(p); p == "" || err != nil {
-		b.Skip("no Calico plugin to compare with: set " + CalicoEnv + " to Calico's CNI plugin, built from its public source:\n" +
-			"  git clone -b v3.30.7 https://github.com/projectcalico/calico && cd calico &&\n" +
-			"  CGO_ENABLED=0 go build -o /work/calico-build/calico ./cni-plugin/cmd/calico")
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	d := filepath.Join(dir, "calico")
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	out := filepath.Join(d, "calico-ipam")
-	if err := os.Symlink(abs, out); err != nil && !os.IsExist(err) {
-		b.Fatal(err)
-	}
-	return out
-}
