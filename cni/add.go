@@ -150,6 +150,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 		return err
 	}
 	success = true
+	sess.exiting = true
 	c.log.Info("workload added", zap.Strings("ips", prefixStrings(ips)), zap.String("hostVeth", c.veth), zap.Int("mtu", mtu))
 	return types.PrintResult(buildResult(c.veth, ips, c.conf.DNS), c.conf.CNIVersion)
 }

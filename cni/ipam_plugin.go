@@ -44,6 +44,7 @@ func ipamAdd(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
+	sess.exiting = true // the process ends after the result (see session)
 	res := &current.Result{CNIVersion: current.ImplementedSpecVersion, DNS: c.conf.DNS}
 	for _, p := range got.ips {
 		res.IPs = append(res.IPs, &current.IPConfig{Address: *prefixToIPNet(p)})
