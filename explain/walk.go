@@ -69,7 +69,7 @@ type Result struct {
 	OK    bool  `json:"ok"`
 	// Encap is the forward path's encapsulation (IPIP, VXLAN, none); Outer its outer
 	// source and destination when encapsulated, the addresses a capture should see.
-	Encap string       `json:"encap"`
+	Encap string        `json:"encap"`
 	Outer [2]netip.Addr `json:"outer,omitzero"`
 	// FabricDev is the device the source node sends the packet out of.
 	FabricDev string `json:"fabricDev,omitempty"`
