@@ -42,6 +42,7 @@ func NewApp(name string) *ucli.App {
 			resourceCommands(),
 			[]*ucli.Command{
 				nodeCommand(),
+				explainCommand(),
 				felixCommand(),
 				bgpCommand(),
 				datastoreCommand(),

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"strconv"
 
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/calc"
 	"github.com/brindle-net/brindle/dataplane"
+	"github.com/brindle-net/brindle/explain"
 	"github.com/brindle-net/brindle/ipam"
 	"github.com/brindle-net/brindle/store"
 	"go.uber.org/zap"
@@ -50,6 +52,7 @@ type Agent struct {
 	tunnels chan struct{}
 	status  *statusSource
 	comp    agentComponents
+	desired lastDesired // for `brindle explain` (node/explain.go)
 
 	// Seams for the loop's unit tests; start sets the real ones.
 	watch        watchFunc
@@ -164,7 +167,10 @@ func (a *Agent) serveStatus(ctx context.Context) error {
 		return err
 	}
 	go func() {
-		if err := bgpstatus.Serve(ctx, l, bgpstatus.Handler(a.status)); err != nil && !errors.Is(err, context.Canceled) {
+		mux := http.NewServeMux()
+		mux.Handle(bgpstatus.Path, bgpstatus.Handler(a.status))
+		mux.HandleFunc("GET "+explain.FactsPath, a.factsHandler)
+		if err := bgpstatus.Serve(ctx, l, mux); err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Warn("status socket stopped", zap.Error(err))
 		}
 	}()

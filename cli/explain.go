@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/bgp/bgpstatus"
+	"github.com/brindle-net/brindle/explain"
+	ucli "github.com/urfave/cli/v2"
+)
+
+// explainCommand is `brindle explain <source> <destination>`: the seed's packet walk, from
+// the datastore (who is where) and each node agent's facts (what its kernel holds).
+func explainCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "explain",
+		Usage:     "walk a flow's path hop by hop from live state (docs/explain.md)",
+		ArgsUsage: "<source> <destination>  (workload endpoint name, container ID, address or node name)",
+		Flags: []ucli.Flag{
+			&ucli.IntFlag{Name: "port", Usage: "destination port (tcp, udp)"},
+			&ucli.StringFlag{Name: "protocol", Value: "tcp", Usage: "tcp, udp or icmp"},
+			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json for tools"},
+			&ucli.StringSliceFlag{Name: "agent", Usage: "NODE=SOCKET: reach NODE's agent at this status socket (default: this host's)"},
+			&ucli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "per agent"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() != 2 {
+				return fmt.Errorf("explain: want <source> <destination>, got %d arguments", c.NArg())
+			}
+			q := explain.Query{Protocol: c.String("protocol"), Port: c.Int("port")}
+			switch q.Protocol {
+			case "tcp", "udp", "icmp":
+			default:
+				return fmt.Errorf("--protocol %q: want tcp, udp or icmp", q.Protocol)
+			}
+			if q.Port < 0 || q.Port > 65535 || (q.Port > 0 && q.Protocol == "icmp") {
+				return fmt.Errorf("--port %d: want 1-65535, and no port with icmp", q.Port)
+			}
+			if o := c.String("output"); o != "" && o != "json" {
+				return fmt.Errorf("--output %q: only json", o)
+			}
+			agents, err := parseAgents(c.StringSlice("agent"))
+			if err != nil {
+				return err
+			}
+			cl, err := storeClient(c)
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			ctx, cancel := context.WithTimeout(c.Context, 30*time.Second)
+			defer cancel()
+			weps, nodes, err := listForExplain(ctx, cl)
+			if err != nil {
+				return err
+			}
+			if q.Src, err = resolveEndpoint(c.Args().Get(0), weps, nodes); err != nil {
+				return fmt.Errorf("source: %w", err)
+			}
+			if q.Dst, err = resolveEndpoint(c.Args().Get(1), weps, nodes); err != nil {
+				return fmt.Errorf("destination: %w", err)
+			}
+			cluster := gatherFacts(ctx, agents, c.Duration("timeout"), q.Src.Node, q.Dst.Node)
+			res := explain.Walk(q, cluster)
+			if err := writeExplain(os.Stdout, res, c.String("output")); err != nil {
+				return err
+			}
+			if !res.OK {
+				return ucli.Exit("", 2)
+			}
+			return nil
+		},
+	}
+}
+
+func writeExplain(w io.Writer, res explain.Result, output string) error {
+	if output == "json" {
+		e := json.NewEncoder(w)
+		e.SetIndent("", "  ")
+		return e.Encode(res)
+	}
+	return explain.Render(w, res)
+}
+
+// parseAgents reads --agent NODE=SOCKET pairs.
+func parseAgents(specs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, s := range specs {
+		node, sock, ok := strings.Cut(s, "=")
+		if !ok || node == "" || sock == "" {
+			return nil, fmt.Errorf("--agent %q: want NODE=SOCKET, e.g. node01=/var/lib/calico/brindle.sock", s)
+		}
+		out[node] = sock
+	}
+	return out, nil
+}
+
+// gatherFacts asks the agents of the nodes the walk visits. The local socket is asked
+// too: its reply names its node. A node nobody answers for is unreachable, with why.
+func gatherFacts(ctx context.Context, agents map[string]string, timeout time.Duration, nodes ...string) explain.Cluster {
+	c := explain.Cluster{Facts: map[string]*explain.Facts{}, Unreachable: map[string]string{}}
+	local := bgpstatus.SocketPath(nodeStateDir())
+	var localErr error
+	if f, err := fetchFacts(ctx, local, timeout); err == nil {
+		c.Facts[f.Node] = f
+	} else {
+		localErr = err
+	}
+	for _, n := range nodes {
+		if n == "" || c.Facts[n] != nil {
+			continue
+		}
+		sock, ok := agents[n]
+		if !ok {
+			why := "no --agent " + n + "=SOCKET given"
+			if localErr != nil {
+				why += ", and the local agent at " + local + " did not answer: " + localErr.Error()
+			} else {
+				why += ", and the local agent is another node's"
+			}
+			c.Unreachable[n] = why
+			continue
+		}
+		f, err := fetchFacts(ctx, sock, timeout)
+		switch {
+		case err != nil:
+			c.Unreachable[n] = sock + ": " + err.Error()
+		case f.Node != n:
+			c.Unreachable[n] = fmt.Sprintf("%s is the agent of %s, not %s", sock, f.Node, n)
+		default:
+			c.Facts[n] = f
+		}
+	}
+	return c
+}
+
+// listForExplain reads the workload endpoints and nodes the endpoints are resolved from.
+func listForExplain(ctx context.Context, cl interface {
+	List(ctx context.Context, kind, namespace string) ([]api.Resource, int64, error)
+}) ([]*api.WorkloadEndpoint, []*api.Node, error) {
+	rs, _, err := cl.List(ctx, "WorkloadEndpoint", "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing workload endpoints: %w", err)
+	}
+	var weps []*api.WorkloadEndpoint
+	for _, r := range rs {
+		if w, ok := r.(*api.WorkloadEndpoint); ok {
+			weps = append(weps, w)
+		}
+	}
+	rs, _, err = cl.List(ctx, "Node", "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	var nodes []*api.Node
+	for _, r := range rs {
+		if n, ok := r.(*api.Node); ok {
+			nodes = append(nodes, n)
+		}
+	}
+	return weps, nodes, nil
+}
