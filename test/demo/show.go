@@ -64,7 +64,10 @@ func demo(c *cluster.Cluster) error {
 			return err
 		}
 	}
-	return pings(c, cts)
+	if err := pings(c, cts); err != nil {
+		return err
+	}
+	return explainWalk(c)
 }
 
 // applyPool applies the seed's pool. IPIP needs the kernel's ipip module; without it the
