@@ -66,7 +66,7 @@ func explainCommand() *ucli.Command {
 			if q.Dst, err = resolveEndpoint(c.Args().Get(1), weps, nodes); err != nil {
 				return fmt.Errorf("destination: %w", err)
 			}
-			cluster := gatherFacts(ctx, agents, c.Duration("timeout"), q.Src.Node, q.Dst.Node)
+			cluster := gatherFacts(ctx, agents, q, c.Duration("timeout"))
 			res := explain.Walk(q, cluster)
 			if err := writeExplain(os.Stdout, res, c.String("output")); err != nil {
 				return err
@@ -103,16 +103,16 @@ func parseAgents(specs []string) (map[string]string, error) {
 
 // gatherFacts asks the agents of the nodes the walk visits. The local socket is asked
 // too: its reply names its node. A node nobody answers for is unreachable, with why.
-func gatherFacts(ctx context.Context, agents map[string]string, timeout time.Duration, nodes ...string) explain.Cluster {
+func gatherFacts(ctx context.Context, agents map[string]string, q explain.Query, timeout time.Duration) explain.Cluster {
 	c := explain.Cluster{Facts: map[string]*explain.Facts{}, Unreachable: map[string]string{}}
 	local := bgpstatus.SocketPath(nodeStateDir())
 	var localErr error
-	if f, err := fetchFacts(ctx, local, timeout); err == nil {
+	if f, err := fetchFacts(ctx, local, q, timeout); err == nil {
 		c.Facts[f.Node] = f
 	} else {
 		localErr = err
 	}
-	for _, n := range nodes {
+	for _, n := range []string{q.Src.Node, q.Dst.Node} {
 		if n == "" || c.Facts[n] != nil {
 			continue
 		}
@@ -127,7 +127,7 @@ func gatherFacts(ctx context.Context, agents map[string]string, timeout time.Dur
 			c.Unreachable[n] = why
 			continue
 		}
-		f, err := fetchFacts(ctx, sock, timeout)
+		f, err := fetchFacts(ctx, sock, q, timeout)
 		switch {
 		case err != nil:
 			c.Unreachable[n] = sock + ": " + err.Error()

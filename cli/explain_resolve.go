@@ -87,15 +87,16 @@ func nodeAddr(n *api.Node) (netip.Prefix, bool) {
 	return p, err == nil
 }
 
-// fetchFacts asks the agent on the unix socket at path for its explain.Facts.
-func fetchFacts(ctx context.Context, path string, timeout time.Duration) (*explain.Facts, error) {
+// fetchFacts asks the agent on the unix socket at path for its explain.Facts; the flow goes
+// along so that an agent enforcing policy can give its verdicts for it.
+func fetchFacts(ctx context.Context, path string, q explain.Query, timeout time.Duration) (*explain.Facts, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", path)
 	}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://brindle"+explain.FactsPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://brindle"+explain.FactsPath+"?"+explain.FlowValues(q).Encode(), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -124,7 +124,10 @@ type Container struct {
 	Routes []Route `json:"routes"`
 }
 
-// PolicyFacts is the policy the agent enforces for its endpoints (see verdict.go).
+// PolicyFacts is what the agent's policy says about the flow asked for (the facts request
+// carries it): a Verdict per local endpoint and direction the flow crosses, from Evaluate
+// over the agent's calc/policy Program.
 type PolicyFacts struct {
-	Enforced bool `json:"enforced"`
+	Enforced bool      `json:"enforced"`
+	Verdicts []Verdict `json:"verdicts,omitempty"`
 }

@@ -82,7 +82,9 @@ func upDown(up bool) string {
 func (w *walker) sourceNode(f *Facts) (Hop, netip.Addr) {
 	h := Hop{Step: "source node", Node: f.Node}
 	dst := w.dst.Addr
-	h.Lines = append(h.Lines, policyLine(f, "egress"))
+	if !w.policy(f, &h, true) {
+		return h, netip.Addr{}
+	}
 	if !f.Ready {
 		h.Lines = append(h.Lines, "agent not ready: "+strings.Join(f.NotReady, "; "))
 	}
@@ -268,7 +270,9 @@ func (w *walker) destNode(f *Facts) Hop {
 		}
 		h.Lines = append(h.Lines, fmt.Sprintf("decapsulation: %s (mtu %d): %s", dev, l.MTU, how))
 	}
-	h.Lines = append(h.Lines, policyLine(f, "ingress"))
+	if !w.policy(f, &h, false) {
+		return h
+	}
 	if w.dst.Kind != KindWorkload {
 		h.Lines = append(h.Lines, w.dst.Addr.String()+" is the node's own address: delivered locally")
 		return h

@@ -172,9 +172,40 @@ func (w *walker) destination(df *Facts) bool {
 	return w.add(workloadHop("destination workload", df, w.dst, &mtu))
 }
 
-func policyLine(f *Facts, dir string) string {
-	if f.Policy == nil || !f.Policy.Enforced {
-		return "policy (" + dir + "): not enforced by this agent"
+// policy checks the flow against the verdict the node's agent gave for the workload at
+// this end (egress at the source, ingress at the destination). Replies are not judged:
+// conntrack lets them through as established traffic, as felix's rules do.
+func (w *walker) policy(f *Facts, h *Hop, egress bool) bool {
+	dir, ep := "ingress", w.dst
+	if egress {
+		dir, ep = "egress", w.src
 	}
-	return "policy (" + dir + "): enforced (no verdict for this flow in this build)"
+	switch {
+	case f.Policy == nil || !f.Policy.Enforced:
+		h.Lines = append(h.Lines, "policy ("+dir+"): not enforced by this agent")
+		return true
+	case w.prefix != "":
+		h.Lines = append(h.Lines, "policy ("+dir+"): the reply of an allowed flow is established traffic (conntrack)")
+		return true
+	case ep.Kind != KindWorkload:
+		h.Lines = append(h.Lines, "policy ("+dir+"): "+ep.Addr.String()+" is no workload endpoint of this node")
+		return true
+	}
+	for _, v := range f.Policy.Verdicts {
+		if v.Direction != dir || v.Src != w.src.Addr || v.Dst != w.dst.Addr {
+			continue
+		}
+		for _, t := range v.Trace {
+			h.Lines = append(h.Lines, "policy ("+dir+"): "+t)
+		}
+		if !v.Allow {
+			h.Fault = &Fault{What: fmt.Sprintf("policy denies the flow (%s of %s): %s", dir, v.Iface, v.Decided),
+				Command: on(f.Node, "brindle node endpoints")}
+			return false
+		}
+		h.Lines = append(h.Lines, "policy ("+dir+"): allowed by "+v.Decided)
+		return true
+	}
+	h.Lines = append(h.Lines, "policy ("+dir+"): the agent gave no verdict for this flow")
+	return true
 }

@@ -26,11 +26,14 @@ type unresolver interface {
 
 // factsHandler serves this node's explain.Facts at explain.FactsPath: the kernel read
 // now, next to what the agent wants and why.
-func (a *Agent) factsHandler(w http.ResponseWriter, _ *http.Request) {
+func (a *Agent) factsHandler(w http.ResponseWriter, r *http.Request) {
 	f, err := a.facts()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
+	}
+	if pk, ok := explain.ParseFlow(r.URL.Query()); ok {
+		f.Policy = a.policyFacts(pk)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(f)
@@ -83,4 +86,14 @@ func workloadsOf(want calc.Desired) []calc.LocalWorkload {
 		out[i].IPs = append(out[i].IPs, r.Dst)
 	}
 	return out
+}
+
+// policyFacts is the policy verdicts for the flow pk at this node's endpoints: nil while
+// this agent enforces no policy (explain then says "not enforced by this agent"). With the
+// policy engine it is, for the local endpoint whose address is pk.Src, the egress verdict,
+// and for the one whose address is pk.Dst the ingress verdict, each from
+// policyverdict.Evaluate over the agent's calc/policy Program.
+func (a *Agent) policyFacts(pk explain.Packet) *explain.PolicyFacts {
+	_ = pk
+	return nil
 }
