@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/brindle-net/brindle/api"
@@ -28,6 +30,8 @@ func explainCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json for tools"},
 			&ucli.StringSliceFlag{Name: "agent", Usage: "NODE=SOCKET: reach NODE's agent at this status socket (default: this host's)"},
 			&ucli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "per agent"},
+			&ucli.BoolFlag{Name: "capture", Usage: "capture on the fabric-facing devices and report whether the predicted packets pass (traffic must flow meanwhile)"},
+			&ucli.DurationFlag{Name: "capture-for", Value: 3 * time.Second, Usage: "how long --capture listens (at most 10s)"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() != 2 {
@@ -66,8 +70,14 @@ func explainCommand() *ucli.Command {
 			if q.Dst, err = resolveEndpoint(c.Args().Get(1), weps, nodes); err != nil {
 				return fmt.Errorf("destination: %w", err)
 			}
-			cluster := gatherFacts(ctx, agents, q, c.Duration("timeout"))
+			if d := c.Duration("capture-for"); d <= 0 || d > explain.MaxCapture {
+				return fmt.Errorf("--capture-for %s: want more than 0 and at most %s", d, explain.MaxCapture)
+			}
+			cluster, socks := gatherFacts(ctx, agents, q, c.Duration("timeout"))
 			res := explain.Walk(q, cluster)
+			if c.Bool("capture") {
+				res.Captures = runCaptures(ctx, explain.CapturePlan(res, cluster, c.Duration("capture-for")), socks, c.Duration("timeout"))
+			}
 			if err := writeExplain(os.Stdout, res, c.String("output")); err != nil {
 				return err
 			}
@@ -103,12 +113,13 @@ func parseAgents(specs []string) (map[string]string, error) {
 
 // gatherFacts asks the agents of the nodes the walk visits. The local socket is asked
 // too: its reply names its node. A node nobody answers for is unreachable, with why.
-func gatherFacts(ctx context.Context, agents map[string]string, q explain.Query, timeout time.Duration) explain.Cluster {
+func gatherFacts(ctx context.Context, agents map[string]string, q explain.Query, timeout time.Duration) (explain.Cluster, map[string]string) {
 	c := explain.Cluster{Facts: map[string]*explain.Facts{}, Unreachable: map[string]string{}}
+	socks := map[string]string{}
 	local := bgpstatus.SocketPath(nodeStateDir())
 	var localErr error
 	if f, err := fetchFacts(ctx, local, q, timeout); err == nil {
-		c.Facts[f.Node] = f
+		c.Facts[f.Node], socks[f.Node] = f, local
 	} else {
 		localErr = err
 	}
@@ -134,10 +145,35 @@ func gatherFacts(ctx context.Context, agents map[string]string, q explain.Query,
 		case f.Node != n:
 			c.Unreachable[n] = fmt.Sprintf("%s is the agent of %s, not %s", sock, f.Node, n)
 		default:
-			c.Facts[n] = f
+			c.Facts[n], socks[n] = f, sock
 		}
 	}
-	return c
+	return c, socks
+}
+
+// runCaptures runs the planned captures at once, each on its node's agent.
+func runCaptures(ctx context.Context, plan map[string]explain.CaptureQuery, socks map[string]string, timeout time.Duration) []explain.CaptureReport {
+	nodes := make([]string, 0, len(plan))
+	for n := range plan {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	out := make([]explain.CaptureReport, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		q := plan[n]
+		out[i] = explain.CaptureReport{Node: n, Dev: q.Dev, Seconds: q.For.Seconds()}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := agentGet(ctx, socks[n], explain.CapturePath+"?"+q.Values().Encode(), q.For+timeout, &out[i])
+			if err != nil {
+				out[i].Err = err.Error()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // listForExplain reads the workload endpoints and nodes the endpoints are resolved from.

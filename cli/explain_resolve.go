@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -90,31 +91,37 @@ func nodeAddr(n *api.Node) (netip.Prefix, bool) {
 // fetchFacts asks the agent on the unix socket at path for its explain.Facts; the flow goes
 // along so that an agent enforcing policy can give its verdicts for it.
 func fetchFacts(ctx context.Context, path string, q explain.Query, timeout time.Duration) (*explain.Facts, error) {
+	var f explain.Facts
+	if err := agentGet(ctx, path, explain.FactsPath+"?"+explain.FlowValues(q).Encode(), timeout, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// agentGet GETs urlPath from the agent on the unix socket at path and decodes the JSON reply.
+func agentGet(ctx context.Context, path, urlPath string, timeout time.Duration, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", path)
 	}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://brindle"+explain.FactsPath+"?"+explain.FlowValues(q).Encode(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://brindle"+urlPath, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
 		var oe *net.OpError
 		if errors.As(err, &oe) {
-			return nil, oe.Err
+			return oe.Err
 		}
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s (an agent older than explain, or facts failed)", resp.Status)
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s (an agent older than explain?)", resp.Status, strings.TrimSpace(string(msg)))
 	}
-	var f explain.Facts
-	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil {
-		return nil, err
-	}
-	return &f, nil
+	return json.NewDecoder(resp.Body).Decode(out)
 }

@@ -41,6 +41,21 @@ func Render(out io.Writer, r Result) error {
 	} else if n := len(r.Hops); n > 0 {
 		fmt.Fprintf(&b, "\nSTOPPED at hop %d (%s)\n", n, r.Hops[n-1].Step)
 	}
+	for _, c := range r.Captures {
+		fmt.Fprintf(&b, "\ncapture on %s %s for %.0fs, expecting %s:\n", c.Node, c.Dev, c.Seconds, c.Expected)
+		switch {
+		case c.Err != "":
+			fmt.Fprintf(&b, "   failed: %s\n", c.Err)
+		case c.Forward+c.Reply+c.Unexpected == 0:
+			b.WriteString("   nothing of this flow was seen (is traffic flowing? explain sends none itself)\n")
+		default:
+			fmt.Fprintf(&b, "   seen: %d forward, %d reply as predicted", c.Forward, c.Reply)
+			if c.Unexpected > 0 {
+				fmt.Fprintf(&b, "; %d packets of the flow in ANOTHER form than predicted", c.Unexpected)
+			}
+			b.WriteString("\n")
+		}
+	}
 	_, err := io.WriteString(out, b.String())
 	return err
 }

@@ -73,6 +73,8 @@ type Result struct {
 	Outer [2]netip.Addr `json:"outer,omitzero"`
 	// FabricDev is the device the source node sends the packet out of.
 	FabricDev string `json:"fabricDev,omitempty"`
+	// Captures are what --capture saw on the fabric-facing devices.
+	Captures []CaptureReport `json:"captures,omitempty"`
 }
 
 // Walk explains q from c: the forward path, then the reply path checked the same way.

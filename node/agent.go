@@ -170,6 +170,7 @@ func (a *Agent) serveStatus(ctx context.Context) error {
 		mux := http.NewServeMux()
 		mux.Handle(bgpstatus.Path, bgpstatus.Handler(a.status))
 		mux.HandleFunc("GET "+explain.FactsPath, a.factsHandler)
+		mux.HandleFunc("GET "+explain.CapturePath, a.captureHandler)
 		if err := bgpstatus.Serve(ctx, l, mux); err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Warn("status socket stopped", zap.Error(err))
 		}

@@ -97,3 +97,19 @@ func (a *Agent) policyFacts(pk explain.Packet) *explain.PolicyFacts {
 	_ = pk
 	return nil
 }
+
+// captureHandler runs a short capture for `brindle explain --capture` (explain.CapturePath).
+func (a *Agent) captureHandler(w http.ResponseWriter, r *http.Request) {
+	q, err := explain.ParseCaptureQuery(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rep, err := dataplane.Capture(r.Context(), q)
+	rep.Node = a.name
+	if err != nil {
+		rep.Err = err.Error()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(rep)
+}

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/brindle-net/brindle/explain"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
+	"github.com/brindle-net/brindle/test/testbed"
 )
 
 // explainJSON runs `brindle explain -o json` on host and decodes the walk. A walk that
@@ -82,6 +84,25 @@ func TestExplain(t *testing.T) {
 			"decapsulation: vxlan.calico", "reply: source node", "OK: "} {
 			if !strings.Contains(out, want) {
 				t.Errorf("text walk lacks %q", want)
+			}
+		}
+	})
+	t.Run("capture agrees with the walk", func(t *testing.T) {
+		for _, pair := range [][2]*cluster.Container{{c1, c3}, {c1, c2}} {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				testbed.Ping(pair[0].NS, pair[1].IP, 30, time.Second)
+			}()
+			r, out := explainJSON(t, c, "node1", "--capture", "--capture-for", "2s", pair[0].Name, pair[1].Name)
+			<-done
+			if len(r.Captures) != 2 {
+				t.Fatalf("%s -> %s: %d capture reports, want 2 (source and destination node)\n%s", pair[0], pair[1], len(r.Captures), out)
+			}
+			for _, cp := range r.Captures {
+				if cp.Err != "" || cp.Forward == 0 || cp.Reply == 0 || cp.Unexpected != 0 {
+					t.Errorf("%s -> %s (%s): capture on %s %s: %+v", pair[0], pair[1], r.Encap, cp.Node, cp.Dev, cp)
+				}
 			}
 		}
 	})
