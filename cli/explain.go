@@ -49,6 +49,9 @@ func explainCommand() *ucli.Command {
 			if o := c.String("output"); o != "" && o != "json" {
 				return fmt.Errorf("--output %q: only json", o)
 			}
+			if d := c.Duration("capture-for"); d <= 0 || d > explain.MaxCapture {
+				return fmt.Errorf("--capture-for %s: want more than 0 and at most %s", d, explain.MaxCapture)
+			}
 			agents, err := parseAgents(c.StringSlice("agent"))
 			if err != nil {
 				return err
@@ -69,9 +72,6 @@ func explainCommand() *ucli.Command {
 			}
 			if q.Dst, err = resolveEndpoint(c.Args().Get(1), weps, nodes); err != nil {
 				return fmt.Errorf("destination: %w", err)
-			}
-			if d := c.Duration("capture-for"); d <= 0 || d > explain.MaxCapture {
-				return fmt.Errorf("--capture-for %s: want more than 0 and at most %s", d, explain.MaxCapture)
 			}
 			cluster, socks := gatherFacts(ctx, agents, q, c.Duration("timeout"))
 			res := explain.Walk(q, cluster)
