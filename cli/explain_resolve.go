@@ -21,6 +21,16 @@ import (
 // workload or container ID, or a unique prefix of at least 6 characters of the container
 // ID), a node by name, or an address (a workload's, a node's, or one outside the cluster).
 func resolveEndpoint(arg string, weps []*api.WorkloadEndpoint, nodes []*api.Node) (explain.Endpoint, error) {
+	e, err := resolveEndpointOnly(arg, weps, nodes)
+	for _, n := range nodes {
+		if p, ok := nodeAddr(n); ok && n.Name == e.Node && e.Node != "" {
+			e.NodeAddr = p.Addr()
+		}
+	}
+	return e, err
+}
+
+func resolveEndpointOnly(arg string, weps []*api.WorkloadEndpoint, nodes []*api.Node) (explain.Endpoint, error) {
 	if a, err := netip.ParseAddr(arg); err == nil {
 		if !a.Is4() {
 			return explain.Endpoint{}, fmt.Errorf("%q: only IPv4 is walked", arg)

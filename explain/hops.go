@@ -227,14 +227,19 @@ func (w *walker) fabric(f *Facts, next netip.Addr) Hop {
 			return h
 		}
 	}
-	if df := w.c.Facts[w.dst.Node]; df != nil && df.Address.IsValid() {
-		if st, info, pok := f.peer(df.Address.Addr()); pok && st != "up" {
-			h.Fault = &Fault{What: fmt.Sprintf("BGP session with %s (%s) is down: %s", w.dst.Node, df.Address.Addr(), info),
-				Command: on(f.Node, "brindle node status")}
-			return h
-		} else if pok {
-			h.Lines = append(h.Lines, fmt.Sprintf("BGP session with %s (%s): %s", w.dst.Node, df.Address.Addr(), info))
-		}
+	df := w.c.Facts[w.dst.Node]
+	peerAddr := w.dst.NodeAddr
+	if !peerAddr.IsValid() && df != nil {
+		peerAddr = df.Address.Addr()
+	}
+	if st, info, pok := f.peer(peerAddr); pok && st != "up" {
+		h.Fault = &Fault{What: fmt.Sprintf("BGP session with %s (%s) is down: %s", w.dst.Node, peerAddr, info),
+			Command: on(f.Node, "brindle node status")}
+		return h
+	} else if pok {
+		h.Lines = append(h.Lines, fmt.Sprintf("BGP session with %s (%s): %s", w.dst.Node, peerAddr, info))
+	}
+	if df != nil {
 		if up, uok := df.link(df.Uplink); uok && w.fabricDev != "" {
 			if sl, sok := f.link(w.fabricDev); sok && sl.MTU != up.MTU && r.Gw == (netip.Addr{}) {
 				h.Fault = &Fault{What: fmt.Sprintf("MTU mismatch on the link: %s %s is %d, %s %s is %d", f.Node, sl.Name, sl.MTU, w.dst.Node, up.Name, up.MTU),

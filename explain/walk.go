@@ -18,6 +18,9 @@ type Endpoint struct {
 	Name string     `json:"name,omitempty"` // endpoint or node name
 	Node string     `json:"node,omitempty"` // the node it is on; empty for outside addresses
 	Addr netip.Addr `json:"addr"`
+	// NodeAddr is the node's address from the datastore (spec.bgp.ipv4Address), known even
+	// when its agent does not answer.
+	NodeAddr netip.Addr `json:"nodeAddr,omitzero"`
 }
 
 func (e Endpoint) String() string {

@@ -145,6 +145,13 @@ func TestWalk(t *testing.T) {
 			mutate: func(q *Query, c Cluster) {
 				c.Facts["node02"].BGP.Peers[0] = bgpstatus.PeerStatus{Address: addr("100.100.137.201"), State: "start", Info: "Active"}
 			}},
+		{name: "BGP peer down and its agent gone", stopAt: "fabric", fault: "BGP session with node01 (100.100.137.201) is down: Connect",
+			mutate: func(q *Query, c Cluster) {
+				delete(c.Facts, "node01")
+				c.Unreachable["node01"] = "connection refused"
+				q.Dst.NodeAddr = addr("100.100.137.201")
+				c.Facts["node02"].BGP.Peers[0] = bgpstatus.PeerStatus{Address: addr("100.100.137.201"), State: "start", Info: "Connect"}
+			}},
 		{name: "unresolved BGP next hop", stopAt: "source node", fault: "BGP next hop 100.100.140.9 of 10.244.1.0/24 cannot be resolved (no route)",
 			mutate: func(q *Query, c Cluster) {
 				f := c.Facts["node02"]

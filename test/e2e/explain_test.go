@@ -136,3 +136,45 @@ func TestExplain(t *testing.T) {
 		stoppedAt(t, r, "destination node", "the agent on node3 is not reachable")
 	})
 }
+
+// TestExplainBGP: no encapsulation, routes learned over the node-to-node mesh (proto bird,
+// next hops resolved by the dataplane). Stopping the destination's agent takes its BGP
+// session down while graceful restart keeps its routes: the walk names the session at the
+// fabric hop, before it would reach the unreachable agent.
+func TestExplainBGP(t *testing.T) {
+	c := startCluster(t, oneSubnet())
+	applyPool(t, c, "Never", "Never")
+	startAgents(t, c, cluster.AgentOptions{}, "node1", "node2")
+	c1, c2 := addContainer(t, c, "node1", "c1"), addContainer(t, c, "node2", "c2")
+	waitPeers(t, c, "node1", peersOf(c, "node1", "node-to-node mesh", "node1", "node2"))
+	expectPlainRoute(t, c, "node1", c2, 12)
+	expectPlainRoute(t, c, "node2", c1, 12)
+
+	r, out := explainJSON(t, c, "node1", c1.Name, c2.Name)
+	if !r.OK || r.Encap != "none" {
+		t.Fatalf("walk %s -> %s: ok=%v encap %s\n%s", c1, c2, r.OK, r.Encap, out)
+	}
+	text, err := c.Explain("node1", c1.Name, c2.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"proto bird", "[owner: brindle, learned over BGP]", "BGP session with node2", "Established"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("walk lacks %q:\n%s", want, text)
+		}
+	}
+	expectWire(t, c, c1, c2, wirePlain)
+
+	if err := c.StopAgent("node2"); err != nil {
+		t.Fatal(err)
+	}
+	err = cluster.WaitFor(30*time.Second, "node1's session with node2 down", func() (bool, string) {
+		out, _ := c.NodeStatus("node1")
+		return !strings.Contains(out, "Established"), out
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ = explainJSON(t, c, "node1", c1.Name, c2.Name)
+	stoppedAt(t, r, "fabric", "BGP session with node2 ("+hostIP(c, "node2").String()+") is down")
+}
