@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,7 +29,11 @@ func explainCommand() *ucli.Command {
 			&ucli.IntFlag{Name: "port", Usage: "destination port (tcp, udp)"},
 			&ucli.StringFlag{Name: "protocol", Value: "tcp", Usage: "tcp, udp or icmp"},
 			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json for tools"},
-			&ucli.StringSliceFlag{Name: "agent", Usage: "NODE=SOCKET: reach NODE's agent at this status socket (default: this host's)"},
+			&ucli.StringSliceFlag{Name: "agent", Usage: "NODE=TARGET: reach NODE's agent at this status socket path, https://host:port or http://<loopback>:port"},
+			&ucli.IntFlag{Name: "agent-port", Usage: "reach agents without --agent at https://<node address>:PORT (their --status-listen)"},
+			&ucli.StringFlag{Name: "agent-tls-cert", Usage: "client certificate for https agents (default: the etcd client certificate)"},
+			&ucli.StringFlag{Name: "agent-tls-key", Usage: "client key for https agents (default: the etcd client key)"},
+			&ucli.StringFlag{Name: "agent-tls-ca", Usage: "CA that signed the agents' certificates (default: the etcd CA)"},
 			&ucli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "per agent"},
 			&ucli.BoolFlag{Name: "capture", Usage: "capture on the fabric-facing devices and report whether the predicted packets pass (traffic must flow meanwhile)"},
 			&ucli.DurationFlag{Name: "capture-for", Value: 3 * time.Second, Usage: "how long --capture listens (at most 10s)"},
@@ -52,8 +57,15 @@ func explainCommand() *ucli.Command {
 			if d := c.Duration("capture-for"); d <= 0 || d > explain.MaxCapture {
 				return fmt.Errorf("--capture-for %s: want more than 0 and at most %s", d, explain.MaxCapture)
 			}
-			agents, err := parseAgents(c.StringSlice("agent"))
+			targets, err := parseAgents(c.StringSlice("agent"))
 			if err != nil {
+				return err
+			}
+			ag := agentSet{targets: targets, port: c.Int("agent-port")}
+			if ag.port < 0 || ag.port > 65535 {
+				return fmt.Errorf("--agent-port %d: want 1-65535", ag.port)
+			}
+			if ag.tls, err = statusTLSFrom(c, "agent-tls", bgpstatus.ClientTLS); err != nil {
 				return err
 			}
 			cl, err := storeClient(c)
@@ -73,10 +85,10 @@ func explainCommand() *ucli.Command {
 			if q.Dst, err = resolveEndpoint(c.Args().Get(1), weps, nodes); err != nil {
 				return fmt.Errorf("destination: %w", err)
 			}
-			cluster, socks := gatherFacts(ctx, agents, q, c.Duration("timeout"))
+			cluster, socks := gatherFacts(ctx, ag, q, c.Duration("timeout"))
 			res := explain.Walk(q, cluster)
 			if c.Bool("capture") {
-				res.Captures = runCaptures(ctx, explain.CapturePlan(res, cluster, c.Duration("capture-for")), socks, c.Duration("timeout"))
+				res.Captures = runCaptures(ctx, explain.CapturePlan(res, cluster, c.Duration("capture-for")), socks, ag.tls, c.Duration("timeout"))
 			}
 			if err := writeExplain(os.Stdout, res, c.String("output")); err != nil {
 				return err
@@ -98,38 +110,47 @@ func writeExplain(w io.Writer, res explain.Result, output string) error {
 	return explain.Render(w, res)
 }
 
-// parseAgents reads --agent NODE=SOCKET pairs.
+// parseAgents reads --agent NODE=TARGET pairs.
 func parseAgents(specs []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, s := range specs {
 		node, sock, ok := strings.Cut(s, "=")
 		if !ok || node == "" || sock == "" {
-			return nil, fmt.Errorf("--agent %q: want NODE=SOCKET, e.g. node01=/var/lib/calico/brindle.sock", s)
+			return nil, fmt.Errorf("--agent %q: want NODE=TARGET, e.g. node01=/var/lib/calico/brindle.sock or node01=https://10.0.0.1:9443", s)
 		}
 		out[node] = sock
 	}
 	return out, nil
 }
 
+// agentSet is how explain reaches agents: --agent targets, --agent-port, the TLS material.
+type agentSet struct {
+	targets map[string]string
+	port    int
+	tls     *tls.Config
+}
+
 // gatherFacts asks the agents of the nodes the walk visits. The local socket is asked
-// too: its reply names its node. A node nobody answers for is unreachable, with why.
-func gatherFacts(ctx context.Context, agents map[string]string, q explain.Query, timeout time.Duration) (explain.Cluster, map[string]string) {
+// too: its reply names its node. A node nobody answers for is unreachable, with why. It
+// returns the target each node answered on (for --capture).
+func gatherFacts(ctx context.Context, ag agentSet, q explain.Query, timeout time.Duration) (explain.Cluster, map[string]string) {
 	c := explain.Cluster{Facts: map[string]*explain.Facts{}, Unreachable: map[string]string{}}
-	socks := map[string]string{}
+	targets := map[string]string{}
 	local := bgpstatus.SocketPath(nodeStateDir())
 	var localErr error
-	if f, err := fetchFacts(ctx, local, q, timeout); err == nil {
-		c.Facts[f.Node], socks[f.Node] = f, local
+	if f, err := fetchFacts(ctx, local, nil, q, timeout); err == nil {
+		c.Facts[f.Node], targets[f.Node] = f, local
 	} else {
 		localErr = err
 	}
-	for _, n := range []string{q.Src.Node, q.Dst.Node} {
-		if n == "" || c.Facts[n] != nil {
+	for _, e := range []explain.Endpoint{q.Src, q.Dst} {
+		n := e.Node
+		if n == "" || c.Facts[n] != nil || c.Unreachable[n] != "" {
 			continue
 		}
-		sock, ok := agents[n]
+		target, ok := agentTarget(n, e.NodeAddr, ag.targets, ag.port)
 		if !ok {
-			why := "no --agent " + n + "=SOCKET given"
+			why := "no --agent " + n + "=TARGET or --agent-port given"
 			if localErr != nil {
 				why += ", and the local agent at " + local + " did not answer: " + localErr.Error()
 			} else {
@@ -138,21 +159,21 @@ func gatherFacts(ctx context.Context, agents map[string]string, q explain.Query,
 			c.Unreachable[n] = why
 			continue
 		}
-		f, err := fetchFacts(ctx, sock, q, timeout)
+		f, err := fetchFacts(ctx, target, ag.tls, q, timeout)
 		switch {
 		case err != nil:
-			c.Unreachable[n] = sock + ": " + err.Error()
+			c.Unreachable[n] = target + ": " + err.Error()
 		case f.Node != n:
-			c.Unreachable[n] = fmt.Sprintf("%s is the agent of %s, not %s", sock, f.Node, n)
+			c.Unreachable[n] = fmt.Sprintf("%s is the agent of %s, not %s", target, f.Node, n)
 		default:
-			c.Facts[n], socks[n] = f, sock
+			c.Facts[n], targets[n] = f, target
 		}
 	}
-	return c, socks
+	return c, targets
 }
 
 // runCaptures runs the planned captures at once, each on its node's agent.
-func runCaptures(ctx context.Context, plan map[string]explain.CaptureQuery, socks map[string]string, timeout time.Duration) []explain.CaptureReport {
+func runCaptures(ctx context.Context, plan map[string]explain.CaptureQuery, targets map[string]string, conf *tls.Config, timeout time.Duration) []explain.CaptureReport {
 	nodes := make([]string, 0, len(plan))
 	for n := range plan {
 		nodes = append(nodes, n)
@@ -166,7 +187,7 @@ func runCaptures(ctx context.Context, plan map[string]explain.CaptureQuery, sock
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := agentGet(ctx, socks[n], explain.CapturePath+"?"+q.Values().Encode(), q.For+timeout, &out[i])
+			err := agentGet(ctx, targets[n], conf, explain.CapturePath+"?"+q.Values().Encode(), q.For+timeout, &out[i])
 			if err != nil {
 				out[i].Err = err.Error()
 			}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,25 +99,25 @@ func nodeAddr(n *api.Node) (netip.Prefix, bool) {
 	return p, err == nil
 }
 
-// fetchFacts asks the agent on the unix socket at path for its explain.Facts; the flow goes
-// along so that an agent enforcing policy can give its verdicts for it.
-func fetchFacts(ctx context.Context, path string, q explain.Query, timeout time.Duration) (*explain.Facts, error) {
+// fetchFacts asks the agent at target for its explain.Facts; the flow goes along so that an
+// agent enforcing policy can give its verdicts for it.
+func fetchFacts(ctx context.Context, target string, conf *tls.Config, q explain.Query, timeout time.Duration) (*explain.Facts, error) {
 	var f explain.Facts
-	if err := agentGet(ctx, path, explain.FactsPath+"?"+explain.FlowValues(q).Encode(), timeout, &f); err != nil {
+	if err := agentGet(ctx, target, conf, explain.FactsPath+"?"+explain.FlowValues(q).Encode(), timeout, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
 }
 
-// agentGet GETs urlPath from the agent on the unix socket at path and decodes the JSON reply.
-func agentGet(ctx context.Context, path, urlPath string, timeout time.Duration, out any) error {
+// agentGet GETs urlPath from the agent at target and decodes the JSON reply.
+func agentGet(ctx context.Context, target string, conf *tls.Config, urlPath string, timeout time.Duration, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", path)
-	}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://brindle"+urlPath, nil)
+	c, base, err := agentClient(target, conf)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+urlPath, nil)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func TestResolveEndpoint(t *testing.T) {
 			t.Errorf("%s: %+v %v, want %s on %q at %s", tc.arg, e, err, tc.kind, tc.node, tc.addr)
 		}
 	}
-	if _, err := parseAgents([]string{"node01"}); err == nil || !strings.Contains(err.Error(), "NODE=SOCKET") {
+	if _, err := parseAgents([]string{"node01"}); err == nil || !strings.Contains(err.Error(), "NODE=TARGET") {
 		t.Errorf("parseAgents without = : %v", err)
 	}
 }

@@ -46,7 +46,12 @@ func stoppedAt(t *testing.T, r explain.Result, step, what string) {
 // router) from live agents, checks each walk against a capture on the fabric, then injects
 // faults and checks each is named at the hop where it is.
 func TestExplain(t *testing.T) {
-	o := cluster.AgentOptions{NoBGP: true, Autodetect: "can-reach=" + subnetA.Addr().Next().String()}
+	certs, err := testbed.WriteCerts(t.TempDir(), "cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cluster.AgentOptions{NoBGP: true, Autodetect: "can-reach=" + subnetA.Addr().Next().String(),
+		Extra: []string{"--status-listen", "0.0.0.0:9443", "--status-tls-cert", certs.Cert, "--status-tls-key", certs.Key, "--status-tls-ca", certs.CA}}
 	c, cts := encapCluster(t, "Never", "CrossSubnet", o)
 	c1, c2, c3 := cts[0], cts[2], cts[3]
 	expectPlainRoute(t, c, "node1", c2, 80)
@@ -127,6 +132,25 @@ func TestExplain(t *testing.T) {
 		stoppedAt(t, r, "source node", "MTU mismatch: vxlan.calico 1450 plus the 50-byte header exceeds eth0's 1400")
 		r, _ = explainJSON(t, c, "node1", c1.Name, c2.Name)
 		stoppedAt(t, r, "source node", "MTU mismatch: the workload sends up to 1450 bytes but eth0 takes 1400")
+	})
+	t.Run("agents over TCP with mutual TLS", func(t *testing.T) {
+		// From node1 with only the TLS material: node3's agent is reached at its datastore
+		// address, not through its socket file.
+		tlsArgs := func(f testbed.CertFiles) []string {
+			return []string{"explain", "-o", "json", "--agent-port", "9443", "--agent-tls-cert", f.Cert, "--agent-tls-key", f.Key, "--agent-tls-ca", certs.CA}
+		}
+		out, err := c.ExplainOnly("node1", append(tlsArgs(certs), c1.Name, c3.Name)...)
+		if err != nil || !strings.Contains(out, `"ok": true`) {
+			t.Fatalf("explain over TCP: %v\n%s", err, out)
+		}
+		stranger, err := testbed.WriteCerts(t.TempDir(), "stranger")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ = c.ExplainOnly("node1", append(tlsArgs(stranger), c1.Name, c3.Name)...)
+		if !strings.Contains(out, "the agent on node3 is not reachable (https://"+hostIP(c, "node3").String()+":9443") {
+			t.Errorf("a client certificate of another CA was not refused:\n%s", out)
+		}
 	})
 	t.Run("agent stopped", func(t *testing.T) {
 		if err := c.StopAgent("node3"); err != nil {

@@ -23,7 +23,16 @@ func (c *Cluster) Explain(host string, args ...string) (string, error) {
 			argv = append(argv, "--agent", hh.HostName+"="+bgpstatus.SocketPath(c.StateDir(hh.HostName)))
 		}
 	}
-	argv = append(argv, args...)
+	return c.ExplainOnly(host, append(argv, args...)...)
+}
+
+// ExplainOnly runs `brindle <args>` in the host's namespace with its state dir and the
+// datastore's endpoints, and nothing else: other agents are reached as args say.
+func (c *Cluster) ExplainOnly(host string, argv ...string) (string, error) {
+	h := c.Host(host)
+	if h == nil {
+		return "", fmt.Errorf("no host %q", host)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return h.Run(ctx, testbed.RunOptions{Path: c.Bin, Args: argv,
