@@ -89,7 +89,7 @@ func Walk(q Query, c Cluster) Result {
 	if ok && q.Src.Node != "" && q.Dst.Node != "" {
 		rw := walker{c: c, src: q.Dst, dst: q.Src, prefix: "reply: "}
 		ok = rw.run()
-		res.Hops = append(res.Hops, rw.hops...)
+		res.Hops = append(res.Hops, shortenReply(res.Hops, rw.hops)...)
 		if ok && fw.encap != rw.encap {
 			res.Hops = append(res.Hops, Hop{Step: "reply: asymmetry", Lines: []string{
 				fmt.Sprintf("forward path uses %s, the reply %s (expected only with mixed pool modes)", fw.encap, rw.encap)}})
@@ -213,4 +213,22 @@ func (w *walker) policy(f *Facts, h *Hop, egress bool) bool {
 	}
 	h.Lines = append(h.Lines, "policy ("+dir+"): the agent gave no verdict for this flow")
 	return true
+}
+
+// shortenReply replaces the evidence of a reply's workload hop that passed by a pointer to
+// the forward hop that showed the same workload: the reply re-checks it, nobody needs to
+// read it twice.
+func shortenReply(forward, reply []Hop) []Hop {
+	twin := map[string]string{"reply: source workload": "destination workload", "reply: destination workload": "source workload"}
+	for i, h := range reply {
+		if h.Fault != nil {
+			continue
+		}
+		for j, f := range forward {
+			if f.Step == twin[h.Step] && f.Node == h.Node {
+				reply[i].Lines = []string{fmt.Sprintf("as in hop %d (checked again)", j+1)}
+			}
+		}
+	}
+	return reply
 }
