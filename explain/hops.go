@@ -143,7 +143,7 @@ func (w *walker) sourceNode(f *Facts) (Hop, netip.Addr) {
 		}
 		w.outer = [2]netip.Addr{f.Address.Addr(), v.HostIP}
 		next = v.HostIP
-		h.Lines = append(h.Lines, fmt.Sprintf("encapsulation: VXLAN on %s, VTEP %s lladdr %s on node %s, outer %s > %s UDP %d, inner %s > %s",
+		h.Lines = append(h.Lines, fmt.Sprintf("encapsulation: VXLAN on %s, VTEP %s lladdr %s of %s, outer %s > %s UDP %d, inner %s > %s",
 			vxlanDev, r.Gw, n.MAC, v.Node, f.Address.Addr(), v.HostIP, 4789, w.src.Addr, dst))
 	default:
 		h.Lines = append(h.Lines, fmt.Sprintf("encapsulation: none, the packet leaves %s as %s > %s", r.Dev, w.src.Addr, dst))
