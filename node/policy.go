@@ -34,6 +34,12 @@ type policyCache struct {
 
 	mu   sync.Mutex
 	view *epView // what `brindle node endpoints` shows, from the last applied Program
+
+	// prog is the Model's Program as of the last Flush, for `brindle explain`'s verdicts.
+	// The Model changes it only inside Flush, which holds progMu for writing; readers on
+	// other goroutines hold it for reading.
+	progMu sync.RWMutex
+	prog   *policy.Program
 }
 
 type policyID struct {
@@ -126,7 +132,10 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
+	p.progMu.Lock()
 	prog, delta := p.model.Flush()
+	p.prog = prog
+	p.progMu.Unlock()
 	for _, w := range delta.Warnings {
 		a.log.Warn("policy not enforced as written", zap.String("what", w.String()))
 	}
