@@ -14,7 +14,7 @@ func TestWalkPolicy(t *testing.T) {
 		Src: q.Src.Addr, Dst: q.Dst.Addr, Allow: true, Decided: "profile kns.default rule 0 (Allow)"}}}
 	r := Walk(q, c)
 	last := r.Hops[len(r.Hops)-1]
-	if r.OK || last.Step != "destination node" || last.Fault == nil || !strings.Contains(last.Fault.What, "policy denies the flow (ingress of cali216bedde1dc): tier default policy default.deny-all") {
+	if r.OK || last.Step != "destination node" || last.Fault == nil || !strings.Contains(last.Fault.What, "policy denies the flow at ingress to workload nginx (cali216bedde1dc): tier default policy default.deny-all") {
 		t.Fatalf("walk ended at %q with %+v", last.Step, last.Fault)
 	}
 	if !strings.Contains(strings.Join(r.Hops[1].Lines, "\n"), "policy (egress): allowed by profile kns.default rule 0 (Allow)") {

@@ -204,7 +204,7 @@ func (w *walker) policy(f *Facts, h *Hop, egress bool) bool {
 			h.Lines = append(h.Lines, "policy ("+dir+"): "+t)
 		}
 		if !v.Allow {
-			h.Fault = &Fault{What: fmt.Sprintf("policy denies the flow (%s of %s): %s", dir, v.Iface, v.Decided),
+			h.Fault = &Fault{What: fmt.Sprintf("policy denies the flow at %s %s workload %s (%s): %s", dir, map[bool]string{true: "from", false: "to"}[egress], ep.Name, v.Iface, v.Decided),
 				Command: on(f.Node, "brindle node endpoints")}
 			return false
 		}
