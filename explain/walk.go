@@ -126,9 +126,14 @@ func (w *walker) facts(node, step string) (*Facts, bool) {
 	if why == "" {
 		why = "no facts"
 	}
+	// The walk cannot go on without the kernel's answer, but it can say which route it
+	// would have checked and the command that shows it (a stopped agent also repairs
+	// nothing: a route deleted meanwhile stays missing until it runs again).
+	dst := w.dst.Addr.String()
 	w.add(Hop{Step: step, Node: node, Fault: &Fault{
-		What:    fmt.Sprintf("the agent on %s is not reachable (%s); nothing about this node's kernel is known", node, why),
-		Command: fmt.Sprintf("brindle node status (on %s), and the agent's /readiness", node),
+		What: fmt.Sprintf("the agent on %s is not reachable (%s); nothing about this node's kernel is known, so its route to %s is not checked",
+			node, why, w.dst),
+		Command: fmt.Sprintf("ip route get %s (on %s); brindle node status (on %s), and the agent's /readiness", dst, node, node),
 	}})
 	return nil, false
 }

@@ -130,10 +130,17 @@ func TestWalk(t *testing.T) {
 				f := c.Facts["node01"]
 				f.Routes = deleteRoute(f.Routes, "10.244.2.0/24")
 			}},
-		{name: "agent stopped", stopAt: "destination node", fault: "agent on node01 is not reachable (connection refused)",
+		{name: "agent stopped", stopAt: "destination node", fault: "agent on node01 is not reachable (connection refused); nothing about this node's kernel is known, so its route to 10.244.1.2 (workload nginx on node01) is not checked",
+			command: "ip route get 10.244.1.2 (on node01); brindle node status (on node01)",
 			mutate: func(q *Query, c Cluster) {
 				delete(c.Facts, "node01")
 				c.Unreachable["node01"] = "connection refused"
+			}},
+		{name: "source agent stopped", stopAt: "source node", fault: "agent on node02 is not reachable (connection refused); nothing about this node's kernel is known, so its route to 10.244.1.2",
+			command: "ip route get 10.244.1.2 (on node02)",
+			mutate: func(q *Query, c Cluster) {
+				delete(c.Facts, "node02")
+				c.Unreachable["node02"] = "connection refused"
 			}},
 		{name: "MTU lowered on the uplink", stopAt: "source node", fault: "MTU mismatch: tunl0 1480 plus the 20-byte header exceeds ens192's 1400",
 			mutate: func(q *Query, c Cluster) { c.Facts["node02"].Links[0].MTU = 1400 }},

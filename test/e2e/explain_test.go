@@ -44,7 +44,8 @@ func stoppedAt(t *testing.T, r explain.Result, step, what string) {
 
 // TestExplain walks VXLAN CrossSubnet pairs (plain on the same subnet, VXLAN across the
 // router) from live agents, checks each walk against a capture on the fabric, then injects
-// faults and checks each is named at the hop where it is.
+// faults (a blackhole, a lowered MTU, the source's agent stopped and its route deleted, the
+// destination's agent stopped) and checks each is named at the hop where it is.
 func TestExplain(t *testing.T) {
 	certs, err := testbed.WriteCerts(t.TempDir(), "cluster")
 	if err != nil {
@@ -150,6 +151,40 @@ func TestExplain(t *testing.T) {
 		out, _ = c.ExplainOnly("node1", append(tlsArgs(stranger), c1.Name, c3.Name)...)
 		if !strings.Contains(out, "the agent on node3 is not reachable (https://"+hostIP(c, "node3").String()+":9443") {
 			t.Errorf("a client certificate of another CA was not refused:\n%s", out)
+		}
+	})
+	t.Run("agent stopped, then a route deleted", func(t *testing.T) {
+		// A running agent puts a deleted route of its own back within milliseconds; a
+		// stopped one repairs nothing, and explain, without the kernel's answer, names the
+		// route it cannot check and the command that shows it.
+		if err := c.StopAgent("node1"); err != nil {
+			t.Fatal(err)
+		}
+		n, blk := c.Host("node1").Netns, blockOf(t, c, c3)
+		if out, err := cluster.IP(n, "route", "del", blk.String()); err != nil {
+			t.Fatalf("deleting node1's route to %s: %v\n%s", blk, err, out)
+		}
+		r, out := explainJSON(t, c, "node1", c1.Name, c3.Name)
+		t.Log("\n" + out)
+		stoppedAt(t, r, "source node", "the agent on node1 is not reachable (")
+		last := r.Hops[len(r.Hops)-1]
+		if want := "so its route to " + c3.IP.String() + " (workload "; last.Fault == nil || !strings.Contains(last.Fault.What, want) {
+			t.Errorf("the fault does not name the route it cannot check (%q): %+v", want, last.Fault)
+		}
+		get := "ip route get " + c3.IP.String() + " (on node1)"
+		if last.Fault == nil || !strings.HasPrefix(last.Fault.Command, get) {
+			t.Errorf("the fault does not give %q: %+v", get, last.Fault)
+		}
+		// The command it names shows the route missing.
+		if got, err := cluster.IP(n, "route", "get", c3.IP.String()); err == nil && strings.Contains(got, "vxlan.calico") {
+			t.Errorf("the deleted route is back without the agent: %s", got)
+		}
+		if _, err := c.StartAgent("node1", o); err != nil {
+			t.Fatal(err)
+		}
+		expectTunnelRoute(t, c, "node1", c3, "vxlan.calico")
+		if r, out := explainJSON(t, c, "node1", c1.Name, c3.Name); !r.OK {
+			t.Errorf("the agent started again, the walk still stops:\n%s", out)
 		}
 	})
 	t.Run("agent stopped", func(t *testing.T) {
