@@ -148,5 +148,6 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 		return fmt.Errorf("programming policy: %w", err)
 	}
 	p.setView(buildEPView(prog))
+	a.metrics.policyApplied(prog)
 	return nil
 }
