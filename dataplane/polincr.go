@@ -33,6 +33,7 @@ func (d *Dataplane) ApplyPolicyProgram(ctx context.Context, prog *policy.Program
 		p.spec = SpecFromProgram(prog)
 		return p.apply(p.spec)
 	}
+	defer d.schedulePolicyCollect()
 	return p.applyDelta(prog, delta)
 }
 
@@ -141,6 +142,14 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 	}
 	p.writes++
 	p.have.update(w, only)
+	for _, name := range only.cleaned {
+		delete(p.have.dead, name)
+	}
+	for _, name := range only.superseded {
+		if w.chains[name] != nil {
+			p.have.dead[name] = true
+		}
+	}
 	return nil
 }
 
@@ -151,6 +160,7 @@ func (h *polHave) update(w *polWant, only *polTouched) {
 			h.chains[name] = cw.hash
 		} else {
 			delete(h.chains, name)
+			delete(h.dead, name)
 		}
 	}
 	for name := range only.sets {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -28,6 +29,9 @@ type polTable struct {
 	want   *polWant   // what have was written from; the base of incremental applies
 	spec   PolicySpec // what want was built from (ApplyPolicyProgram keeps it current)
 	writes int        // transactions sent
+
+	collect *time.Timer // deletes superseded rules once the policy is quiet (polsupersede.go)
+	closed  bool
 }
 
 // polHave is what the kernel holds of ours.
@@ -35,6 +39,7 @@ type polHave struct {
 	table  bool
 	chains map[string]string // chain -> content hash ("" when not ours or not recognised)
 	sets   map[string]*polSetHave
+	dead   map[string]bool // chains that hold superseded rules after their current ones
 }
 
 type polSetHave struct {
@@ -92,6 +97,8 @@ func (p *polTable) apply(spec PolicySpec) error {
 // everything is compared.
 type polTouched struct {
 	chains, sets map[string]bool
+	superseded   []string // filled by queuePol: chains whose old rules stay behind a return
+	cleaned      []string // filled by queuePol: chains rewritten with only their current rules
 }
 
 // queuePol queues the difference between have and want on c in an order the kernel
@@ -149,48 +156,78 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched, 
 			queued = true
 		}
 	}
+	gone, goneSets := goneNames(have, want, only)
+	// Deleting anything costs the kernel's slow path anyway, and superseded rules may
+	// still refer to what is deleted: then every chain with superseded rules is rewritten
+	// clean in this transaction, and nothing is superseded.
+	clean := only == nil || len(gone)+len(goneSets) > 0
+	if clean && only != nil {
+		for _, name := range slices.Sorted(maps.Keys(have.dead)) {
+			if chains[name] == nil && want.chains[name] != nil {
+				chainNames = append(chainNames, name)
+				chains[name] = &nftables.Chain{Name: name, Table: t}
+			}
+		}
+	}
 	for _, name := range chainNames {
 		cw := want.chains[name]
 		if cw == nil {
 			continue
 		}
 		h, ok := have.chains[name]
-		if ok && h == cw.hash {
+		if ok && h == cw.hash && !(clean && have.dead[name]) {
+			continue
+		}
+		if ok && !clean && cw.hook == nil {
+			// An incremental write only adds rules; see polsupersede.go.
+			queueSupersede(c, chains[name], cw)
+			only.superseded = append(only.superseded, name)
+			queued = true
 			continue
 		}
 		if ok {
 			c.FlushChain(chains[name])
 		}
 		queueRules(c, chains[name], cw)
+		if only != nil {
+			only.cleaned = append(only.cleaned, name)
+		}
 		queued = true
 	}
-	var gone []string
-	for name := range have.chains {
-		if _, ok := want.chains[name]; !ok && (only == nil || only.chains[name]) {
-			gone = append(gone, name)
-		}
-	}
-	// Endpoint chains refer to group chains, group chains to policy chains: delete in that
-	// order.
-	slices.SortFunc(gone, func(a, b string) int {
-		if ra, rb := chainRank(a), chainRank(b); ra != rb {
-			return ra - rb
-		}
-		return strings.Compare(a, b)
-	})
 	for _, name := range gone {
 		ch := &nftables.Chain{Name: name, Table: t}
 		c.FlushChain(ch)
 		c.DelChain(ch)
 		queued = true
 	}
-	for name := range have.sets {
-		if _, ok := want.sets[name]; !ok && (only == nil || only.sets[name]) {
-			c.DelSet(&nftables.Set{Name: name, Table: t})
-			queued = true
-		}
+	for _, name := range goneSets {
+		c.DelSet(&nftables.Set{Name: name, Table: t})
+		queued = true
 	}
 	return queued
+}
+
+// goneNames lists our chains and sets that want no longer holds (limited to only's names
+// when set), chains in the order they can be deleted: endpoint chains refer to group
+// chains, group chains to policy chains.
+func goneNames(have *polHave, want *polWant, only *polTouched) (chains, sets []string) {
+	for name := range have.chains {
+		if _, ok := want.chains[name]; !ok && (only == nil || only.chains[name]) {
+			chains = append(chains, name)
+		}
+	}
+	slices.SortFunc(chains, func(a, b string) int {
+		if ra, rb := chainRank(a), chainRank(b); ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(a, b)
+	})
+	for name := range have.sets {
+		if _, ok := want.sets[name]; !ok && (only == nil || only.sets[name]) {
+			sets = append(sets, name)
+		}
+	}
+	return chains, sets
 }
 
 // replaceMisshapen handles sets whose shape differs from the wanted one (an older
@@ -291,7 +328,7 @@ func setByName(t *nftables.Table, name string) *nftables.Set {
 const polHashTag = "h:"
 
 func haveFromWant(w *polWant) *polHave {
-	h := &polHave{table: true, chains: map[string]string{}, sets: map[string]*polSetHave{}}
+	h := &polHave{table: true, chains: map[string]string{}, sets: map[string]*polSetHave{}, dead: map[string]bool{}}
 	for name, cw := range w.chains {
 		h.chains[name] = cw.hash
 	}
