@@ -95,9 +95,10 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 			}
 		}
 		delete(w.chains, fwChain(iface))
-		only.chains[fwChain(iface)] = true
+		delete(w.chains, twChain(iface))
+		only.chains[fwChain(iface)], only.chains[twChain(iface)] = true, true
 		delete(fw.elems, elemID(vmapElem(iface, fwChain(iface))))
-		delete(tw.elems, elemID(vmapElem(iface, ig)))
+		delete(tw.elems, elemID(vmapElem(iface, twChain(iface))))
 		only.sets[mapFromWL], only.sets[mapToWL] = true, true
 	}
 	for _, iface := range delta.EndpointsRemoved {
@@ -113,8 +114,9 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		spec.Endpoints[iface] = pe
 		eg, ig := w.refGroup(pe.Egress, true, o), w.refGroup(pe.Ingress, false, o)
 		w.chains[fwChain(iface)] = fwChainWant(pe.Sources, eg)
-		only.chains[fwChain(iface)], only.chains[eg], only.chains[ig] = true, true, true
-		fe, te := vmapElem(iface, fwChain(iface)), vmapElem(iface, ig)
+		w.chains[twChain(iface)] = twChainWant(ig)
+		only.chains[fwChain(iface)], only.chains[twChain(iface)], only.chains[eg], only.chains[ig] = true, true, true, true
+		fe, te := vmapElem(iface, fwChain(iface)), vmapElem(iface, twChain(iface))
 		fw.elems[elemID(fe)], tw.elems[elemID(te)] = fe, te
 		only.sets[mapFromWL], only.sets[mapToWL] = true, true
 		endpointInlineSets(pe, inline)
