@@ -127,6 +127,7 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 	}
 	start := time.Now()
 	prog, delta := p.model.Flush()
+	modelTook := time.Since(start)
 	for _, w := range delta.Warnings {
 		a.log.Warn("policy not enforced as written", zap.String("what", w.String()))
 	}
@@ -134,7 +135,7 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 	err := a.dp.ApplyPolicyProgram(ctx, prog, delta)
 	p.failed = err != nil
 	a.log.Debug("policy applied", zap.Int("endpoints", len(prog.Endpoints)), zap.Int("chains", len(prog.Chains)),
-		zap.Duration("took", time.Since(start)), zap.Error(err))
+		zap.Duration("model", modelTook), zap.Duration("took", time.Since(start)), zap.Error(err))
 	if err != nil {
 		return fmt.Errorf("programming policy: %w", err)
 	}
