@@ -136,6 +136,7 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 	prog, delta := p.model.Flush()
 	p.prog = prog
 	p.progMu.Unlock()
+	modelTook := time.Since(start)
 	for _, w := range delta.Warnings {
 		a.log.Warn("policy not enforced as written", zap.String("what", w.String()))
 	}
@@ -143,7 +144,7 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 	err := a.dp.ApplyPolicyProgram(ctx, prog, delta)
 	p.failed = err != nil
 	a.log.Debug("policy applied", zap.Int("endpoints", len(prog.Endpoints)), zap.Int("chains", len(prog.Chains)),
-		zap.Duration("took", time.Since(start)), zap.Error(err))
+		zap.Duration("model", modelTook), zap.Duration("took", time.Since(start)), zap.Error(err))
 	if err != nil {
 		return fmt.Errorf("programming policy: %w", err)
 	}
