@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -216,3 +217,22 @@ func HostHookChains(hook, iface string) (chain string, marked bool) {
 
 // MarkedChain is markedChain for display.
 func MarkedChain(name string) string { return markedChain(name) }
+
+// flushHostMaps empties the host verdict maps about to be deleted: their elements refer to
+// chains deleted before them in the same transaction.
+func flushHostMaps(c *nftables.Conn, t *nftables.Table, goneSets []string) {
+	for _, name := range goneSets {
+		if strings.HasPrefix(name, "hm-") {
+			c.FlushSet(&nftables.Set{Name: name, Table: t})
+		}
+	}
+}
+
+// priority is a base chain's priority: filter (0) unless the chain says otherwise (the host
+// raw and pre-DNAT chains).
+func (cw *polChainWant) priority() *nftables.ChainPriority {
+	if cw.prio != nil {
+		return cw.prio
+	}
+	return nftables.ChainPriorityFilter
+}
