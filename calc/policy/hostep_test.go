@@ -104,6 +104,20 @@ func TestHostEndpoints(t *testing.T) {
 	if len(h.PreDNAT.Tiers) != 1 || !h.PreDNAT.Tiers[0].EndOfTierPass || len(h.Egress.Profiles) != 1 || len(h.PreDNAT.Profiles) != 0 {
 		t.Errorf("eth0: %+v", h)
 	}
+	// Named host endpoint ports: a rule naming "alt" matches the host endpoint's own port.
+	named := hep(testNode, "n1-eth1", "eth1", []string{"192.168.1.1"}, map[string]string{"role": "named"})
+	named.Spec.Ports = []api.EndpointPort{{Name: "alt", Protocol: api.ProtocolFromName("TCP"), Port: 2222}}
+	m.SetHostEndpoint(named)
+	m.SetGlobalNetworkPolicy(gnp("named", ptr(1.0), "role == 'named'", []api.Rule{{Action: api.ActionAllow, Protocol: tcp(),
+		Destination: api.EntityRule{Ports: ports("alt")}}}, nil))
+	p, _ = m.Flush()
+	if v := hostVerdict(p, "eth1", "in", tcpTo("192.168.0.2", "192.168.1.1", 2222)); v != "allow" {
+		t.Errorf("named host port 2222: %s", v)
+	}
+	if v := hostVerdict(p, "eth1", "in", tcpTo("192.168.0.2", "192.168.1.1", 2223)); v != "deny" {
+		t.Errorf("unnamed port 2223: %s", v)
+	}
+	m.DeleteHostEndpoint("n1-eth1")
 	// Host-only policies never reach workloads.
 	if v := verdict(p, iface("a"), false, udpTo("10.0.0.2", "10.0.0.1", 5000)); v != "deny" {
 		t.Errorf("workload a: %s", v)
