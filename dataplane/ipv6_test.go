@@ -1,0 +1,95 @@
+package dataplane
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/brindle-net/brindle/calc"
+)
+
+// dualPair is hostPair with IPv6 addresses (fd00:1::1 and fd00:1::2) on the veth pair, added
+// without duplicate address detection so that they are usable at once.
+func dualPair(t *testing.T) (a, b string) {
+	a, b = hostPair(t)
+	sh(t, "ip", "-n", a, "addr", "add", "fd00:1::1/64", "dev", "eth0", "nodad")
+	sh(t, "ip", "-n", b, "addr", "add", "fd00:1::2/64", "dev", "eth0", "nodad")
+	return a, b
+}
+
+func dualState(local string) *calc.State {
+	s := twoNodes(local, calc.ModeNever, false)
+	for _, n := range []struct{ name, v6 string }{{"node-a", "fd00:1::1/64"}, {"node-b", "fd00:1::2/64"}} {
+		node := s.Nodes[n.name]
+		node.IPv6 = netip.MustParsePrefix(n.v6)
+		s.SetNode(node)
+	}
+	s.SetPool(calc.Pool{CIDR: netip.MustParsePrefix("fd00:10::/112"), BlockSize: 122})
+	s.SetBlock(calc.Block{CIDR: netip.MustParsePrefix("fd00:10::/122"), Node: "node-a"})
+	s.SetBlock(calc.Block{CIDR: netip.MustParsePrefix("fd00:10::40/122"), Node: "node-b"})
+	return s
+}
+
+// TestIPv6Routes: IPv6 blackholes, block routes and /128 workload routes are programmed
+// beside the IPv4 ones, recognised after a restart (the kernel gives IPv6 routes metric
+// 1024 and no scope), and removed again.
+func TestIPv6Routes(t *testing.T) {
+	needRoot(t)
+	a, _ := dualPair(t)
+	w := newNS(t, "w")
+	sh(t, "ip", "-n", a, "link", "add", "cali0123456789a", "type", "veth", "peer", "name", "eth0", "netns", w)
+	sh(t, "ip", "-n", a, "link", "set", "cali0123456789a", "up")
+	// A foreign IPv6 route stays whatever brindle does.
+	sh(t, "ip", "-n", a, "-6", "route", "add", "fd00:50::/64", "via", "fd00:1::2")
+	s := dualState("node-a")
+	s.SetWorkload(calc.LocalWorkload{Iface: "cali0123456789a", IPs: []netip.Prefix{
+		netip.MustParsePrefix("192.168.0.5/32"), netip.MustParsePrefix("fd00:10::5/128")}})
+	dp := newDP(t, a)
+	apply(t, dp, calc.Compute(s))
+	out := sh(t, "ip", "-n", a, "-6", "route", "show")
+	mustContain(t, out,
+		"blackhole fd00:10::/122 dev lo proto 80",
+		"fd00:10::5 dev cali0123456789a proto 80",
+		"fd00:10::40/122 via fd00:1::2 dev eth0 proto 80",
+		"fd00:50::/64 via fd00:1::2 dev eth0")
+	mustContain(t, sh(t, "ip", "-n", a, "route", "show"), "192.168.0.5 dev cali0123456789a proto 80 scope link")
+	mustContain(t, sh(t, "ip", "netns", "exec", a, "cat", "/proc/sys/net/ipv6/conf/all/forwarding"), "1")
+	mustContain(t, sh(t, "ip", "netns", "exec", a, "cat", "/proc/sys/net/ipv6/conf/cali0123456789a/proxy_ndp"), "1")
+
+	dp2 := newDP(t, a)
+	apply(t, dp2, calc.Compute(s))
+	if n := dp2.Stats().RouteWrites; n != 0 {
+		t.Errorf("restart rewrote %d routes; it must recognise its own IPv6 routes", n)
+	}
+
+	s.DeleteBlock(netip.MustParsePrefix("fd00:10::40/122"))
+	apply(t, dp2, calc.Compute(s))
+	mustNotContain(t, sh(t, "ip", "-n", a, "-6", "route", "show"), "fd00:10::40/122")
+	apply(t, dp2, calc.Desired{})
+	out = sh(t, "ip", "-n", a, "-6", "route", "show")
+	mustNotContain(t, out, "proto 80")
+	mustContain(t, out, "fd00:50::/64 via fd00:1::2")
+}
+
+// TestIPv6RecursiveNexthop: a learned IPv6 path whose next hop sits behind a router goes in
+// via the kernel's route to the next hop (BIRD's gateway recursive), tagged proto bird.
+func TestIPv6RecursiveNexthop(t *testing.T) {
+	needRoot(t)
+	a, _ := dualPair(t)
+	sh(t, "ip", "-n", a, "-6", "route", "add", "fd00:2::/64", "via", "fd00:1::2")
+	s := dualState("node-a")
+	s.RoutesFromBGP = true
+	s.SetLearnedRoute(calc.LearnedRoute{Dst: netip.MustParsePrefix("fd00:10::40/122"), NextHop: netip.MustParseAddr("fd00:1::2")})
+	s.SetLearnedRoute(calc.LearnedRoute{Dst: netip.MustParsePrefix("fd00:10::80/122"), NextHop: netip.MustParseAddr("fd00:2::7")})
+	dp := newDP(t, a)
+	apply(t, dp, calc.Compute(s))
+	out := sh(t, "ip", "-n", a, "-6", "route", "show")
+	mustContain(t, out,
+		"blackhole fd00:10::/122 dev lo proto bird",
+		"fd00:10::40/122 via fd00:1::2 dev eth0 proto bird",
+		"fd00:10::80/122 via fd00:1::2 dev eth0 proto bird")
+	dp2 := newDP(t, a)
+	apply(t, dp2, calc.Compute(s))
+	if n := dp2.Stats().RouteWrites; n != 0 {
+		t.Errorf("restart rewrote %d routes", n)
+	}
+}
