@@ -22,6 +22,11 @@ func calcNode(n *api.Node) calc.Node {
 		} else if a, err := netip.ParseAddr(b.IPv4Address); err == nil {
 			out.IPv4 = netip.PrefixFrom(a, 32)
 		}
+		if p, err := netip.ParsePrefix(b.IPv6Address); err == nil {
+			out.IPv6 = p
+		} else if a, err := netip.ParseAddr(b.IPv6Address); err == nil {
+			out.IPv6 = netip.PrefixFrom(a, 128)
+		}
 		out.IPIPTunnelAddr = parseAddr(b.IPv4IPIPTunnelAddr)
 	}
 	out.VXLANTunnelAddr = parseAddr(n.Spec.IPv4VXLANTunnelAddr)
