@@ -44,6 +44,7 @@ type Dataplane struct {
 	vteps   *vtepTable
 	tunnels *tunnels
 	nft     *nftTableRec
+	nat6    *nat6Table
 	sysctl  *sysctls
 
 	resyncMu sync.Mutex
@@ -70,6 +71,7 @@ func New(opts Options) (*Dataplane, error) {
 		vteps:   newVTEPTable(h, log),
 		tunnels: &tunnels{h: h, log: log, links: links},
 		nft:     &nftTableRec{h: h, log: log, stale: true},
+		nat6:    &nat6Table{h: h, log: log, stale: true},
 		sysctl:  &sysctls{h: h, log: log, stale: true},
 	}, nil
 }
@@ -104,6 +106,7 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 		d.routes.markStale()
 		d.vteps.markStale()
 		d.nft.stale = true
+		d.nat6.stale = true
 		d.sysctl.stale = true
 	}
 	d.links.begin()
@@ -129,7 +132,7 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 		return err
 	}
 	errs = append(errs, d.routes.set(want.Routes, want.Delta), d.routes.apply())
-	errs = append(errs, d.nft.apply(&want))
+	errs = append(errs, d.nft.apply(&want), d.nat6.apply(want.NAT))
 	err := errors.Join(errs...)
 	if err != nil {
 		d.log.Debug("apply incomplete", zap.Error(err))

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/brindle-net/brindle/calc"
@@ -92,4 +93,47 @@ func TestIPv6RecursiveNexthop(t *testing.T) {
 	if n := dp2.Stats().RouteWrites; n != 0 {
 		t.Errorf("restart rewrote %d routes", n)
 	}
+}
+
+// TestNAT66: a workload of an IPv6 pool with natOutgoing reaches a host that has no route
+// back to the pool only through masquerade in `ip6 brindle`; the table goes with the pool.
+func TestNAT66(t *testing.T) {
+	needRoot(t)
+	a, b := dualPair(t)
+	w := newNS(t, "w")
+	sh(t, "ip", "-n", a, "link", "add", "cali0123456789a", "type", "veth", "peer", "name", "eth0", "netns", w)
+	sh(t, "ip", "-n", a, "link", "set", "cali0123456789a", "up")
+	sh(t, "ip", "-n", a, "addr", "add", "fe80::1/64", "dev", "cali0123456789a", "nodad")
+	sh(t, "ip", "-n", w, "link", "set", "eth0", "up")
+	sh(t, "ip", "-n", w, "addr", "add", "fd00:10::5/128", "dev", "eth0", "nodad")
+	sh(t, "ip", "-n", w, "-6", "route", "add", "fd00:1::/64", "via", "fe80::1", "dev", "eth0")
+	s := dualState("node-a")
+	s.SetPool(calc.Pool{CIDR: netip.MustParsePrefix("fd00:10::/112"), BlockSize: 122, NATOutgoing: true})
+	s.SetWorkload(calc.LocalWorkload{Iface: "cali0123456789a", IPs: []netip.Prefix{netip.MustParsePrefix("fd00:10::5/128")}})
+	dp := newDP(t, a)
+	apply(t, dp, calc.Compute(s))
+	out := sh(t, "ip", "netns", "exec", a, "nft", "list", "table", "ip6", "brindle")
+	mustContain(t, out, "ip6 saddr @masq-pools ip6 daddr != @all-pools masquerade", "fd00:10::/112")
+	if r, err := shOK("ip", "-n", b, "-6", "route", "get", "fd00:10::5"); err == nil && !strings.Contains(r, "unreachable") {
+		t.Fatalf("the outside host has a route back to the pool, the test would prove nothing: %s", r)
+	}
+	if o, err := shOK("ip", "netns", "exec", w, "ping", "-6", "-n", "-c", "2", "-W", "2", "fd00:1::2"); err != nil {
+		t.Fatalf("ping from the workload to the outside failed: %v\n%s", err, o)
+	}
+
+	// A restarted agent leaves the table as it is; without IPv6 pools it goes.
+	dp2, logs := newObservedDP(t, a)
+	apply(t, dp2, calc.Compute(s))
+	if n := countLogs(logs, "IPv6 natOutgoing table written"); n != 0 {
+		t.Errorf("restart rewrote the ip6 table %d times", n)
+	}
+	if o := sh(t, "ip", "netns", "exec", a, "nft", "list", "table", "ip6", "brindle"); o != out {
+		t.Errorf("restart changed the table:\n%s\nwas\n%s", o, out)
+	}
+	s.DeletePool(netip.MustParsePrefix("fd00:10::/112"))
+	apply(t, dp2, calc.Compute(s))
+	if o, err := shOK("ip", "netns", "exec", a, "nft", "list", "table", "ip6", "brindle"); err == nil {
+		t.Errorf("ip6 brindle still there without IPv6 pools:\n%s", o)
+	}
+	mustContain(t, sh(t, "ip", "netns", "exec", a, "nft", "list", "table", "ip", "brindle"), "masquerade")
 }
