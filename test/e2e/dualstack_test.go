@@ -91,7 +91,7 @@ func matrix6(t *testing.T, cts []*cluster.Container) {
 func TestDualStackBGP(t *testing.T) {
 	c := startDualCluster(t, dualStack(oneSubnet()), false)
 	applyPool(t, c, "Never", "Never")
-	applyPool6(t, c, "Never", false)
+	applyPool6(t, c, "Never", true)
 	startAgents(t, c, cluster.AgentOptions{IP6: true}, nodes...)
 	var cts []*cluster.Container
 	for i, n := range nodes {
@@ -137,7 +137,39 @@ func TestDualStackBGP(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	t.Run("NAT66 to an outside host", func(t *testing.T) { nat66(t, c, cts[0]) })
 	t.Run("BIRD learns IPv6 blocks", func(t *testing.T) { birdPeer6(t, c, cts) })
+}
+
+// nat66 pings "ext" (behind the router, no route back to the IPv6 pool) over IPv6: replies
+// come back only if the node masqueraded the container's address to its own.
+func nat66(t *testing.T, c *cluster.Cluster, from *cluster.Container) {
+	ext := c.Host("ext")
+	if r, ok, _ := cluster.RouteTo(ext, pool6); ok {
+		t.Fatalf("ext has a route back to the pool (%s): the test would prove nothing", r)
+	}
+	capt, err := c.Bed.Fabric.Capture(c.HostPort("ext"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := testbed.Ping(from.NS, ext.Addr6.Addr(), 3, time.Second)
+	pkts := capt.Stop()
+	if err != nil || got != 3 {
+		t.Fatalf("ping %s -> ext %s: %d/3 (err %v)", from, ext.Addr6.Addr(), got, err)
+	}
+	masq, leaked := 0, 0
+	for _, p := range pkts {
+		switch {
+		case p.Outer.Dst != ext.Addr6.Addr():
+		case p.Outer.Src == hostIP6(c, from.Host):
+			masq++
+		case p.Outer.Src == from.IP6:
+			leaked++
+		}
+	}
+	if masq < 3 || leaked > 0 {
+		t.Errorf("at ext: %d packets from the node's IPv6 address, %d from the container's (want >= 3 and 0)", masq, leaked)
+	}
 }
 
 // TestIPv6OnlyDatastoreRoutes: containers with an IPv6 address only, BGP off, so every
