@@ -1,6 +1,7 @@
 package calc
 
 import (
+	"bytes"
 	"cmp"
 	"net/netip"
 	"slices"
@@ -241,8 +242,25 @@ func (c *computer) sysctls() []Sysctl {
 	return out
 }
 
+// comparePrefix orders prefixes by address (IPv4 before IPv6), then length, as
+// netip.Addr.Compare does; route keys are compared this way on every merge and sort, so
+// it skips Addr.Compare's zone lookup (prefixes carry no zone) and compares IPv4 addresses
+// as one integer.
 func comparePrefix(a, b netip.Prefix) int {
-	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+	aa, ba := a.Addr(), b.Addr()
+	if a4, b4 := aa.Is4(), ba.Is4(); a4 && b4 {
+		if c := cmp.Compare(addrU32(aa), addrU32(ba)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Bits(), b.Bits())
+	} else if a4 != b4 {
+		return cmp.Compare(aa.BitLen(), ba.BitLen())
+	}
+	x, y := aa.As16(), ba.As16()
+	if c := bytes.Compare(x[:], y[:]); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Bits(), b.Bits())
 }
 
 func isEncap(mode string) bool { return mode == ModeAlways || mode == ModeCrossSubnet }
