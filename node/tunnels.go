@@ -57,7 +57,7 @@ func (a *Agent) tunnelLoop(ctx context.Context) {
 // ensureTunnels runs the IPIP and VXLAN tunnel-address reconcilers once.
 func (a *Agent) ensureTunnels(ctx context.Context) error {
 	var errs []error
-	for _, kind := range []ipam.TunnelKind{ipam.IPIP, ipam.VXLAN} {
+	for _, kind := range ipam.TunnelKinds {
 		addr, err := a.ipam.EnsureTunnelAddress(ctx, a.name, kind)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s tunnel address: %w", kind, err))
