@@ -21,6 +21,8 @@ func Compute(s *State) Desired {
 	d.IPIP = c.ipipDevice()
 	d.VXLAN = c.vxlanDevice()
 	c.vxlan = d.VXLAN
+	d.VXLANV6 = c.vxlanV6Device()
+	c.vxlan6 = d.VXLANV6
 	c.deriveChanged()
 	inc := &c.memo.inc
 	inc.chRoutes = slices.CompactFunc(slices.SortedFunc(slices.Values(inc.chRoutes), comparePrefix), func(a, b netip.Prefix) bool { return a == b })
@@ -44,6 +46,9 @@ func Compute(s *State) Desired {
 	d.Routes = inc.routes
 	if d.VXLAN != nil {
 		d.VTEPs = inc.vteps
+	}
+	if d.VXLANV6 != nil {
+		d.VTEPsV6 = c.vtepsV6()
 	}
 	d.NAT = c.nat()
 	d.TunnelSources = inc.hosts
@@ -161,6 +166,7 @@ type computer struct {
 	hasLoc  bool
 	pools   []Pool // most specific first, then by address: deterministic lookups
 	vxlan   *VXLANDevice
+	vxlan6  *VXLANDevice
 	skipped []Decision
 	memo    *memo
 }

@@ -82,8 +82,9 @@ func TestIPv6PeerWithoutIPv6Address(t *testing.T) {
 	}
 }
 
-// CrossSubnet compares the peer's IPv6 address with this node's IPv6 subnet. VXLAN over
-// IPv6 is not programmed yet, so a peer that needs it is skipped, never routed in the clear.
+// CrossSubnet compares the peer's IPv6 address with this node's IPv6 subnet. Without this
+// node's IPv6 tunnel address there is no vxlan-v6.calico, so a peer that needs it is
+// skipped, never routed in the clear.
 func TestIPv6CrossSubnet(t *testing.T) {
 	d := Compute(dualStack("", "", ModeCrossSubnet))
 	if r := route(t, d, "fd00:10::40/122"); r.Gw != addr("fd00:1::2") || r.Dev != "eth0" {
@@ -91,12 +92,61 @@ func TestIPv6CrossSubnet(t *testing.T) {
 	}
 	noRoute(t, d, "fd00:10::80/122")
 	if !slices.ContainsFunc(d.Skipped, func(x Decision) bool {
-		return strings.Contains(x.Subject, "fd00:10::80/122") && strings.Contains(x.Reason, "VXLAN over IPv6")
+		return strings.Contains(x.Subject, "fd00:10::80/122") && strings.Contains(x.Reason, VXLANV6DeviceName+" is not set up")
 	}) {
 		t.Errorf("no reason for the block across subnets: %+v", d.Skipped)
 	}
-	if d.VXLAN != nil {
-		t.Errorf("vxlan.calico wanted for an IPv6 pool only: %+v", d.VXLAN)
+	if d.VXLAN != nil || d.VXLANV6 != nil {
+		t.Errorf("no VXLAN device wanted: %+v %+v", d.VXLAN, d.VXLANV6)
+	}
+}
+
+// With IPv6 tunnel addresses, IPv6 VXLAN pools route through vxlan-v6.calico (Calico's VNI,
+// port, MTU uplink-70, MAC from sha1(name-v6)), with a VTEP per remote node.
+func TestIPv6VXLAN(t *testing.T) {
+	for _, mode := range []string{ModeAlways, ModeCrossSubnet} {
+		s := dualStack("", "", mode)
+		for name, tun := range map[string]string{"node-a": "fd00:10::1", "node-b": "fd00:10::41", "node-c": "fd00:10::83"} {
+			n := s.Nodes[name]
+			n.VXLANTunnelAddrV6 = addr(tun)
+			s.SetNode(n)
+		}
+		d := Compute(s)
+		dev := d.VXLANV6
+		if dev == nil || dev.Name != "vxlan-v6.calico" || dev.VNI != 4096 || dev.Port != 4789 || dev.MTU != 1430 ||
+			dev.Addr != addr("fd00:10::1") || dev.SrcAddr != addr("fd00:1::1") || dev.Parent != "eth0" {
+			t.Fatalf("%s: device %+v", mode, dev)
+		}
+		if d.VXLAN != nil {
+			t.Errorf("%s: vxlan.calico wanted for an IPv6 pool: %+v", mode, d.VXLAN)
+		}
+		if len(d.VTEPsV6) != 2 || d.VTEPsV6[0].TunnelIP != addr("fd00:10::41") || d.VTEPsV6[0].HostIP != addr("fd00:1::2") ||
+			d.VTEPsV6[1].Node != "node-c" || d.VTEPsV6[0].MAC.String() != VXLANMACV6(Node{Name: "node-b"}).String() {
+			t.Errorf("%s: VTEPs %+v", mode, d.VTEPsV6)
+		}
+		if VXLANMACV6(Node{Name: "node-b"}).String() == VXLANMAC(Node{Name: "node-b"}).String() {
+			t.Error("IPv4 and IPv6 VTEP MACs must differ")
+		}
+		far := route(t, d, "fd00:10::80/122")
+		if far.Dev != "vxlan-v6.calico" || far.Gw != addr("fd00:10::83") || !far.OnLink {
+			t.Errorf("%s: block across subnets %+v", mode, far)
+		}
+		near := route(t, d, "fd00:10::40/122")
+		if mode == ModeAlways && (near.Dev != "vxlan-v6.calico" || near.Gw != addr("fd00:10::41")) {
+			t.Errorf("Always: block in the subnet %+v", near)
+		}
+		if mode == ModeCrossSubnet && (near.Dev != "eth0" || near.Gw != addr("fd00:1::2")) {
+			t.Errorf("CrossSubnet: block in the subnet %+v", near)
+		}
+		// The peer's tunnel address goes: its block is skipped (incrementally).
+		n := s.Nodes["node-c"]
+		n.VXLANTunnelAddrV6 = netip.Addr{}
+		s.SetNode(n)
+		d = Compute(s)
+		noRoute(t, d, "fd00:10::80/122")
+		if len(d.VTEPsV6) != 1 {
+			t.Errorf("%s: VTEPs after the tunnel address went %+v", mode, d.VTEPsV6)
+		}
 	}
 }
 

@@ -161,10 +161,7 @@ func (c *computer) routeToNode(k *sink, dst netip.Prefix, pool Pool, inPool bool
 	}
 	peerIP := peerAddr.Addr()
 	if !v4 && inPool && isEncap(pool.VXLANMode) && !(pool.VXLANMode == ModeCrossSubnet && c.sameSubnet(peerIP)) {
-		// vxlan-v6.calico is not built yet (issue 13, item 3): better no route than one
-		// that sends the block's traffic unencapsulated where the pool says it must not.
-		k.skip(what+" "+dst.String(), "pool "+pool.CIDR.String()+" needs VXLAN over IPv6, which brindle does not program yet")
-		return Route{}, false
+		return c.routeV6VXLAN(k, dst, pool, peer, what, share)
 	}
 	if inPool && isEncap(pool.VXLANMode) && !(pool.VXLANMode == ModeCrossSubnet && c.sameSubnet(peerIP)) {
 		if c.vxlan == nil {

@@ -58,6 +58,9 @@ func (s *State) SetNode(n Node) {
 	if !n.VXLANTunnelAddr.Is4() {
 		n.VXLANTunnelAddr = netip.Addr{}
 	}
+	if !n.VXLANTunnelAddrV6.Is6() || n.VXLANTunnelAddrV6.Is4In6() {
+		n.VXLANTunnelAddrV6 = netip.Addr{}
+	}
 	s.Nodes[n.Name] = n
 }
 

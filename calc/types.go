@@ -32,6 +32,10 @@ type Node struct {
 	VXLANTunnelAddr netip.Addr
 	// VXLANMAC is spec.vxlanTunnelMACAddr; empty means derive it from the name as Calico does.
 	VXLANMAC net.HardwareAddr
+	// VXLANTunnelAddrV6 and VXLANMACV6 are spec.ipv6VXLANTunnelAddr and
+	// spec.vxlanTunnelMACAddrV6, for vxlan-v6.calico.
+	VXLANTunnelAddrV6 netip.Addr
+	VXLANMACV6        net.HardwareAddr
 }
 
 // Pool is what calc needs from an IPPool resource.

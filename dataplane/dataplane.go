@@ -42,6 +42,7 @@ type Dataplane struct {
 	links   *linkIndex
 	routes  *routeTable
 	vteps   *vtepTable
+	vteps6  *vtepTable // vxlan-v6.calico's
 	tunnels *tunnels
 	nft     *nftTableRec
 	nat6    *nat6Table
@@ -69,6 +70,7 @@ func New(opts Options) (*Dataplane, error) {
 		links:   links,
 		routes:  newRouteTable(h, links, log, opts.NexthopsFrom),
 		vteps:   newVTEPTable(h, log),
+		vteps6:  newVTEPTable6(h, log),
 		tunnels: &tunnels{h: h, log: log, links: links},
 		nft:     &nftTableRec{h: h, log: log, stale: true},
 		nat6:    &nat6Table{h: h, log: log, stale: true},
@@ -105,6 +107,7 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 		d.links.markStale()
 		d.routes.markStale()
 		d.vteps.markStale()
+		d.vteps6.markStale()
 		d.nft.stale = true
 		d.nat6.stale = true
 		d.sysctl.stale = true
@@ -115,12 +118,13 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	errs = append(errs, d.tunnels.apply(want.IPIP, want.VXLAN))
+	errs = append(errs, d.tunnels.apply(want.IPIP, want.VXLAN, want.VXLANV6))
 	if d.tunnels.recreated {
 		// Routes and neighbours through a recreated device vanished with the old one, and
 		// the kernel sends no route deletions for that.
 		d.routes.markStale()
 		d.vteps.markStale()
+		d.vteps6.markStale()
 	}
 	vx := 0
 	if want.VXLAN != nil {
@@ -128,6 +132,12 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 	}
 	d.vteps.set(want.VTEPs, want.Delta)
 	errs = append(errs, d.vteps.apply(vx))
+	vx6 := 0
+	if want.VXLANV6 != nil {
+		vx6, _ = d.links.index(want.VXLANV6.Name)
+	}
+	d.vteps6.set(want.VTEPsV6, nil) // no delta for IPv6 VTEPs: the lists are walked
+	errs = append(errs, d.vteps6.apply(vx6))
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -159,5 +169,8 @@ func (d *Dataplane) Stats() Stats {
 	d.vteps.mu.Lock()
 	vw := d.vteps.writes
 	d.vteps.mu.Unlock()
+	d.vteps6.mu.Lock()
+	vw += d.vteps6.writes
+	d.vteps6.mu.Unlock()
 	return Stats{RouteWrites: rw, VTEPWrites: vw, NexthopWrites: nw}
 }

@@ -137,3 +137,42 @@ func TestNAT66(t *testing.T) {
 	}
 	mustContain(t, sh(t, "ip", "netns", "exec", a, "nft", "list", "table", "ip", "brindle"), "masquerade")
 }
+
+// TestIPv6VXLANDevice: an IPv6 VXLAN pool gives vxlan-v6.calico (IPv6 underlay, Calico's
+// VNI, port and MTU uplink-70), its /128 tunnel address, a permanent IPv6 neighbour and FDB
+// entry per remote VTEP and routes through it; a restart rewrites nothing, and the device
+// goes with the pool.
+func TestIPv6VXLANDevice(t *testing.T) {
+	needRoot(t)
+	a, _ := dualPair(t)
+	s := dualState("node-a")
+	s.SetPool(calc.Pool{CIDR: netip.MustParsePrefix("fd00:10::/112"), BlockSize: 122, VXLANMode: calc.ModeAlways})
+	for name, tun := range map[string]string{"node-a": "fd00:10::1", "node-b": "fd00:10::41"} {
+		n := s.Nodes[name]
+		n.VXLANTunnelAddrV6 = netip.MustParseAddr(tun)
+		s.SetNode(n)
+	}
+	dp := newDP(t, a)
+	apply(t, dp, calc.Compute(s))
+	mac := calc.VXLANMACV6(calc.Node{Name: "node-b"}).String()
+	mustContain(t, sh(t, "ip", "-n", a, "-d", "link", "show", "vxlan-v6.calico"),
+		"mtu 1430", "vxlan id 4096 local fd00:1::1 dev eth0", "dstport 4789", calc.VXLANMACV6(calc.Node{Name: "node-a"}).String())
+	mustContain(t, sh(t, "ip", "-n", a, "-6", "addr", "show", "dev", "vxlan-v6.calico"), "inet6 fd00:10::1/128")
+	mustContain(t, sh(t, "ip", "-n", a, "-6", "neigh", "show", "dev", "vxlan-v6.calico"), "fd00:10::41 lladdr "+mac+" PERMANENT")
+	mustContain(t, sh(t, "bridge", "-n", a, "fdb", "show", "dev", "vxlan-v6.calico"), mac+" dst fd00:1::2 self permanent")
+	mustContain(t, sh(t, "ip", "-n", a, "-6", "route", "show"), "fd00:10::40/122 via fd00:10::41 dev vxlan-v6.calico proto 80 metric 1024 onlink")
+	if o, err := shOK("ip", "-n", a, "link", "show", "vxlan.calico"); err == nil {
+		t.Errorf("vxlan.calico created for an IPv6 pool:\n%s", o)
+	}
+
+	dp2 := newDP(t, a)
+	apply(t, dp2, calc.Compute(s))
+	if st := dp2.Stats(); st.RouteWrites != 0 || st.VTEPWrites != 0 {
+		t.Errorf("restart rewrote %d routes and %d VTEP entries", st.RouteWrites, st.VTEPWrites)
+	}
+	s.DeletePool(netip.MustParsePrefix("fd00:10::/112"))
+	apply(t, dp2, calc.Compute(s))
+	if o, err := shOK("ip", "-n", a, "link", "show", "vxlan-v6.calico"); err == nil {
+		t.Errorf("vxlan-v6.calico still there without an IPv6 VXLAN pool:\n%s", o)
+	}
+}

@@ -33,6 +33,10 @@ func calcNode(n *api.Node) calc.Node {
 	if mac, err := net.ParseMAC(n.Spec.VXLANTunnelMACAddr); err == nil {
 		out.VXLANMAC = mac
 	}
+	out.VXLANTunnelAddrV6 = parseAddr(n.Spec.IPv6VXLANTunnelAddr)
+	if mac, err := net.ParseMAC(n.Spec.VXLANTunnelMACAddrV6); err == nil {
+		out.VXLANMACV6 = mac
+	}
 	return out
 }
 

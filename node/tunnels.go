@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/brindle-net/brindle/ipam"
@@ -85,9 +86,13 @@ func (a *Agent) writeMTU(context.Context) error {
 			mtu = min(mtu, m)
 		}
 		if p.Spec.VXLANMode == "Always" || p.Spec.VXLANMode == "CrossSubnet" {
-			m := a.mtu - 50
-			if fc.VXLANMTU != nil && *fc.VXLANMTU > 0 {
-				m = *fc.VXLANMTU
+			m, set := a.mtu-50, fc.VXLANMTU
+			if strings.Contains(p.Spec.CIDR, ":") {
+				// vxlan-v6.calico: the IPv6 outer header is 20 bytes longer (Calico's vxlanMTUV6).
+				m, set = a.mtu-70, fc.VXLANMTUV6
+			}
+			if set != nil && *set > 0 {
+				m = *set
 			}
 			mtu = min(mtu, m)
 		}
