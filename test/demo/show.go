@@ -62,7 +62,7 @@ func demo(c *cluster.Cluster) error {
 	if err := cluster.WaitMatrix(cts, 60*time.Second); err != nil {
 		return err
 	}
-	if err := cluster.WaitMatrixFamily(sameSubnet6(c, cts), 60*time.Second, false); err != nil {
+	if err := cluster.WaitMatrixFamily(cts, 60*time.Second, false); err != nil {
 		return err
 	}
 	for _, h := range hosts {
@@ -121,7 +121,7 @@ func showHost(c *cluster.Cluster, host string) error {
 		return err
 	}
 	show(host, "ip -6 route", out)
-	for _, dev := range []string{"tunl0", "vxlan.calico"} {
+	for _, dev := range []string{"tunl0", "vxlan.calico", "vxlan-v6.calico"} {
 		if _, err := h.NL.LinkByName(dev); err != nil {
 			continue
 		}
@@ -130,8 +130,12 @@ func showHost(c *cluster.Cluster, host string) error {
 			return err
 		}
 		show(host, "ip -d link show "+dev, out)
-		if out, err = cluster.IP(h.Netns, "-4", "addr", "show", "dev", dev); err == nil {
-			show(host, "ip -4 addr show dev "+dev, out)
+		fam := "-4"
+		if dev == "vxlan-v6.calico" {
+			fam = "-6"
+		}
+		if out, err = cluster.IP(h.Netns, fam, "addr", "show", "dev", dev); err == nil {
+			show(host, "ip "+fam+" addr show dev "+dev, out)
 		}
 	}
 	// Sessions across the router take a moment longer (the passive end waits for the other's
@@ -163,11 +167,10 @@ func pings(c *cluster.Cluster, cts []*cluster.Container) error {
 		}
 	}
 	heading("IPv6 pings across hosts")
-	fmt.Println("IPv6 blocks are routed without encapsulation (VXLAN for IPv6 is not built yet), so")
-	fmt.Println("IPv6 reaches the containers on the hosts that share a subnet: master01 and node01.")
-	v6 := sameSubnet6(c, cts)
-	for _, from := range v6 {
-		for _, to := range v6 {
+	fmt.Println("IPv6 pool with vxlanMode CrossSubnet: plain IPv6 routes between master01 and node01,")
+	fmt.Println("vxlan-v6.calico (VXLAN over IPv6) to and from node02 behind the router.")
+	for _, from := range cts {
+		for _, to := range cts {
 			if from.Host == to.Host {
 				continue
 			}
@@ -183,19 +186,8 @@ func pings(c *cluster.Cluster, cts []*cluster.Container) error {
 	if failed > 0 {
 		return fmt.Errorf("%d of the cross-host pings failed", failed)
 	}
-	fmt.Println("every container reaches every container on the other hosts (IPv6: on its subnet)")
+	fmt.Println("every container reaches every container on the other hosts, over IPv4 and IPv6")
 	return nil
-}
-
-// sameSubnet6 are the containers on master01's subnet, which IPv6 reaches without a tunnel.
-func sameSubnet6(c *cluster.Cluster, cts []*cluster.Container) []*cluster.Container {
-	var out []*cluster.Container
-	for _, ct := range cts {
-		if c.Host(ct.Host).Subnet == c.Host("master01").Subnet {
-			out = append(out, ct)
-		}
-	}
-	return out
 }
 
 // applyPool6 applies an IPv6 pool beside the seed's (Calico's default IPv6 block size).
@@ -209,7 +201,7 @@ spec:
   cidr: fd00:244::/112
   blockSize: 122
   ipipMode: Never
-  vxlanMode: Never
+  vxlanMode: CrossSubnet
   natOutgoing: false
   nodeSelector: all()
 `
