@@ -208,6 +208,11 @@ func (a *Allocator) setTunnelAddr(ctx context.Context, node string, kind TunnelK
 		}
 		if val == "" {
 			delete(target, field)
+			if kind == IPIP && len(target) == 0 {
+				// bgp held only the tunnel address: an empty bgp fails validation ("set
+				// ipv4Address or ipv6Address, or leave bgp out"), so leave it out.
+				delete(spec, "bgp")
+			}
 		} else {
 			target[field] = val
 		}
