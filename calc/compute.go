@@ -48,7 +48,8 @@ func Compute(s *State) Desired {
 		d.VTEPs = inc.vteps
 	}
 	if d.VXLANV6 != nil {
-		d.VTEPsV6 = c.vtepsV6()
+		d.VTEPsV6, d.TunnelSourcesV6 = c.vtepsV6(), c.hostsV6()
+		d.AcceptVXLANV6 = true
 	}
 	d.NAT = c.nat()
 	d.TunnelSources = inc.hosts

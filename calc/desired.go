@@ -123,7 +123,11 @@ type Desired struct {
 	// covered by Delta).
 	VXLANV6 *VXLANDevice
 	VTEPsV6 []VTEP
-	NAT     NAT
+	// TunnelSourcesV6 are the nodes' IPv6 addresses VXLAN over IPv6 is accepted from, and
+	// AcceptVXLANV6 says vxlan-v6.calico is in use (sorted; not covered by Delta).
+	TunnelSourcesV6 []netip.Addr
+	AcceptVXLANV6   bool
+	NAT             NAT
 	// TunnelSources are the node addresses IPIP and VXLAN packets are accepted from.
 	TunnelSources []netip.Addr
 	// AcceptIPIP/AcceptVXLAN: encapsulation in use, so the dataplane accepts it from

@@ -111,3 +111,16 @@ func (c *computer) routeV6VXLAN(k *sink, dst netip.Prefix, pool Pool, peer Node,
 	}
 	return r, true
 }
+
+// hostsV6 are every node's IPv6 address (this one's included, as for IPv4), sorted: the
+// sources VXLAN over IPv6 is accepted from.
+func (c *computer) hostsV6() []netip.Addr {
+	var out []netip.Addr
+	for _, n := range c.s.Nodes {
+		if n.IPv6.IsValid() {
+			out = append(out, n.IPv6.Addr())
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return slices.Compact(out)
+}

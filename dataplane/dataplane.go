@@ -142,7 +142,7 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 		return err
 	}
 	errs = append(errs, d.routes.set(want.Routes, want.Delta), d.routes.apply())
-	errs = append(errs, d.nft.apply(&want), d.nat6.apply(want.NAT))
+	errs = append(errs, d.nft.apply(&want), d.nat6.apply(&want))
 	err := errors.Join(errs...)
 	if err != nil {
 		d.log.Debug("apply incomplete", zap.Error(err))

@@ -124,7 +124,7 @@ func TestNAT66(t *testing.T) {
 	// A restarted agent leaves the table as it is; without IPv6 pools it goes.
 	dp2, logs := newObservedDP(t, a)
 	apply(t, dp2, calc.Compute(s))
-	if n := countLogs(logs, "IPv6 natOutgoing table written"); n != 0 {
+	if n := countLogs(logs, "IPv6 nftables table written"); n != 0 {
 		t.Errorf("restart rewrote the ip6 table %d times", n)
 	}
 	if o := sh(t, "ip", "netns", "exec", a, "nft", "list", "table", "ip6", "brindle"); o != out {
@@ -165,10 +165,17 @@ func TestIPv6VXLANDevice(t *testing.T) {
 		t.Errorf("vxlan.calico created for an IPv6 pool:\n%s", o)
 	}
 
-	dp2 := newDP(t, a)
+	// VXLAN over IPv6 is accepted from the nodes' IPv6 addresses only.
+	mustContain(t, sh(t, "ip", "netns", "exec", a, "nft", "list", "table", "ip6", "brindle"),
+		"udp dport 4789 ip6 saddr @all-hosts accept", "udp dport 4789 counter packets", "fd00:1::1", "fd00:1::2")
+
+	dp2, logs := newObservedDP(t, a)
 	apply(t, dp2, calc.Compute(s))
 	if st := dp2.Stats(); st.RouteWrites != 0 || st.VTEPWrites != 0 {
 		t.Errorf("restart rewrote %d routes and %d VTEP entries", st.RouteWrites, st.VTEPWrites)
+	}
+	if n := countLogs(logs, "IPv6 nftables table written"); n != 0 {
+		t.Errorf("restart rewrote the ip6 table %d times", n)
 	}
 	s.DeletePool(netip.MustParsePrefix("fd00:10::/112"))
 	apply(t, dp2, calc.Compute(s))

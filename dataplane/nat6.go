@@ -8,41 +8,56 @@ import (
 
 	"github.com/brindle-net/brindle/calc"
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )
 
-// natOutgoing for IPv6 pools lives in its own table, `ip6 brindle`, beside `ip brindle`:
-// an nftables table has one family, and Calico likewise keeps its IPv6 NAT in ip6tables'
-// nat table (cali-nat-outgoing), separate from IPv4. It holds only
+// The IPv6 side of brindle's nftables lives in its own table, `ip6 brindle`, beside `ip
+// brindle`: an nftables table has one family, and Calico likewise keeps IPv6 in ip6tables.
+// It holds
 //
 //	set all-pools  { type ipv6_addr; flags interval }
 //	set masq-pools { type ipv6_addr; flags interval }
 //	chain postrouting { type nat hook postrouting priority srcnat;
 //	    ip6 saddr @masq-pools ip6 daddr != @all-pools masquerade }
 //
-// and exists only while an IPv6 pool exists, so IPv4-only hosts keep no IPv6 table. It is
-// small and changes rarely (with the pools), so any difference is fixed by replacing the
-// whole table in one transaction; a restart reads it back and leaves it alone when equal.
+// and, while vxlan-v6.calico is in use, the IPv6 twin of the IPv4 VXLAN filter:
+//
+//	set all-hosts { type ipv6_addr }   (the nodes' IPv6 addresses)
+//	chain input { type filter hook input priority filter;
+//	    udp dport 4789 ip6 saddr @all-hosts accept; udp dport 4789 counter drop }
+//
+// The table exists only while an IPv6 pool exists, so IPv4-only hosts keep no IPv6 table.
+// It changes with the pools and, in IPv6 VXLAN clusters, the nodes, so any difference is
+// fixed by replacing the whole table in one transaction; a restart reads it back and leaves
+// it alone when equal.
 
-// nat6Spec is the table's intended content: merged pool ranges.
+// nat6Spec is the table's intended content: merged pool ranges and, with vxlan, the hosts
+// VXLAN over IPv6 is accepted from.
 type nat6Spec struct {
 	all, masq []range6
+	vxlan     bool
+	hosts     []netip.Addr // sorted
 }
 
 // range6 is [start, end); end invalid means up to the top of the address space.
 type range6 struct{ start, end netip.Addr }
 
-func buildNAT6Spec(n calc.NAT) nat6Spec {
-	return nat6Spec{all: mergeRanges6(n.AllPools), masq: mergeRanges6(n.MasqPools)}
+func buildNAT6Spec(d *calc.Desired) nat6Spec {
+	s := nat6Spec{all: mergeRanges6(d.NAT.AllPools), masq: mergeRanges6(d.NAT.MasqPools), vxlan: d.AcceptVXLANV6}
+	if s.vxlan {
+		s.hosts = slices.Compact(slices.SortedFunc(slices.Values(d.TunnelSourcesV6), netip.Addr.Compare))
+	}
+	return s
 }
 
 func (s nat6Spec) empty() bool { return len(s.all) == 0 }
 
 func (s nat6Spec) equal(o nat6Spec) bool {
-	return slices.Equal(s.all, o.all) && slices.Equal(s.masq, o.masq)
+	return slices.Equal(s.all, o.all) && slices.Equal(s.masq, o.masq) && s.vxlan == o.vxlan && slices.Equal(s.hosts, o.hosts)
 }
 
 func mergeRanges6(ps []netip.Prefix) []range6 {
@@ -92,6 +107,8 @@ func range6Elems(rs []range6) []nftables.SetElement {
 
 const nat6RuleTag = nftTagPrefix + ruleMasq
 
+var nat6InputTags = []string{nftTagPrefix + ruleVXLANOK, nftTagPrefix + ruleVXLANDrop}
+
 // nat6Table reconciles `ip6 brindle`.
 type nat6Table struct {
 	h     *nsHandles
@@ -101,8 +118,8 @@ type nat6Table struct {
 	stale bool
 }
 
-func (n *nat6Table) apply(nat calc.NAT) error {
-	want := buildNAT6Spec(nat)
+func (n *nat6Table) apply(d *calc.Desired) error {
+	want := buildNAT6Spec(d)
 	if n.stale {
 		n.known, n.stale = false, false
 	}
@@ -133,7 +150,8 @@ func (n *nat6Table) apply(nat calc.NAT) error {
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("nftables (ip6): %w", err)
 		}
-		n.log.Info("IPv6 natOutgoing table written", zap.Int("pools", len(want.all)), zap.Int("masqueraded", len(want.masq)))
+		n.log.Info("IPv6 nftables table written", zap.Int("pools", len(want.all)), zap.Int("masqueraded", len(want.masq)),
+			zap.Bool("vxlanFilter", want.vxlan), zap.Int("hosts", len(want.hosts)))
 	}
 	n.last, n.known = want, true
 	return nil
@@ -163,11 +181,43 @@ func addNAT6(c *nftables.Conn, want nat6Spec) error {
 		lookup(setAllPools, true),
 		&expr.Masq{},
 	}, UserData: userdata.AppendString(nil, userdata.TypeComment, nat6RuleTag)})
+	if !want.vxlan {
+		return nil
+	}
+	hosts := &nftables.Set{Table: t, Name: setAllHosts, KeyType: nftables.TypeIP6Addr}
+	var elems []nftables.SetElement
+	for _, h := range want.hosts {
+		b := h.As16()
+		elems = append(elems, nftables.SetElement{Key: b[:]})
+	}
+	if err := c.AddSet(hosts, nil); err != nil {
+		return fmt.Errorf("set %s: %w", setAllHosts, err)
+	}
+	if err := addElems(c, hosts, elems); err != nil {
+		return fmt.Errorf("set %s: %w", setAllHosts, err)
+	}
+	in := c.AddChain(&nftables.Chain{Name: chainInput, Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter})
+	vxlan := []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{ipProtoUDP}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(vxlanUDPPort)},
+	}
+	allow := append(slices.Clone(vxlan),
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 8, Len: 16},
+		&expr.Lookup{SourceRegister: 1, SetName: hosts.Name, SetID: hosts.ID},
+		&expr.Verdict{Kind: expr.VerdictAccept})
+	drop := append(slices.Clone(vxlan), &expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})
+	for i, exprs := range [][]expr.Any{allow, drop} {
+		c.AddRule(&nftables.Rule{Table: t, Chain: in, Exprs: exprs,
+			UserData: userdata.AppendString(nil, userdata.TypeComment, nat6InputTags[i])})
+	}
 	return nil
 }
 
 // readNAT6 reads `ip6 brindle` back as a spec; a table whose shape is not ours reads as
-// different from any spec (an empty all-pools), so it is replaced.
+// different from any spec (no pools), so it is replaced.
 func readNAT6(c *nftables.Conn) (nat6Spec, bool, error) {
 	t, err := c.ListTableOfFamily(nftTable, nftables.TableFamilyIPv6)
 	if errors.Is(err, unix.ENOENT) {
@@ -181,14 +231,24 @@ func readNAT6(c *nftables.Conn) (nat6Spec, bool, error) {
 		return nat6Spec{}, true, err
 	}
 	var spec nat6Spec
-	found := 0
+	seen := map[string]bool{}
 	for _, s := range sets {
-		if !s.Interval || s.KeyType.Name != nftables.TypeIP6Addr.Name {
+		if s.KeyType.Name != nftables.TypeIP6Addr.Name || s.Interval != (s.Name != setAllHosts) {
 			return nat6Spec{}, true, nil
 		}
 		es, err := c.GetSetElements(s)
 		if err != nil {
 			return nat6Spec{}, true, err
+		}
+		seen[s.Name] = true
+		if s.Name == setAllHosts {
+			for _, e := range es {
+				if a, ok := netip.AddrFromSlice(e.Key); ok {
+					spec.hosts = append(spec.hosts, a)
+				}
+			}
+			slices.SortFunc(spec.hosts, netip.Addr.Compare)
+			continue
 		}
 		rs, ok := rangesFromElems(es)
 		if !ok {
@@ -196,33 +256,43 @@ func readNAT6(c *nftables.Conn) (nat6Spec, bool, error) {
 		}
 		switch s.Name {
 		case setAllPools:
-			spec.all, found = rs, found+1
+			spec.all = rs
 		case setMasqPools:
-			spec.masq, found = rs, found+1
+			spec.masq = rs
 		}
 	}
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv6)
 	if err != nil {
 		return nat6Spec{}, true, err
 	}
-	var tags []string
+	tags := map[string][]string{}
 	for _, ch := range chains {
 		if ch.Table.Name != nftTable {
 			continue
 		}
-		if ch.Name != chainPostNAT || ch.Hooknum == nil || *ch.Hooknum != *nftables.ChainHookPostrouting {
+		hook := map[string]*nftables.ChainHook{chainPostNAT: nftables.ChainHookPostrouting, chainInput: nftables.ChainHookInput}[ch.Name]
+		if hook == nil || ch.Hooknum == nil || *ch.Hooknum != *hook {
 			return nat6Spec{}, true, nil
 		}
 		rules, err := c.GetRules(t, ch)
 		if err != nil {
 			return nat6Spec{}, true, err
 		}
+		tags[ch.Name] = []string{}
 		for _, r := range rules {
 			tag, _ := userdata.GetString(r.UserData, userdata.TypeComment)
-			tags = append(tags, tag)
+			tags[ch.Name] = append(tags[ch.Name], tag)
 		}
 	}
-	if found != 2 || len(sets) != 2 || !slices.Equal(tags, []string{nat6RuleTag}) {
+	spec.vxlan = seen[setAllHosts]
+	ok := seen[setAllPools] && seen[setMasqPools] && len(sets) == len(seen) &&
+		slices.Equal(tags[chainPostNAT], []string{nat6RuleTag})
+	if spec.vxlan {
+		ok = ok && slices.Equal(tags[chainInput], nat6InputTags) && len(tags) == 2
+	} else {
+		ok = ok && len(tags) == 1
+	}
+	if !ok {
 		return nat6Spec{}, true, nil
 	}
 	return spec, true, nil
