@@ -20,7 +20,7 @@ func ComputeBGP(in BGPInput) BGPDesired {
 		out.Skipped = d.sortedSkips()
 		return out
 	}
-	out.RouterID = d.me.IPv4
+	out.RouterID, out.IPv6 = d.me.IPv4, d.me.IPv6
 	d.explicitPeers()
 	d.meshPeers()
 	out.Peers = d.finish()

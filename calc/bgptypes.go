@@ -90,7 +90,10 @@ type BGPPeer struct {
 // BGPDesired is this node's speaker configuration.
 type BGPDesired struct {
 	// RouterID is the node's IPv4 address; invalid means the node cannot run BGP yet.
-	RouterID   netip.Addr
+	RouterID netip.Addr
+	// IPv6 is the node's bgp.ipv6Address, where the IPv6 sessions (Calico's bird6) listen;
+	// invalid when the node has none.
+	IPv6       netip.Addr
 	AS         uint32
 	ListenPort uint16
 	Peers      []BGPPeer // sorted by address, then port

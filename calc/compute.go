@@ -1,6 +1,7 @@
 package calc
 
 import (
+	"bytes"
 	"cmp"
 	"net/netip"
 	"slices"
@@ -20,13 +21,16 @@ func Compute(s *State) Desired {
 	d.IPIP = c.ipipDevice()
 	d.VXLAN = c.vxlanDevice()
 	c.vxlan = d.VXLAN
+	d.VXLANV6 = c.vxlanV6Device()
+	c.vxlan6 = d.VXLANV6
 	c.deriveChanged()
 	inc := &c.memo.inc
-	inc.chRoutes, inc.chVTEPs, inc.chHosts = sortCompact(inc.chRoutes), sortCompact(inc.chVTEPs), sortCompact(inc.chHosts)
+	inc.chRoutes = slices.CompactFunc(slices.SortedFunc(slices.Values(inc.chRoutes), comparePrefix), func(a, b netip.Prefix) bool { return a == b })
+	inc.chVTEPs, inc.chHosts = sortCompact(inc.chVTEPs), sortCompact(inc.chHosts)
 	d.Delta = c.delta()
 	inc.routes = c.resolveRoutes()
 	inc.vteps = c.resolveVTEPs()
-	inc.hosts = mergeSorted(inc.hosts, inc.chHosts, func(a netip.Addr) uint64 { return uint64(addrU32(a)) },
+	inc.hosts = mergeSorted(inc.hosts, inc.chHosts, func(a netip.Addr) uint64 { return uint64(addrU32(a)) }, cmp.Compare[uint64],
 		func(k uint64) (netip.Addr, bool) {
 			v := uint32(k)
 			return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), inc.hostRefs[v] > 0
@@ -42,6 +46,10 @@ func Compute(s *State) Desired {
 	d.Routes = inc.routes
 	if d.VXLAN != nil {
 		d.VTEPs = inc.vteps
+	}
+	if d.VXLANV6 != nil {
+		d.VTEPsV6, d.TunnelSourcesV6 = c.vtepsV6(), c.hostsV6()
+		d.AcceptVXLANV6 = true
 	}
 	d.NAT = c.nat()
 	d.TunnelSources = inc.hosts
@@ -64,10 +72,7 @@ func (c *computer) delta() *Delta {
 	if d.Full {
 		return d
 	}
-	d.Routes = make([]netip.Prefix, len(inc.chRoutes))
-	for i, k := range inc.chRoutes {
-		d.Routes[i] = netip.PrefixFrom(addrFromKey(k), int(k&0xffff))
-	}
+	d.Routes = slices.Clone(inc.chRoutes)
 	d.VTEPs = make([]netip.Addr, len(inc.chVTEPs))
 	for i, k := range inc.chVTEPs {
 		d.VTEPs[i] = addrFromKey(k)
@@ -162,6 +167,7 @@ type computer struct {
 	hasLoc  bool
 	pools   []Pool // most specific first, then by address: deterministic lookups
 	vxlan   *VXLANDevice
+	vxlan6  *VXLANDevice
 	skipped []Decision
 	memo    *memo
 }
@@ -216,7 +222,22 @@ func (c *computer) nat() NAT {
 
 func (c *computer) sysctls() []Sysctl {
 	out := []Sysctl{{Key: "net/ipv4/ip_forward", Value: "1", Reason: "every node routes for its workloads"}}
-	for iface := range c.s.Workloads {
+	for _, p := range c.pools {
+		if p.CIDR.Addr().Is6() {
+			// Felix sets it whenever IPv6 is in use; without it IPv6 workloads are not routed.
+			out = append(out, Sysctl{Key: "net/ipv6/conf/all/forwarding", Value: "1", Reason: "IPv6 pool " + p.CIDR.String() + " is routed"})
+			break
+		}
+	}
+	for iface, w := range c.s.Workloads {
+		if slices.ContainsFunc(w.IPs, func(p netip.Prefix) bool { return p.Addr().Is6() && !p.Addr().Is4In6() }) {
+			// The CNI plugin sets these (Calico's cni-plugin dataplane_linux.go); re-asserted
+			// like the IPv4 ones: the host answers neighbour solicitations for the gateway.
+			out = append(out,
+				Sysctl{Key: "net/ipv6/conf/" + iface + "/proxy_ndp", Value: "1", Reason: "workload " + iface + " answers NDP for its gateway"},
+				Sysctl{Key: "net/ipv6/conf/" + iface + "/forwarding", Value: "1", Reason: "workload " + iface + " is routed over IPv6"},
+			)
+		}
 		// Re-asserted by the agent (as Felix does) so that a workload interface whose setup
 		// was interrupted still answers ARP for the gateway 169.254.1.1.
 		out = append(out,
@@ -228,8 +249,25 @@ func (c *computer) sysctls() []Sysctl {
 	return out
 }
 
+// comparePrefix orders prefixes by address (IPv4 before IPv6), then length, as
+// netip.Addr.Compare does; route keys are compared this way on every merge and sort, so
+// it skips Addr.Compare's zone lookup (prefixes carry no zone) and compares IPv4 addresses
+// as one integer.
 func comparePrefix(a, b netip.Prefix) int {
-	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+	aa, ba := a.Addr(), b.Addr()
+	if a4, b4 := aa.Is4(), ba.Is4(); a4 && b4 {
+		if c := cmp.Compare(addrU32(aa), addrU32(ba)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Bits(), b.Bits())
+	} else if a4 != b4 {
+		return cmp.Compare(aa.BitLen(), ba.BitLen())
+	}
+	x, y := aa.As16(), ba.As16()
+	if c := bytes.Compare(x[:], y[:]); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Bits(), b.Bits())
 }
 
 func isEncap(mode string) bool { return mode == ModeAlways || mode == ModeCrossSubnet }

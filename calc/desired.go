@@ -119,7 +119,15 @@ type Desired struct {
 	IPIP   *IPIPDevice
 	VXLAN  *VXLANDevice
 	VTEPs  []VTEP // sorted by TunnelIP
-	NAT    NAT
+	// VXLANV6 is vxlan-v6.calico and VTEPsV6 its remote VTEPs (sorted by TunnelIP; not
+	// covered by Delta).
+	VXLANV6 *VXLANDevice
+	VTEPsV6 []VTEP
+	// TunnelSourcesV6 are the nodes' IPv6 addresses VXLAN over IPv6 is accepted from, and
+	// AcceptVXLANV6 says vxlan-v6.calico is in use (sorted; not covered by Delta).
+	TunnelSourcesV6 []netip.Addr
+	AcceptVXLANV6   bool
+	NAT             NAT
 	// TunnelSources are the node addresses IPIP and VXLAN packets are accepted from.
 	TunnelSources []netip.Addr
 	// AcceptIPIP/AcceptVXLAN: encapsulation in use, so the dataplane accepts it from

@@ -1,6 +1,7 @@
 package calc
 
 import (
+	"cmp"
 	"crypto/sha1"
 	"fmt"
 	"net"
@@ -12,7 +13,7 @@ import (
 // pools the same way).
 func (c *computer) ipipDevice() *IPIPDevice {
 	for _, p := range c.pools {
-		if !isEncap(p.IPIPMode) {
+		if !isEncap(p.IPIPMode) || !p.CIDR.Addr().Is4() {
 			continue
 		}
 		d := &IPIPDevice{
@@ -34,8 +35,8 @@ func (c *computer) ipipDevice() *IPIPDevice {
 // IPv4 address and VXLAN tunnel address); like Felix, it waits for both.
 func (c *computer) vxlanDevice() *VXLANDevice {
 	for _, p := range c.pools {
-		if !isEncap(p.VXLANMode) {
-			continue
+		if !isEncap(p.VXLANMode) || !p.CIDR.Addr().Is4() {
+			continue // vxlan-v6.calico for IPv6 pools is not built yet
 		}
 		if !c.hasLoc || !c.local.IPv4.IsValid() {
 			c.skip(VXLANDeviceName, fmt.Sprintf("pool %s has vxlanMode %s but this node has no IPv4 address", p.CIDR, p.VXLANMode))
@@ -100,7 +101,7 @@ func (c *computer) resolveVTEPs() []VTEP {
 		}
 		inc.commit(k)
 	}
-	return mergeSorted(inc.vteps, inc.chVTEPs, func(v VTEP) uint64 { return addrKey(v.TunnelIP) },
+	return mergeSorted(inc.vteps, inc.chVTEPs, func(v VTEP) uint64 { return addrKey(v.TunnelIP) }, cmp.Compare[uint64],
 		func(key uint64) (VTEP, bool) {
 			vs := inc.vcands[key]
 			if len(vs) == 0 {

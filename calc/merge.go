@@ -10,17 +10,17 @@ import (
 // replaced by what get returns now (dropped when it returns false). changed is sorted and
 // compacted in place. With nothing changed old itself is returned: outputs are never
 // modified, so sharing them is safe and lets the dataplane see that nothing moved.
-func mergeSorted[T any](old []T, changed []uint64, key func(T) uint64, get func(uint64) (T, bool)) []T {
+func mergeSorted[T any, K comparable](old []T, changed []K, key func(T) K, cmpK func(a, b K) int, get func(K) (T, bool)) []T {
 	if len(changed) == 0 {
 		return old
 	}
-	slices.Sort(changed)
+	slices.SortFunc(changed, cmpK)
 	changed = slices.Compact(changed)
 	out := make([]T, 0, len(old)+len(changed))
 	i := 0
 	for _, k := range changed {
 		// Binary search from i: a few changes among 10,000 entries copy runs, not entries.
-		j := i + sort.Search(len(old)-i, func(n int) bool { return key(old[i+n]) >= k })
+		j := i + sort.Search(len(old)-i, func(n int) bool { return cmpK(key(old[i+n]), k) >= 0 })
 		out = append(out, old[i:j]...)
 		i = j
 		if i < len(old) && key(old[i]) == k {

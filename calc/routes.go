@@ -38,27 +38,18 @@ func (a candidate) better(b candidate) bool {
 // previous sorted route list.
 func (c *computer) resolveRoutes() []Route {
 	inc := &c.memo.inc
-	return mergeSorted(inc.routes, inc.chRoutes, func(r Route) uint64 { return prefixKey(r.Dst) },
-		func(k uint64) (Route, bool) {
+	return mergeSorted(inc.routes, inc.chRoutes, func(r Route) netip.Prefix { return r.Dst }, comparePrefix,
+		func(k netip.Prefix) (Route, bool) {
 			best, ok := inc.best(k)
 			return best.r, ok
 		})
 }
 
-// prefixKey orders IPv4 prefixes as comparePrefix does: address, then length. Only IPv4
-// destinations reach it (each derive function skips the rest); As4 panics on IPv6.
-func prefixKey(p netip.Prefix) uint64 {
-	a := p.Addr().As4()
-	return uint64(a[0])<<40 | uint64(a[1])<<32 | uint64(a[2])<<24 | uint64(a[3])<<16 | uint64(p.Bits())
-}
-
 func (c *computer) deriveWorkload(k *sink, w LocalWorkload) {
 	for _, ip := range w.IPs {
-		if !ip.Addr().Is4() {
-			k.skip("workload "+w.Iface+" "+ip.String(), "only IPv4 is programmed")
-			continue
-		}
-		dst := netip.PrefixFrom(ip.Addr(), 32)
+		a := ip.Addr().Unmap()
+		// One host route per address, /32 or /128, as Felix programs them.
+		dst := netip.PrefixFrom(a, a.BitLen())
 		k.route(Route{Dst: dst, Kind: RouteWorkload, Dev: w.Iface,
 			Reason: "local workload on " + w.Iface}, rankWorkload)
 	}
@@ -66,13 +57,6 @@ func (c *computer) deriveWorkload(k *sink, w LocalWorkload) {
 
 func (c *computer) deriveBlock(k *sink, b Block) {
 	cidr := b.CIDR.Masked()
-	if !cidr.Addr().Is4() {
-		// Blocks of IPv6 pools (assign_ipv6) exist before IPv6 routing does; route keys
-		// and the route programming are IPv4-only, so such a block is skipped, with a reason
-		// the agent logs, rather than crash every agent.
-		k.skip("block "+cidr.String(), "IPv6 blocks are not routed yet (only IPv4 is programmed)")
-		return
-	}
 	pool, inPool := c.poolFor(cidr)
 	// With BGP as the route source, only VXLAN pools are routed from block affinities;
 	// local blackholes are always ours to program.
@@ -98,10 +82,10 @@ func (c *computer) deriveBlock(k *sink, b Block) {
 		return
 	}
 	for _, bi := range b.Borrowed {
-		if bi.Node == c.s.NodeName || bi.Node == "" || bi.Node == b.Node || !bi.Addr.Is4() {
-			continue // ours (a workload route covers it) or not borrowed at all
+		if bi.Node == c.s.NodeName || bi.Node == "" || bi.Node == b.Node || bi.Addr.Is4() != cidr.Addr().Is4() {
+			continue // ours (a workload route covers it), not borrowed at all, or not of this block
 		}
-		dst := netip.PrefixFrom(bi.Addr, 32)
+		dst := netip.PrefixFrom(bi.Addr, bi.Addr.BitLen())
 		if r, ok := c.routeToNode(k, dst, pool, inPool, bi.Node, "address borrowed from block "+cidr.String(), false); ok {
 			k.route(r, rankBorrowed)
 		}
@@ -112,10 +96,13 @@ func (c *computer) deriveBlock(k *sink, b Block) {
 // outside all pools, which a BGP peer such as a top-of-rack router may send).
 func (c *computer) deriveLearned(k *sink, l LearnedRoute) {
 	dst := l.Dst.Masked()
-	if !dst.Addr().Is4() || !l.NextHop.Is4() {
+	if dst.Addr().Is4() != l.NextHop.Is4() {
+		// IPv6 over an IPv4 next hop (or the reverse) has no kernel route without a
+		// mapped address; Calico's BIRD and BIRD6 never exchange such paths either.
+		k.skip("learned "+dst.String(), "next hop "+l.NextHop.String()+" is of the other address family")
 		return
 	}
-	if c.hasLoc && c.local.IPv4.IsValid() && l.NextHop == c.local.IPv4.Addr() {
+	if own := c.localAddr(dst.Addr().Is4()); own.IsValid() && l.NextHop == own.Addr() {
 		return // our own advertisement reflected back
 	}
 	pool, inPool := c.poolFor(dst)
@@ -166,11 +153,16 @@ func (c *computer) keepReason(k reasonKey, why string) string {
 func (c *computer) routeToNode(k *sink, dst netip.Prefix, pool Pool, inPool bool, name, what string, share bool) (Route, bool) {
 	k.dep(name)
 	peer, ok := c.s.Nodes[name]
-	if !ok || !peer.IPv4.IsValid() {
-		k.skip(what+" "+dst.String(), "node "+name+" is unknown or has no IPv4 address")
+	v4 := dst.Addr().Is4()
+	peerAddr := peer.addr(v4)
+	if !ok || !peerAddr.IsValid() {
+		k.skip(what+" "+dst.String(), "node "+name+" is unknown or has no "+family(v4)+" address")
 		return Route{}, false
 	}
-	peerIP := peer.IPv4.Addr()
+	peerIP := peerAddr.Addr()
+	if !v4 && inPool && isEncap(pool.VXLANMode) && !(pool.VXLANMode == ModeCrossSubnet && c.sameSubnet(peerIP)) {
+		return c.routeV6VXLAN(k, dst, pool, peer, what, share)
+	}
 	if inPool && isEncap(pool.VXLANMode) && !(pool.VXLANMode == ModeCrossSubnet && c.sameSubnet(peerIP)) {
 		if c.vxlan == nil {
 			k.skip(what+" "+dst.String(), "pool "+pool.CIDR.String()+" needs VXLAN but "+VXLANDeviceName+" is not set up on this node")
@@ -202,7 +194,9 @@ func (c *computer) routeToNode(k *sink, dst netip.Prefix, pool Pool, inPool bool
 // hop); share as for routeToNode.
 func (c *computer) routeVia(pool Pool, inPool bool, gw netip.Addr, what, node string, share bool) Route {
 	rk := reasonKey{what: what, pool: pool.CIDR, inPool: inPool}
-	ipip := inPool && isEncap(pool.IPIPMode) && !(pool.IPIPMode == ModeCrossSubnet && c.sameSubnet(gw))
+	// Calico has no IPIP for IPv6 (ipipMode is rejected on IPv6 pools); an IPv6 gateway is
+	// always reached without IPIP.
+	ipip := gw.Is4() && inPool && isEncap(pool.IPIPMode) && !(pool.IPIPMode == ModeCrossSubnet && c.sameSubnet(gw))
 	cross := inPool && (pool.IPIPMode == ModeCrossSubnet || (!ipip && pool.VXLANMode == ModeCrossSubnet))
 	share = share && !cross
 	if node != "" && !share {
@@ -249,7 +243,32 @@ func (c *computer) subnetNote(mode string, peer netip.Addr) string {
 }
 
 // sameSubnet is Calico's SameSubnet test: the peer's address is inside the local node's
-// bgp.ipv4Address CIDR. An unknown local address counts as another subnet (encapsulate).
+// bgp.ipv4Address (bgp.ipv6Address for an IPv6 peer) CIDR. An unknown local address counts
+// as another subnet (encapsulate).
 func (c *computer) sameSubnet(peer netip.Addr) bool {
-	return c.hasLoc && c.local.IPv4.IsValid() && c.local.IPv4.Masked().Contains(peer)
+	own := c.localAddr(peer.Is4())
+	return own.IsValid() && own.Masked().Contains(peer)
+}
+
+// localAddr is this node's address of the family, invalid when unknown.
+func (c *computer) localAddr(v4 bool) netip.Prefix {
+	if !c.hasLoc {
+		return netip.Prefix{}
+	}
+	return c.local.addr(v4)
+}
+
+// addr is the node's bgp.ipv4Address or bgp.ipv6Address.
+func (n Node) addr(v4 bool) netip.Prefix {
+	if v4 {
+		return n.IPv4
+	}
+	return n.IPv6
+}
+
+func family(v4 bool) string {
+	if v4 {
+		return "IPv4"
+	}
+	return "IPv6"
 }

@@ -41,19 +41,25 @@ func NewState(nodeName string) *State {
 	}
 }
 
-// SetNode adds or replaces a node. Addresses in the IPv4 fields that are not IPv4 (a record
-// written by hand) are dropped here, once, so that no derivation can meet them: routes, VTEPs
-// and tunnel sources are keyed by 32-bit addresses.
+// SetNode adds or replaces a node. Addresses of the wrong family (a record written by hand)
+// are dropped here, once, so that no derivation can meet them: VTEPs and tunnel sources are
+// keyed by 32-bit addresses.
 func (s *State) SetNode(n Node) {
 	s.invalidateNode(n.Name)
 	if n.IPv4.IsValid() && !n.IPv4.Addr().Is4() {
 		n.IPv4 = netip.Prefix{}
+	}
+	if n.IPv6.IsValid() && !n.IPv6.Addr().Is6() {
+		n.IPv6 = netip.Prefix{}
 	}
 	if !n.IPIPTunnelAddr.Is4() {
 		n.IPIPTunnelAddr = netip.Addr{}
 	}
 	if !n.VXLANTunnelAddr.Is4() {
 		n.VXLANTunnelAddr = netip.Addr{}
+	}
+	if !n.VXLANTunnelAddrV6.Is6() || n.VXLANTunnelAddrV6.Is4In6() {
+		n.VXLANTunnelAddrV6 = netip.Addr{}
 	}
 	s.Nodes[n.Name] = n
 }

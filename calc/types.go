@@ -24,11 +24,18 @@ type Node struct {
 	Name string
 	// IPv4 is spec.bgp.ipv4Address in CIDR form (e.g. 10.0.1.5/24); its masked prefix is the
 	// node's subnet, which decides CrossSubnet.
-	IPv4            netip.Prefix
+	IPv4 netip.Prefix
+	// IPv6 is spec.bgp.ipv6Address in CIDR form; IPv6 blocks are routed to it, and its
+	// masked prefix decides CrossSubnet for IPv6 pools.
+	IPv6            netip.Prefix
 	IPIPTunnelAddr  netip.Addr
 	VXLANTunnelAddr netip.Addr
 	// VXLANMAC is spec.vxlanTunnelMACAddr; empty means derive it from the name as Calico does.
 	VXLANMAC net.HardwareAddr
+	// VXLANTunnelAddrV6 and VXLANMACV6 are spec.ipv6VXLANTunnelAddr and
+	// spec.vxlanTunnelMACAddrV6, for vxlan-v6.calico.
+	VXLANTunnelAddrV6 netip.Addr
+	VXLANMACV6        net.HardwareAddr
 }
 
 // Pool is what calc needs from an IPPool resource.

@@ -19,6 +19,10 @@ func agentFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "ip", EnvVars: []string{"IP"}, Value: "autodetect", Usage: "this node's IPv4 address in CIDR form, or autodetect"},
 		&ucli.StringFlag{Name: "ip-autodetection-method", EnvVars: []string{"IP_AUTODETECTION_METHOD"}, Value: "first-found",
 			Usage: "first-found, interface=<regex>, skip-interface=<regex>, can-reach=<ip>, cidr=<cidr>"},
+		&ucli.StringFlag{Name: "ip6", EnvVars: []string{"IP6"}, Value: "none",
+			Usage: "this node's IPv6 address in CIDR form, autodetect, or none (keep the Node's bgp.ipv6Address)"},
+		&ucli.StringFlag{Name: "ip6-autodetection-method", EnvVars: []string{"IP6_AUTODETECTION_METHOD"}, Value: "first-found",
+			Usage: "as --ip-autodetection-method, for IPv6"},
 		&ucli.UintFlag{Name: "as", EnvVars: []string{"AS"}, Usage: "this node's AS number (default: the cluster's)"},
 		&ucli.StringFlag{Name: "state-dir", EnvVars: []string{"BRINDLE_STATE_DIR"}, Value: node.DefaultStateDir, Usage: "where nodename, mtu and the status socket live"},
 		&ucli.IntFlag{Name: "health-port", Value: 9099, Usage: "port for /liveness and /readiness (0: off)"},
@@ -81,6 +85,7 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 	return node.Run(ctx, node.Options{
 		StatusListen: c.String("status-listen"), StatusTLS: statusTLS,
 		Name: c.String("name"), IP: c.String("ip"), IPMethod: c.String("ip-autodetection-method"),
+		IP6: c.String("ip6"), IP6Method: c.String("ip6-autodetection-method"),
 		AS: uint32(c.Uint("as")), StateDir: c.String("state-dir"),
 		HealthPort: c.Int("health-port"), HealthHost: c.String("health-host"),
 		BGP: withBGP, Dataplane: withDataplane, Store: st, Logger: log, AutoHostEndpoint: c.Bool("auto-host-endpoint"),

@@ -42,8 +42,10 @@ type Dataplane struct {
 	links   *linkIndex
 	routes  *routeTable
 	vteps   *vtepTable
+	vteps6  *vtepTable // vxlan-v6.calico's
 	tunnels *tunnels
 	nft     *nftTableRec
+	nat6    *nat6Table
 	sysctl  *sysctls
 
 	polMu     sync.Mutex // serialises ApplyPolicy; independent of Apply
@@ -72,8 +74,10 @@ func New(opts Options) (*Dataplane, error) {
 		links:   links,
 		routes:  newRouteTable(h, links, log, opts.NexthopsFrom),
 		vteps:   newVTEPTable(h, log),
+		vteps6:  newVTEPTable6(h, log),
 		tunnels: &tunnels{h: h, log: log, links: links},
 		nft:     &nftTableRec{h: h, log: log, stale: true},
+		nat6:    &nat6Table{h: h, log: log, stale: true},
 		sysctl:  &sysctls{h: h, log: log, stale: true},
 		pol:     &polTable{h: h, log: log, stale: true},
 	}, nil
@@ -109,7 +113,9 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 		d.links.markStale()
 		d.routes.markStale()
 		d.vteps.markStale()
+		d.vteps6.markStale()
 		d.nft.stale = true
+		d.nat6.stale = true
 		d.sysctl.stale = true
 	}
 	d.links.begin()
@@ -118,12 +124,13 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	errs = append(errs, d.tunnels.apply(want.IPIP, want.VXLAN))
+	errs = append(errs, d.tunnels.apply(want.IPIP, want.VXLAN, want.VXLANV6))
 	if d.tunnels.recreated {
 		// Routes and neighbours through a recreated device vanished with the old one, and
 		// the kernel sends no route deletions for that.
 		d.routes.markStale()
 		d.vteps.markStale()
+		d.vteps6.markStale()
 	}
 	vx := 0
 	if want.VXLAN != nil {
@@ -131,11 +138,17 @@ func (d *Dataplane) Apply(ctx context.Context, want calc.Desired) error {
 	}
 	d.vteps.set(want.VTEPs, want.Delta)
 	errs = append(errs, d.vteps.apply(vx))
+	vx6 := 0
+	if want.VXLANV6 != nil {
+		vx6, _ = d.links.index(want.VXLANV6.Name)
+	}
+	d.vteps6.set(want.VTEPsV6, nil) // no delta for IPv6 VTEPs: the lists are walked
+	errs = append(errs, d.vteps6.apply(vx6))
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	errs = append(errs, d.routes.set(want.Routes, want.Delta), d.routes.apply())
-	errs = append(errs, d.nft.apply(&want))
+	errs = append(errs, d.nft.apply(&want), d.nat6.apply(&want))
 	err := errors.Join(errs...)
 	if err != nil {
 		d.log.Debug("apply incomplete", zap.Error(err))
@@ -162,5 +175,8 @@ func (d *Dataplane) Stats() Stats {
 	d.vteps.mu.Lock()
 	vw := d.vteps.writes
 	d.vteps.mu.Unlock()
+	d.vteps6.mu.Lock()
+	vw += d.vteps6.writes
+	d.vteps6.mu.Unlock()
 	return Stats{RouteWrites: rw, VTEPWrites: vw, NexthopWrites: nw}
 }

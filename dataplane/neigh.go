@@ -39,7 +39,8 @@ type vtepTable struct {
 	mu      sync.Mutex
 	h       *nsHandles
 	log     *zap.Logger
-	link    int                 // vxlan.calico's index when the mirror was read
+	fam     int                 // netlink.FAMILY_V4 (vxlan.calico) or FAMILY_V6 (vxlan-v6.calico)
+	link    int                 // the device's index when the mirror was read
 	arp     map[netip.Addr]mac6 // kernel: tunnel IP -> MAC
 	fdb     map[mac6]netip.Addr // kernel: MAC -> host IP
 	want    map[netip.Addr]vtepEntry
@@ -54,8 +55,16 @@ type vtepTable struct {
 }
 
 func newVTEPTable(h *nsHandles, log *zap.Logger) *vtepTable {
-	return &vtepTable{h: h, log: log, stale: true, want: map[netip.Addr]vtepEntry{},
+	return &vtepTable{h: h, log: log, fam: netlink.FAMILY_V4, stale: true, want: map[netip.Addr]vtepEntry{},
 		wanted: map[mac6]netip.Addr{}, macRefs: map[mac6]int{}, dirty: map[netip.Addr]mac6{}}
+}
+
+// newVTEPTable6 is the table of vxlan-v6.calico: IPv6 neighbours (tunnel IPv6 -> MAC) and
+// FDB entries whose destination is the remote node's IPv6 address.
+func newVTEPTable6(h *nsHandles, log *zap.Logger) *vtepTable {
+	v := newVTEPTable(h, log)
+	v.fam = netlink.FAMILY_V6
+	return v
 }
 
 func (v *vtepTable) markStale() {
@@ -160,7 +169,7 @@ func (v *vtepTable) markDirty(ip netip.Addr, oldMAC mac6) {
 
 func (v *vtepTable) resync(link int) error {
 	v.arp, v.fdb, v.link = map[netip.Addr]mac6{}, map[mac6]netip.Addr{}, link
-	neighs, err := dump("neighbours", func() ([]netlink.Neigh, error) { return v.h.nl.NeighList(link, netlink.FAMILY_V4) })
+	neighs, err := dump("neighbours", func() ([]netlink.Neigh, error) { return v.h.nl.NeighList(link, v.fam) })
 	if err != nil {
 		return err
 	}
@@ -255,7 +264,7 @@ func (v *vtepTable) convergeARP(w *nlWriter, ip netip.Addr) {
 	have, present := v.arp[ip]
 	switch {
 	case wanted && (!present || have != e.mac):
-		body := neighBody(unix.AF_INET, v.link, netlink.NUD_PERMANENT, 0, ip, e.mac[:])
+		body := neighBody(uint8(v.fam), v.link, netlink.NUD_PERMANENT, 0, ip, e.mac[:])
 		w.queue(unix.RTM_NEWNEIGH, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, body, func(err error) {
 			if err != nil {
 				v.errs = append(v.errs, fmt.Sprintf("neighbour %s: %v", ip, err))
@@ -265,7 +274,7 @@ func (v *vtepTable) convergeARP(w *nlWriter, ip netip.Addr) {
 			v.writes++
 		})
 	case !wanted && present:
-		body := neighBody(unix.AF_INET, v.link, 0, 0, ip, have[:])
+		body := neighBody(uint8(v.fam), v.link, 0, 0, ip, have[:])
 		w.queue(unix.RTM_DELNEIGH, 0, body, func(err error) {
 			if err != nil && !errors.Is(err, unix.ENOENT) {
 				v.errs = append(v.errs, fmt.Sprintf("delete neighbour %s: %v", ip, err))

@@ -166,13 +166,16 @@ func (t *routeTable) report(nh netip.Addr, old resolution, had bool, res resolut
 // nexthopsUnder marks the next hops inside a changed route's destination for resolving
 // again and reports whether there were any.
 func (t *routeTable) nexthopsUnder(r netlink.Route) bool {
-	if len(t.nhRefs) == 0 || r.Family != unix.AF_INET {
+	if len(t.nhRefs) == 0 || (r.Family != unix.AF_INET && r.Family != unix.AF_INET6) {
 		return false
 	}
 	dst := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+	if r.Family == unix.AF_INET6 {
+		dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	}
 	if r.Dst != nil {
 		a, ok := netip.AddrFromSlice(r.Dst.IP)
-		if !ok || !a.Unmap().Is4() {
+		if !ok || a.Unmap().Is4() != (r.Family == unix.AF_INET) {
 			return false
 		}
 		ones, _ := r.Dst.Mask.Size()

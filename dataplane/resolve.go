@@ -46,12 +46,15 @@ type kernelRoute struct {
 }
 
 func parseKernelRoute(b []byte) (kernelRoute, bool) {
-	if len(b) < unix.SizeofRtMsg || b[0] != unix.AF_INET {
+	if len(b) < unix.SizeofRtMsg || (b[0] != unix.AF_INET && b[0] != unix.AF_INET6) {
 		return kernelRoute{}, false
 	}
 	r := kernelRoute{typ: b[7], proto: b[5], table: uint32(b[4]),
 		onlink: binary.NativeEndian.Uint32(b[8:])&unix.RTNH_F_ONLINK != 0}
 	bits, dst := int(b[1]), netip.IPv4Unspecified()
+	if b[0] == unix.AF_INET6 {
+		dst = netip.IPv6Unspecified()
+	}
 	for a := b[unix.SizeofRtMsg:]; len(a) >= 4; {
 		l := int(binary.NativeEndian.Uint16(a[0:]))
 		if l < 4 || l > len(a) {
@@ -61,8 +64,12 @@ func parseKernelRoute(b []byte) (kernelRoute, bool) {
 		switch {
 		case typ == unix.RTA_DST && len(v) == 4:
 			dst = netip.AddrFrom4([4]byte(v))
+		case typ == unix.RTA_DST && len(v) == 16:
+			dst = netip.AddrFrom16([16]byte(v))
 		case typ == unix.RTA_GATEWAY && len(v) == 4:
 			r.gw = netip.AddrFrom4([4]byte(v))
+		case typ == unix.RTA_GATEWAY && len(v) == 16:
+			r.gw = netip.AddrFrom16([16]byte(v))
 		case typ == unix.RTA_OIF && len(v) == 4:
 			r.link = int(binary.NativeEndian.Uint32(v))
 		case typ == unix.RTA_TABLE && len(v) == 4:
@@ -76,14 +83,13 @@ func parseKernelRoute(b []byte) (kernelRoute, bool) {
 	return r, true
 }
 
-// lookupBody is an RTM_GETROUTE for one IPv4 address.
+// lookupBody is an RTM_GETROUTE for one address.
 func lookupBody(a netip.Addr, flags uint32) []byte {
-	b := make([]byte, unix.SizeofRtMsg, unix.SizeofRtMsg+8)
-	b[0] = unix.AF_INET
-	b[1] = 32
+	b := make([]byte, unix.SizeofRtMsg, unix.SizeofRtMsg+20)
+	b[0] = afOf(a)
+	b[1] = byte(a.BitLen())
 	binary.NativeEndian.PutUint32(b[8:], flags)
-	v := a.As4()
-	return rtattr(b, unix.RTA_DST, v[:])
+	return rtattr(b, unix.RTA_DST, addrBytes(a))
 }
 
 // lookup asks the kernel, in one batch, for the table entry each next hop matches and, in a

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -25,8 +26,9 @@ const (
 
 func owned(proto int) bool { return proto == ProtoBrindle || proto == ProtoBGP }
 
-// kroute is a main-table IPv4 route reduced to the fields brindle decides. Routes are keyed
-// by destination: brindle programs metric 0, TOS 0 only, and the kernel keys them the same.
+// kroute is a main-table route reduced to the fields brindle decides. Routes are keyed by
+// destination: brindle programs the default metric (0 for IPv4; the kernel gives IPv6
+// routes 1024, IP6_RT_PRIO_USER) and TOS 0 only, and the kernel keys them the same.
 type kroute struct {
 	typ    int
 	link   int
@@ -36,12 +38,18 @@ type kroute struct {
 	proto  int
 }
 
+// ip6DefaultMetric is the metric the kernel gives an IPv6 route added without one.
+const ip6DefaultMetric = 1024
+
 func fromKernel(r netlink.Route) (netip.Prefix, kroute, bool) {
-	if r.Dst == nil || r.Table != unix.RT_TABLE_MAIN || r.Priority != 0 || r.Tos != 0 || len(r.MultiPath) > 0 {
+	if r.Dst == nil || r.Table != unix.RT_TABLE_MAIN || r.Tos != 0 || len(r.MultiPath) > 0 {
 		return netip.Prefix{}, kroute{}, false
 	}
 	a, ok := netip.AddrFromSlice(r.Dst.IP)
-	if !ok || !a.Unmap().Is4() {
+	if !ok {
+		return netip.Prefix{}, kroute{}, false
+	}
+	if v4 := len(r.Dst.IP) == net.IPv4len || a.Is4In6(); (v4 && r.Priority != 0) || (!v4 && r.Priority != ip6DefaultMetric) {
 		return netip.Prefix{}, kroute{}, false
 	}
 	ones, _ := r.Dst.Mask.Size()
@@ -113,7 +121,9 @@ func (t *routeTable) convert(r calc.Route) (kroute, bool) {
 		k.typ = unix.RTN_BLACKHOLE
 		return k, true
 	case calc.RouteWorkload:
-		k.scope = netlink.SCOPE_LINK
+		if r.Dst.Addr().Is4() {
+			k.scope = netlink.SCOPE_LINK // IPv6 routes have no scope: the kernel reports universe
+		}
 	case calc.RouteVia:
 		k.gw, k.onlink = r.Gw, r.OnLink
 	}
@@ -254,7 +264,7 @@ func comparePrefix(a, b netip.Prefix) int {
 
 func (t *routeTable) resync() error {
 	routes, err := dump("routes", func() ([]netlink.Route, error) {
-		return t.h.nl.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		return t.h.nl.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	})
 	if err != nil {
 		return err

@@ -36,9 +36,9 @@ func (s *sysctls) apply(want []calc.Sysctl) error {
 		for _, c := range todo {
 			changed, err := ensureSysctl(c.Key, c.Value)
 			switch {
-			case errors.Is(err, fs.ErrNotExist) && strings.HasPrefix(c.Key, "net/ipv4/conf/"):
-				// The interface is gone (workload deleted) or not there yet; the next apply
-				// after it appears sets it.
+			case errors.Is(err, fs.ErrNotExist) && (strings.HasPrefix(c.Key, "net/ipv4/conf/") || strings.HasPrefix(c.Key, "net/ipv6/conf/")):
+				// The interface is gone (workload deleted) or not there yet, or the kernel
+				// runs without IPv6; the next apply after it appears sets it.
 				errs = append(errs, fmt.Errorf("sysctl %s: interface not present", c.Key))
 			case err != nil:
 				errs = append(errs, fmt.Errorf("sysctl %s: %w", c.Key, err))

@@ -24,9 +24,9 @@ type tunnels struct {
 	recreated bool
 }
 
-func (t *tunnels) apply(ipip *calc.IPIPDevice, vx *calc.VXLANDevice) error {
+func (t *tunnels) apply(ipip *calc.IPIPDevice, vx, vx6 *calc.VXLANDevice) error {
 	t.recreated = false
-	return errors.Join(t.applyIPIP(ipip), t.applyVXLAN(vx))
+	return errors.Join(t.applyIPIP(ipip), t.applyVXLAN(calc.VXLANDeviceName, vx), t.applyVXLAN(calc.VXLANV6DeviceName, vx6))
 }
 
 func linkByName(h *nsHandles, name string) (netlink.Link, error) {
@@ -47,7 +47,7 @@ func (t *tunnels) applyIPIP(want *calc.IPIPDevice) error {
 		// tunl0 is the ipip module's fallback device and cannot be deleted; only drop the
 		// tunnel address brindle gave it, which IPAM may hand to someone else.
 		if link != nil {
-			return syncAddr(t.h, link, netip.Addr{})
+			return syncAddr(t.h, link, netip.Addr{}, false)
 		}
 		return nil
 	}
@@ -70,16 +70,17 @@ func (t *tunnels) applyIPIP(want *calc.IPIPDevice) error {
 	return t.finish(link, want.MTU, nil, want.Addr)
 }
 
-func (t *tunnels) applyVXLAN(want *calc.VXLANDevice) error {
-	link, err := linkByName(t.h, calc.VXLANDeviceName)
+// applyVXLAN keeps the device called name (vxlan.calico or vxlan-v6.calico) as wanted.
+func (t *tunnels) applyVXLAN(name string, want *calc.VXLANDevice) error {
+	link, err := linkByName(t.h, name)
 	if err != nil {
-		return fmt.Errorf("%s: %w", calc.VXLANDeviceName, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if want == nil {
 		if link == nil {
 			return nil
 		}
-		t.log.Info("removing tunnel device: no pool uses VXLAN", zap.String("dev", calc.VXLANDeviceName))
+		t.log.Info("removing tunnel device: no pool of its family uses VXLAN", zap.String("dev", name))
 		t.links.markStale()
 		return t.h.nl.LinkDel(link)
 	}
@@ -129,7 +130,7 @@ func (t *tunnels) parentIndex(want *calc.VXLANDevice) (int, error) {
 		}
 		return 0, fmt.Errorf("%s: parent device %s not found", want.Name, want.Parent)
 	}
-	addrs, err := dump("addresses", func() ([]netlink.Addr, error) { return t.h.nl.AddrList(nil, netlink.FAMILY_V4) })
+	addrs, err := dump("addresses", func() ([]netlink.Addr, error) { return t.h.nl.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
 		return 0, err
 	}
@@ -147,7 +148,8 @@ func sameVXLAN(l netlink.Link, want *netlink.Vxlan) bool {
 		v.VtepDevIndex == want.VtepDevIndex && v.SrcAddr.Equal(want.SrcAddr) && v.Learning == want.Learning
 }
 
-// finish sets MTU and MAC, brings the device up and gives it exactly the wanted /32.
+// finish sets MTU and MAC, brings the device up and gives it exactly the wanted /32 (/128
+// for vxlan-v6.calico).
 func (t *tunnels) finish(link netlink.Link, mtu int, mac net.HardwareAddr, addr netip.Addr) error {
 	name := link.Attrs().Name
 	if link.Attrs().MTU != mtu {
@@ -165,14 +167,19 @@ func (t *tunnels) finish(link netlink.Link, mtu int, mac net.HardwareAddr, addr 
 			return fmt.Errorf("%s up: %w", name, err)
 		}
 	}
-	return syncAddr(t.h, link, addr)
+	return syncAddr(t.h, link, addr, link.Attrs().Name == calc.VXLANV6DeviceName)
 }
 
-// syncAddr leaves exactly addr/32 (or nothing, for an invalid addr) on a tunnel device.
-// The device is brindle's, so any other IPv4 address on it is stale.
-func syncAddr(h *nsHandles, link netlink.Link, addr netip.Addr) error {
+// syncAddr leaves exactly addr/32 (or nothing, for an invalid addr) on a tunnel device, or
+// with v6 addr/128. The device is brindle's, so any other address of the family on it is
+// stale, except IPv6 link-local ones, which the kernel gives every device.
+func syncAddr(h *nsHandles, link netlink.Link, addr netip.Addr, v6 bool) error {
 	name := link.Attrs().Name
-	have, err := dump(name+" addresses", func() ([]netlink.Addr, error) { return h.nl.AddrList(link, netlink.FAMILY_V4) })
+	fam, bits := netlink.FAMILY_V4, 32
+	if v6 {
+		fam, bits = netlink.FAMILY_V6, 128
+	}
+	have, err := dump(name+" addresses", func() ([]netlink.Addr, error) { return h.nl.AddrList(link, fam) })
 	if err != nil {
 		return err
 	}
@@ -180,8 +187,11 @@ func syncAddr(h *nsHandles, link netlink.Link, addr netip.Addr) error {
 	for _, a := range have {
 		ip, _ := netip.AddrFromSlice(a.IP)
 		ones, _ := a.Mask.Size()
-		if ip.Unmap() == addr && ones == 32 {
+		if ip.Unmap() == addr && ones == bits {
 			found = true
+			continue
+		}
+		if ip.IsLinkLocalUnicast() {
 			continue
 		}
 		if err := h.nl.AddrDel(link, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
@@ -191,9 +201,12 @@ func syncAddr(h *nsHandles, link netlink.Link, addr netip.Addr) error {
 	if found || !addr.IsValid() {
 		return nil
 	}
-	a := &netlink.Addr{IPNet: &net.IPNet{IP: addr.AsSlice(), Mask: net.CIDRMask(32, 32)}}
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: addr.AsSlice(), Mask: net.CIDRMask(bits, bits)}}
+	if v6 {
+		a.Flags = unix.IFA_F_NODAD // usable at once; the address is unique by IPAM
+	}
 	if err := h.nl.AddrReplace(link, a); err != nil {
-		return fmt.Errorf("%s: add %s/32: %w", name, addr, err)
+		return fmt.Errorf("%s: add %s/%d: %w", name, addr, bits, err)
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ func (d *Dataplane) Watch(ctx context.Context, trigger func()) error {
 			if !ok {
 				return fmt.Errorf("neighbour subscription closed")
 			}
-			if d.vteps.observe(u) {
+			if d.vteps.observe(u) || d.vteps6.observe(u) {
 				trigger()
 			}
 		case u, ok := <-linkCh:
@@ -108,6 +108,9 @@ func (d *Dataplane) observeLink(u netlink.LinkUpdate, flags map[int]net.Flags) b
 		d.routes.markStale()
 		if a.Name == calc.VXLANDeviceName {
 			d.vteps.markStale()
+		}
+		if a.Name == calc.VXLANV6DeviceName {
+			d.vteps6.markStale()
 		}
 		return true
 	}

@@ -36,7 +36,7 @@ func (a *Allocator) ReleaseNode(ctx context.Context, node string) ([]netip.Addr,
 		}
 		released = without(released, skipped)
 	}
-	for _, kind := range []TunnelKind{IPIP, VXLAN} {
+	for _, kind := range TunnelKinds {
 		// Normally empty after the guarded releases; this drops whatever it still counts.
 		if err := a.ReleaseByHandle(ctx, kind.handle(node)); err != nil {
 			return released, err

@@ -24,6 +24,7 @@ type nodeView struct {
 			IPv4IPIPTunnelAddr string `json:"ipv4IPIPTunnelAddr"`
 		} `json:"bgp"`
 		IPv4VXLANTunnelAddr string `json:"ipv4VXLANTunnelAddr"`
+		IPv6VXLANTunnelAddr string `json:"ipv6VXLANTunnelAddr"`
 	} `json:"spec"`
 }
 

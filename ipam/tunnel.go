@@ -17,25 +17,39 @@ type TunnelKind int
 const (
 	IPIP TunnelKind = iota
 	VXLAN
+	// VXLANV6 is the IPv6 VXLAN tunnel address (spec.ipv6VXLANTunnelAddr), from IPv6 pools.
+	VXLANV6
 )
 
+// TunnelKinds lists every kind, for loops that handle them all.
+var TunnelKinds = []TunnelKind{IPIP, VXLAN, VXLANV6}
+
 func (k TunnelKind) handle(node string) string {
-	if k == VXLAN {
+	switch k {
+	case VXLAN:
 		return "vxlan-tunnel-addr-" + node
+	case VXLANV6:
+		return "vxlan-v6-tunnel-addr-" + node
 	}
 	return "ipip-tunnel-addr-" + node
 }
 
 func (k TunnelKind) attrType() string {
-	if k == VXLAN {
+	switch k {
+	case VXLAN:
 		return "vxlanTunnelAddress"
+	case VXLANV6:
+		return "vxlanV6TunnelAddress"
 	}
 	return "ipipTunnelAddress"
 }
 
 func (k TunnelKind) String() string {
-	if k == VXLAN {
+	switch k {
+	case VXLAN:
 		return "VXLAN"
+	case VXLANV6:
+		return "VXLAN-v6"
 	}
 	return "IPIP"
 }
@@ -43,10 +57,10 @@ func (k TunnelKind) String() string {
 // needs reports whether pool p wants this kind of tunnel.
 func (k TunnelKind) needs(p *pool) bool {
 	mode := p.IPIPMode
-	if k == VXLAN {
+	if k != IPIP {
 		mode = p.VXLANMode
 	}
-	return mode == "Always" || mode == "CrossSubnet"
+	return (mode == "Always" || mode == "CrossSubnet") && p.CIDR.Addr().Is4() == (k != VXLANV6)
 }
 
 // EnsureTunnelAddress makes node's IPIP or VXLAN tunnel address match the pools, as
@@ -68,7 +82,7 @@ func (a *Allocator) EnsureTunnelAddress(ctx context.Context, node string, kind T
 	}
 	var pools []*pool
 	for _, p := range all {
-		if p.CIDR.Addr().Is4() && !p.Disabled && p.allows(UseTunnel) && kind.needs(p) && p.selects(nv.Metadata.Labels) {
+		if !p.Disabled && p.allows(UseTunnel) && kind.needs(p) && p.selects(nv.Metadata.Labels) {
 			pools = append(pools, p)
 		}
 	}
@@ -110,12 +124,20 @@ func (a *Allocator) EnsureTunnelAddress(ctx context.Context, node string, kind T
 		for i, p := range pools {
 			cidrs[i] = p.CIDR.String()
 		}
-		v4, _, err := a.AutoAssign(ctx, AutoAssignArgs{Num4: 1, HandleID: handle, Hostname: node,
-			Attrs: map[string]string{AttrNode: node, AttrType: kind.attrType()}, IPv4Pools: cidrs, IntendedUse: UseTunnel})
+		args := AutoAssignArgs{Num4: 1, HandleID: handle, Hostname: node,
+			Attrs: map[string]string{AttrNode: node, AttrType: kind.attrType()}, IPv4Pools: cidrs, IntendedUse: UseTunnel}
+		if kind == VXLANV6 {
+			args.Num4, args.Num6, args.IPv4Pools, args.IPv6Pools = 0, 1, nil, cidrs
+		}
+		v4, v6, err := a.AutoAssign(ctx, args)
 		if err != nil {
 			return netip.Addr{}, fmt.Errorf("allocating %s tunnel address for node %q: %w", kind, node, err)
 		}
-		keep = v4[0].Addr()
+		if kind == VXLANV6 {
+			keep = v6[0].Addr()
+		} else {
+			keep = v4[0].Addr()
+		}
 	}
 	if err := a.setTunnelAddr(ctx, node, kind, keep); err != nil {
 		return netip.Addr{}, err
@@ -125,6 +147,9 @@ func (a *Allocator) EnsureTunnelAddress(ctx context.Context, node string, kind T
 
 func currentTunnelAddr(nv *nodeView, kind TunnelKind) netip.Addr {
 	s := nv.Spec.IPv4VXLANTunnelAddr
+	if kind == VXLANV6 {
+		s = nv.Spec.IPv6VXLANTunnelAddr
+	}
 	if kind == IPIP {
 		s = ""
 		if nv.Spec.BGP != nil {
@@ -162,6 +187,9 @@ func (a *Allocator) setTunnelAddr(ctx context.Context, node string, kind TunnelK
 			val = ip.String()
 		}
 		target, field := spec, "ipv4VXLANTunnelAddr"
+		if kind == VXLANV6 {
+			field = "ipv6VXLANTunnelAddr"
+		}
 		if kind == IPIP {
 			field = "ipv4IPIPTunnelAddr"
 			bgp, _ := spec["bgp"].(map[string]any)

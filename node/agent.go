@@ -21,9 +21,13 @@ import (
 
 // Options configure `brindle node run` (and `felix`, `bgp`).
 type Options struct {
-	Name       string // --name; else the state dir's nodename file; else the hostname
-	IP         string // "autodetect" (default) or this node's IPv4 in CIDR form
-	IPMethod   string // Calico's IP_AUTODETECTION_METHOD, default first-found
+	Name     string // --name; else the state dir's nodename file; else the hostname
+	IP       string // "autodetect" (default) or this node's IPv4 in CIDR form
+	IPMethod string // Calico's IP_AUTODETECTION_METHOD, default first-found
+	// IP6 is Calico's IP6: "" or "none" keeps the Node's bgp.ipv6Address as it is,
+	// "autodetect" detects it with IP6Method (IP6_AUTODETECTION_METHOD), else an IPv6 CIDR.
+	IP6        string
+	IP6Method  string
 	AS         uint32 // 0: keep what the Node has (or the cluster default)
 	StateDir   string // default /var/lib/calico
 	HealthPort int    // 0: no health endpoint
@@ -50,6 +54,7 @@ type Agent struct {
 	health  *Health
 	name    string
 	nodeIP  netip.Prefix
+	nodeIP6 netip.Prefix // invalid: leave the Node's bgp.ipv6Address alone
 	uplink  string
 	mtu     int
 	cache   *cache
@@ -111,6 +116,9 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 	if a.nodeIP, err = a.detectIP(); err != nil {
 		return nil, err
 	}
+	if a.nodeIP6, err = a.detectIP6(); err != nil {
+		return nil, err
+	}
 	if a.uplink, a.mtu, err = uplinkFor(a.nodeIP.Addr()); err != nil {
 		return nil, err
 	}
@@ -164,6 +172,29 @@ func (a *Agent) detectIP() (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	return Detect(a.opts.IPMethod, ifaces, routeSource)
+}
+
+// detectIP6 follows Calico's IP6 handling (node/pkg/lifecycle/startup/startup.go).
+func (a *Agent) detectIP6() (netip.Prefix, error) {
+	switch a.opts.IP6 {
+	case "", "none":
+		return netip.Prefix{}, nil
+	case "autodetect":
+		ifaces, err := hostInterfaces()
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		p, err := DetectVersion(a.opts.IP6Method, 6, ifaces, routeSource)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("--ip6 autodetect: %w", err)
+		}
+		return p, nil
+	}
+	p, err := netip.ParsePrefix(a.opts.IP6)
+	if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("--ip6 %q: want this node's IPv6 address in CIDR form, e.g. fd00::5/64, autodetect or none", a.opts.IP6)
+	}
+	return p, nil
 }
 
 func (a *Agent) close() {

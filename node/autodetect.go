@@ -25,6 +25,14 @@ var defaultSkip = regexp.MustCompile(`^(docker.*|cbr.*|dummy.*|virbr.*|lxcbr.*|v
 // first-found, interface=<regex>, skip-interface=<regex>, can-reach=<ip>, cidr=<cidr>[,<cidr>].
 // route is consulted only by can-reach: it returns the source address the kernel would use.
 func Detect(method string, ifaces []Interface, route func(dst netip.Addr) (netip.Addr, error)) (netip.Prefix, error) {
+	return DetectVersion(method, 4, ifaces, route)
+}
+
+// DetectVersion is Detect for IPv4 (version 4) or IPv6 (version 6, IP6_AUTODETECTION_METHOD):
+// the same methods, and only addresses of that family count (IPv6 link-local ones never do,
+// as in Calico's autodetection).
+func DetectVersion(method string, version int, ifaces []Interface, route func(dst netip.Addr) (netip.Addr, error)) (netip.Prefix, error) {
+	ifaces = onlyFamily(ifaces, version)
 	kind, arg, _ := strings.Cut(method, "=")
 	switch kind {
 	case "", "first-found":
@@ -65,6 +73,9 @@ func Detect(method string, ifaces []Interface, route func(dst netip.Addr) (netip
 		if err != nil {
 			return netip.Prefix{}, fmt.Errorf("IP autodetection method %q: %w", method, err)
 		}
+		if dst.Is4() != (version == 4) {
+			return netip.Prefix{}, fmt.Errorf("IP autodetection method %q: %s is not an IPv%d address", method, dst, version)
+		}
 		src, err := route(dst)
 		if err != nil {
 			return netip.Prefix{}, fmt.Errorf("IP autodetection method %q: no route to %s: %w", method, dst, err)
@@ -87,7 +98,7 @@ func firstFound(ifaces []Interface, useIface func(Interface) bool, useAddr func(
 			continue
 		}
 		for _, a := range i.Addrs {
-			if !a.Addr().Is4() || a.Addr().IsLoopback() || a.Addr().IsLinkLocalUnicast() {
+			if a.Addr().IsLoopback() || a.Addr().IsLinkLocalUnicast() {
 				continue
 			}
 			if useAddr == nil || useAddr(a) {
@@ -95,7 +106,23 @@ func firstFound(ifaces []Interface, useIface func(Interface) bool, useAddr func(
 			}
 		}
 	}
-	return netip.Prefix{}, fmt.Errorf("no usable IPv4 address found on any interface")
+	return netip.Prefix{}, fmt.Errorf("no usable address of this family found on any interface")
+}
+
+// onlyFamily keeps the addresses of one IP version.
+func onlyFamily(ifaces []Interface, version int) []Interface {
+	out := make([]Interface, 0, len(ifaces))
+	for _, i := range ifaces {
+		j := i
+		j.Addrs = nil
+		for _, a := range i.Addrs {
+			if a.Addr().Unmap().Is4() == (version == 4) {
+				j.Addrs = append(j.Addrs, netip.PrefixFrom(a.Addr().Unmap(), a.Bits()))
+			}
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 // compileList turns Calico's comma-separated regex list into one anchored regex.

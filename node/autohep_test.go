@@ -19,7 +19,7 @@ func TestAutoHostEndpoint(t *testing.T) {
 	if err := c.EnsureInitialized(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := register(ctx, c, "n1", netip.MustParsePrefix("10.0.0.5/24"), 0); err != nil {
+	if _, err := register(ctx, c, "n1", netip.MustParsePrefix("10.0.0.5/24"), netip.Prefix{}, 0); err != nil {
 		t.Fatal(err)
 	}
 	n, _ := store.GetAs[*api.Node](ctx, c, "", "n1")

@@ -27,7 +27,13 @@ func (a *Agent) syncBGP(ctx context.Context) error {
 	if port == 0 {
 		port = 179
 	}
-	key := fmt.Sprintf("%s/%d/%d", want.RouterID, want.AS, port)
+	// Sessions towards IPv6 peers run between IPv6 addresses, as Calico's bird6 does: the
+	// speaker listens on the node's IPv6 address too (a change restarts it, like the others).
+	listen := []netip.Addr{want.RouterID}
+	if want.IPv6.IsValid() {
+		listen = append(listen, want.IPv6)
+	}
+	key := fmt.Sprintf("%s/%d/%d/%s", want.RouterID, want.AS, port, want.IPv6)
 	if a.speaker != nil && a.bgpKey != key {
 		a.log.Info("BGP identity changed; restarting the speaker", zap.String("from", a.bgpKey), zap.String("to", key))
 		_ = a.speaker.Shutdown(ctx)
@@ -39,7 +45,7 @@ func (a *Agent) syncBGP(ctx context.Context) error {
 	if a.speaker == nil {
 		sp, err := a.startSpeaker(ctx, bgp.Options{
 			RouterID: want.RouterID, AS: want.AS, ListenPort: port,
-			ListenAddresses: []netip.Addr{want.RouterID},
+			ListenAddresses: listen,
 			Logger:          a.log.Named("bgp"),
 		})
 		if err != nil {

@@ -31,7 +31,7 @@ type bgpWarmup struct {
 
 // kernelBGPRoutes reads the routes a previous run programmed from BGP.
 func kernelBGPRoutes() []calc.LearnedRoute {
-	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: dataplane.ProtoBGP, Table: 254},
+	routes, err := netlink.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Protocol: dataplane.ProtoBGP, Table: 254},
 		netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil

@@ -21,7 +21,7 @@ func (a *Agent) connect(ctx context.Context) error {
 		if err := a.store.EnsureInitialized(ctx); err != nil {
 			return fmt.Errorf("initialising the datastore: %w", err)
 		}
-		_, err := register(ctx, a.store, a.name, a.nodeIP, a.opts.AS)
+		_, err := register(ctx, a.store, a.name, a.nodeIP, a.nodeIP6, a.opts.AS)
 		return err
 	})
 	if err != nil {
@@ -40,7 +40,7 @@ func (a *Agent) connect(ctx context.Context) error {
 	if err := WriteStateFile(a.opts.StateDir, "nodename", a.name); err != nil {
 		return err
 	}
-	a.log.Info("node registered", zap.String("node", a.name), zap.Stringer("ipv4", a.nodeIP),
+	a.log.Info("node registered", zap.String("node", a.name), zap.Stringer("ipv4", a.nodeIP), zap.Stringer("ipv6", a.nodeIP6),
 		zap.String("uplink", a.uplink), zap.Int("mtu", a.mtu))
 	return nil
 }

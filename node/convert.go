@@ -22,11 +22,20 @@ func calcNode(n *api.Node) calc.Node {
 		} else if a, err := netip.ParseAddr(b.IPv4Address); err == nil {
 			out.IPv4 = netip.PrefixFrom(a, 32)
 		}
+		if p, err := netip.ParsePrefix(b.IPv6Address); err == nil {
+			out.IPv6 = p
+		} else if a, err := netip.ParseAddr(b.IPv6Address); err == nil {
+			out.IPv6 = netip.PrefixFrom(a, 128)
+		}
 		out.IPIPTunnelAddr = parseAddr(b.IPv4IPIPTunnelAddr)
 	}
 	out.VXLANTunnelAddr = parseAddr(n.Spec.IPv4VXLANTunnelAddr)
 	if mac, err := net.ParseMAC(n.Spec.VXLANTunnelMACAddr); err == nil {
 		out.VXLANMAC = mac
+	}
+	out.VXLANTunnelAddrV6 = parseAddr(n.Spec.IPv6VXLANTunnelAddr)
+	if mac, err := net.ParseMAC(n.Spec.VXLANTunnelMACAddrV6); err == nil {
+		out.VXLANMACV6 = mac
 	}
 	return out
 }

@@ -15,13 +15,16 @@ import (
 // field (labels, AS, route-reflector cluster ID, tunnel addresses) as the user or IPAM set it.
 // It is a compare-and-swap loop: an administrator labelling the node at the same moment wins
 // or loses cleanly, and nothing is overwritten blindly.
-func register(ctx context.Context, c *store.Client, name string, ipv4 netip.Prefix, as uint32) (*api.Node, error) {
+//
+// An invalid ipv6 leaves spec.bgp.ipv6Address as it is (Calico's IP6=none).
+func register(ctx context.Context, c *store.Client, name string, ipv4, ipv6 netip.Prefix, as uint32) (*api.Node, error) {
 	for attempt := 0; attempt < 20; attempt++ {
 		n, err := store.GetAs[*api.Node](ctx, c, "", name)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			n = &api.Node{ObjectMeta: api.ObjectMeta{Name: name}}
 			n.Spec.BGP = &api.NodeBGPSpec{IPv4Address: ipv4.String()}
+			setIPv6(n, ipv6)
 			setAS(n, as)
 			_, err = c.Create(ctx, n)
 			if errors.Is(err, store.ErrAlreadyExists) {
@@ -37,7 +40,7 @@ func register(ctx context.Context, c *store.Client, name string, ipv4 netip.Pref
 		if n.Spec.BGP == nil {
 			n.Spec.BGP = &api.NodeBGPSpec{}
 		}
-		if n.Spec.BGP.IPv4Address == ipv4.String() && !setAS(n, as) {
+		if changed6 := setIPv6(n, ipv6); n.Spec.BGP.IPv4Address == ipv4.String() && !setAS(n, as) && !changed6 {
 			return n, nil
 		}
 		n.Spec.BGP.IPv4Address = ipv4.String()
@@ -50,6 +53,15 @@ func register(ctx context.Context, c *store.Client, name string, ipv4 netip.Pref
 		return n, nil
 	}
 	return nil, fmt.Errorf("updating node %q: too many concurrent modifications", name)
+}
+
+// setIPv6 sets bgp.ipv6Address when ipv6 is valid; it reports whether that changed it.
+func setIPv6(n *api.Node, ipv6 netip.Prefix) bool {
+	if !ipv6.IsValid() || n.Spec.BGP.IPv6Address == ipv6.String() {
+		return false
+	}
+	n.Spec.BGP.IPv6Address = ipv6.String()
+	return true
 }
 
 // setAS sets the node's AS number when --as was given; it reports whether that changed it.

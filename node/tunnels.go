@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/brindle-net/brindle/ipam"
@@ -57,7 +58,7 @@ func (a *Agent) tunnelLoop(ctx context.Context) {
 // ensureTunnels runs the IPIP and VXLAN tunnel-address reconcilers once.
 func (a *Agent) ensureTunnels(ctx context.Context) error {
 	var errs []error
-	for _, kind := range []ipam.TunnelKind{ipam.IPIP, ipam.VXLAN} {
+	for _, kind := range ipam.TunnelKinds {
 		addr, err := a.ipam.EnsureTunnelAddress(ctx, a.name, kind)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s tunnel address: %w", kind, err))
@@ -85,9 +86,13 @@ func (a *Agent) writeMTU(context.Context) error {
 			mtu = min(mtu, m)
 		}
 		if p.Spec.VXLANMode == "Always" || p.Spec.VXLANMode == "CrossSubnet" {
-			m := a.mtu - 50
-			if fc.VXLANMTU != nil && *fc.VXLANMTU > 0 {
-				m = *fc.VXLANMTU
+			m, set := a.mtu-50, fc.VXLANMTU
+			if strings.Contains(p.Spec.CIDR, ":") {
+				// vxlan-v6.calico: the IPv6 outer header is 20 bytes longer (Calico's vxlanMTUV6).
+				m, set = a.mtu-70, fc.VXLANMTUV6
+			}
+			if set != nil && *set > 0 {
+				m = *set
 			}
 			mtu = min(mtu, m)
 		}

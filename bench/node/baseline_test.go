@@ -66,6 +66,24 @@ func bareProgram(h *testbed.Host, n int, vxlan bool) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
+// bareProgram6 is bareProgram for the IPv6 twin: remote /122 blocks via the remote nodes'
+// IPv6 addresses, no encapsulation.
+func bareProgram6(h *testbed.Host, n int) (time.Duration, error) {
+	up, err := h.NL.LinkByName(h.Uplink)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for i := range n {
+		block := remoteBlock6(i)
+		r := &netlink.Route{LinkIndex: up.Attrs().Index, Dst: ipNet(block), Gw: remoteIP6(i).AsSlice(), Protocol: 80}
+		if err := h.NL.RouteAdd(r); err != nil {
+			return 0, fmt.Errorf("baseline route %s: %w", block, err)
+		}
+	}
+	return time.Since(start), nil
+}
+
 func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }

@@ -82,16 +82,24 @@ func ratio(a, base time.Duration) string {
 	return fmt.Sprintf("%.1fx", float64(a)/float64(base))
 }
 
+// coldStart runs one row; mode is vxlan, noencap or noencap6 (the IPv6 twin of noencap:
+// remote /122 blocks of an IPv6 pool routed via the remote nodes' IPv6 addresses).
 func coldStart(b *testing.B, mode string, n int) coldResult {
 	ctx := context.Background()
 	res := coldResult{mode: mode, remotes: n}
-	c := startCluster(b, testbed.Options{Subnets: []netip.Prefix{fakeSubnet},
-		Hosts: []testbed.HostOptions{{Name: "node1"}, {Name: "base"}}})
-	vx := "Never"
+	v6 := mode == "noencap6"
+	bed := testbed.Options{Subnets: []netip.Prefix{fakeSubnet},
+		Hosts: []testbed.HostOptions{{Name: "node1"}, {Name: "base"}}}
+	pool, pyaml := benchPool, poolYAML("bench-pool", benchPool.String(), 26, "Never", "Never")
 	if mode == "vxlan" {
-		vx = "Always"
+		pyaml = poolYAML("bench-pool", benchPool.String(), 26, "Never", "Always")
 	}
-	if err := c.Apply(poolYAML("bench-pool", benchPool.String(), 26, "Never", vx)); err != nil {
+	if v6 {
+		bed.Subnets6 = []netip.Prefix{fakeSubnet6}
+		pool, pyaml = benchPool6, poolYAML("bench-pool6", benchPool6.String(), 122, "Never", "Never")
+	}
+	c := startCluster(b, bed)
+	if err := c.Apply(pyaml); err != nil {
 		b.Fatal(err)
 	}
 	st, err := c.Store()
@@ -100,18 +108,23 @@ func coldStart(b *testing.B, mode string, n int) coldResult {
 	}
 	defer st.Close()
 	start := time.Now()
-	if err := writeRemotes(ctx, st, 0, n); err != nil {
+	if err := writeRemotesFamily(ctx, st, 0, n, v6); err != nil {
 		b.Fatal(err)
 	}
 	res.write = time.Since(start)
 	if res.list, _, err = bareList(ctx, st); err != nil {
 		b.Fatal(err)
 	}
-	if res.bare, err = bareProgram(c.Host("base"), n, mode == "vxlan"); err != nil {
+	if v6 {
+		res.bare, err = bareProgram6(c.Host("base"), n)
+	} else {
+		res.bare, err = bareProgram(c.Host("base"), n, mode == "vxlan")
+	}
+	if err != nil {
 		b.Fatal(err)
 	}
 
-	w, err := watchRoutes(c.Host("node1"), benchPool)
+	w, err := watchRoutes(c.Host("node1"), pool)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,7 +134,7 @@ func coldStart(b *testing.B, mode string, n int) coldResult {
 	var a *cluster.Agent
 	if dir := os.Getenv("BNB_PROFILE"); dir != "" {
 		a = startProfiledAgent(b, c, dir, fmt.Sprintf("%s-%d", mode, n))
-	} else if a, err = c.StartAgent("node1", cluster.AgentOptions{NoBGP: true}); err != nil {
+	} else if a, err = c.StartAgent("node1", cluster.AgentOptions{NoBGP: true, IP6: v6}); err != nil {
 		b.Fatal(err)
 	}
 	res.ready = time.Since(start)
@@ -139,7 +152,7 @@ func coldStart(b *testing.B, mode string, n int) coldResult {
 	if want > 0 {
 		res.routes = last.Sub(start)
 	}
-	if got, err := countRoutes(c.Host("node1"), benchPool); err != nil || got != want {
+	if got, err := countRoutes(c.Host("node1"), pool); err != nil || got != want {
 		b.Fatalf("node1 holds %d routes in the pool, want %d (err %v)", got, want, err)
 	}
 	time.Sleep(2 * time.Second) // let the agent settle (status reports, GC) before reading RSS
@@ -158,10 +171,14 @@ func coldStart(b *testing.B, mode string, n int) coldResult {
 		i := n + k
 		w.Reset()
 		t0 := time.Now()
-		if err := writeRemotes(ctx, st, i, i+1); err != nil {
+		if err := writeRemotesFamily(ctx, st, i, i+1, v6); err != nil {
 			b.Fatal(err)
 		}
-		at, err := w.WaitFor(remoteBlock(i), 30*time.Second)
+		dst := remoteBlock(i)
+		if v6 {
+			dst = remoteBlock6(i)
+		}
+		at, err := w.WaitFor(dst, 30*time.Second)
 		if err != nil {
 			b.Fatal(err)
 		}

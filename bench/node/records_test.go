@@ -37,8 +37,33 @@ func remoteBlock(i int) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), 26)
 }
 
-// remoteOps are the writes that create remote node i (Node, block, affinity).
-func remoteOps(i int) ([]store.Op, error) {
+// The IPv6 twin (BenchmarkAgentColdStartIPv6): every remote node also has an IPv6 address in
+// fakeSubnet6 and its block is a /122 (Calico's IPv6 default, 64 addresses like the /26) of
+// benchPool6, the tunnel handle at its first address as in the IPv4 block.
+var (
+	benchPool6  = netip.MustParsePrefix("fd00:64::/106") // 65,536 /122 blocks
+	fakeSubnet6 = netip.MustParsePrefix("fd00:30::/64")
+)
+
+// remoteIP6 is remote node i's IPv6 address, clear of the bed's own host numbers.
+func remoteIP6(i int) netip.Addr {
+	b := fakeSubnet6.Addr().As16()
+	v := uint32(1)<<16 + uint32(i)
+	b[12], b[13], b[14], b[15] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+	return netip.AddrFrom16(b)
+}
+
+// remoteBlock6 is the i-th /122 counted from the top of benchPool6.
+func remoteBlock6(i int) netip.Prefix {
+	b := benchPool6.Addr().As16()
+	v := (uint32(1)<<16 - 1 - uint32(i)) << 6 // the pool's 22 host bits: 16 of block index, 6 of offset
+	b[13], b[14], b[15] = byte(v>>16), byte(v>>8), byte(v)
+	return netip.PrefixFrom(netip.AddrFrom16(b), 122)
+}
+
+// remoteOps are the writes that create remote node i (Node, block, affinity); with v6 the
+// block is remoteBlock6(i) and the node has an IPv6 address as well.
+func remoteOps(i int, v6 bool) ([]store.Op, error) {
 	name, block := remoteName(i), remoteBlock(i)
 	nodeKind, _ := api.LookupKind("Node")
 	n := api.Node{TypeMeta: api.TypeMeta{Kind: "Node", APIVersion: api.Group},
@@ -46,6 +71,11 @@ func remoteOps(i int) ([]store.Op, error) {
 			CreationTimestamp: "2026-11-25T19:31:15Z", Labels: api.Labels{"kubernetes.io/hostname": name}},
 		Spec: api.NodeSpec{BGP: &api.NodeBGPSpec{IPv4Address: netip.PrefixFrom(remoteIP(i), fakeSubnet.Bits()).String()},
 			IPv4VXLANTunnelAddr: block.Addr().String()}}
+	if v6 {
+		block = remoteBlock6(i)
+		n.Spec.BGP.IPv6Address = netip.PrefixFrom(remoteIP6(i), fakeSubnet6.Bits()).String()
+		n.Spec.IPv4VXLANTunnelAddr = ""
+	}
 	nodeJSON, err := json.Marshal(&n)
 	if err != nil {
 		return nil, err
@@ -62,7 +92,7 @@ func remoteOps(i int) ([]store.Op, error) {
 }
 
 func remoteBlockValue(node string, block netip.Prefix) *ipam.Block {
-	size := 1 << (32 - block.Bits())
+	size := 1 << (block.Addr().BitLen() - block.Bits())
 	aff := "host:" + node
 	handle := "vxlan-tunnel-addr-" + node
 	zero := 0
@@ -79,11 +109,16 @@ func remoteBlockValue(node string, block netip.Prefix) *ipam.Block {
 // writeRemotes creates remote nodes [from, to) in transactions of 40 nodes (120 keys, under
 // etcd's default limit of 128 operations per transaction).
 func writeRemotes(ctx context.Context, st *store.Client, from, to int) error {
+	return writeRemotesFamily(ctx, st, from, to, false)
+}
+
+// writeRemotesFamily is writeRemotes with IPv6 blocks when v6.
+func writeRemotesFamily(ctx context.Context, st *store.Client, from, to int, v6 bool) error {
 	const perTxn = 40
 	for lo := from; lo < to; lo += perTxn {
 		var ops []store.Op
 		for i := lo; i < min(lo+perTxn, to); i++ {
-			o, err := remoteOps(i)
+			o, err := remoteOps(i, v6)
 			if err != nil {
 				return err
 			}

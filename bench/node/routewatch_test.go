@@ -12,7 +12,7 @@ import (
 	"github.com/brindle-net/brindle/test/testbed"
 )
 
-// routeWatch records when each IPv4 route destination first appeared in a namespace's main
+// routeWatch records when each route destination of the pool's family first appeared in a namespace's main
 // table, from a netlink subscription: the time a route became usable is the time the kernel
 // announced it, not the time a poll happened to look. A lost message (receive buffer overrun)
 // is counted, and the waits below then fall back to dumping the table.
@@ -54,7 +54,7 @@ func (w *routeWatch) run(ch <-chan netlink.RouteUpdate) {
 			continue
 		}
 		a, ok := netip.AddrFromSlice(u.Dst.IP)
-		if !ok || !a.Unmap().Is4() {
+		if !ok || a.Unmap().Is4() != w.pool.Addr().Is4() {
 			continue
 		}
 		ones, _ := u.Dst.Mask.Size()
@@ -142,9 +142,13 @@ func (w *routeWatch) Lost() int {
 	return w.lost
 }
 
-// countRoutes dumps the main table and counts IPv4 routes with a destination inside within.
+// countRoutes dumps the main table and counts routes with a destination inside within.
 func countRoutes(h *testbed.Host, within netip.Prefix) (int, error) {
-	rs, err := h.NL.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	fam := netlink.FAMILY_V4
+	if within.Addr().Is6() {
+		fam = netlink.FAMILY_V6
+	}
+	rs, err := h.NL.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return 0, err
 	}

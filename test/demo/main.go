@@ -62,7 +62,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	c, err := cluster.Start(cluster.Options{Bed: topology(), Binary: o.bin, WorkDir: dir, Detach: o.keep})
+	c, err := cluster.Start(cluster.Options{Bed: topology(), Binary: o.bin, WorkDir: dir, Detach: o.keep, IPv6: true})
 	if err != nil {
 		return err
 	}
@@ -101,9 +101,11 @@ func run(o options) error {
 
 // topology follows the seed's addresses: master01 and node01 share 100.100.137.0/24, and
 // node02 sits on a second subnet behind a router, so CrossSubnet has something to cross.
+// Every subnet has an IPv6 prefix too (dual stack).
 func topology() testbed.Options {
 	a, b := netip.MustParsePrefix("100.100.137.0/24"), netip.MustParsePrefix("100.100.138.0/24")
-	return testbed.Options{Prefix: "bdemo-", Subnets: []netip.Prefix{a, b}, Hosts: []testbed.HostOptions{
+	a6, b6 := netip.MustParsePrefix("fd00:100:137::/64"), netip.MustParsePrefix("fd00:100:138::/64")
+	return testbed.Options{Prefix: "bdemo-", Subnets: []netip.Prefix{a, b}, Subnets6: []netip.Prefix{a6, b6}, Hosts: []testbed.HostOptions{
 		{Name: "master01", Addr: netip.MustParseAddr("100.100.137.200")},
 		{Name: "node01", Addr: netip.MustParseAddr("100.100.137.201")},
 		{Name: "node02", Subnet: 1, Addr: netip.MustParseAddr("100.100.138.202")},

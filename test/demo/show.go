@@ -28,16 +28,19 @@ func show(where, cmd, out string) {
 func demo(c *cluster.Cluster) error {
 	heading("three hosts in network namespaces, datastore embedded")
 	for _, h := range c.Bed.Hosts {
-		fmt.Printf("%-9s %-18s netns %s\n", h.HostName, h.Addr, h.Name)
+		fmt.Printf("%-9s %-18s %-22s netns %s\n", h.HostName, h.Addr, h.Addr6, h.Name)
 	}
 	fmt.Printf("%-9s %-18s netns %s (brindle datastore run)\n", "router", c.EtcdAddr(), c.Bed.Router.Name)
 
 	if err := applyPool(c); err != nil {
 		return err
 	}
-	heading("node agents (brindle node run) on every host")
+	if err := applyPool6(c); err != nil {
+		return err
+	}
+	heading("node agents (brindle node run --ip6 <address>) on every host")
 	for _, h := range hosts {
-		if _, err := c.StartAgent(h, cluster.AgentOptions{}); err != nil {
+		if _, err := c.StartAgent(h, cluster.AgentOptions{IP6: true}); err != nil {
 			return err
 		}
 		fmt.Printf("%s: agent ready\n", h)
@@ -52,11 +55,14 @@ func demo(c *cluster.Cluster) error {
 			return err
 		}
 		cts = append(cts, ct)
-		fmt.Printf("%-9s on %-9s %s (host side %s, netns %s)\n", ct.Name, ct.Host, ct.IP, ct.HostVeth, ct.NS.Name)
+		fmt.Printf("%-9s on %-9s %s and %s (host side %s, netns %s)\n", ct.Name, ct.Host, ct.IP, ct.IP6, ct.HostVeth, ct.NS.Name)
 	}
 	ctl(c, "ipam", "show", "--show-blocks")
 	// Routes to other hosts' new blocks and BGP sessions settle in the background.
 	if err := cluster.WaitMatrix(cts, 60*time.Second); err != nil {
+		return err
+	}
+	if err := cluster.WaitMatrixFamily(cts, 60*time.Second, false); err != nil {
 		return err
 	}
 	for _, h := range hosts {
@@ -117,7 +123,11 @@ func showHost(c *cluster.Cluster, host string) error {
 		return err
 	}
 	show(host, "ip route", out)
-	for _, dev := range []string{"tunl0", "vxlan.calico"} {
+	if out, err = cluster.IP(h.Netns, "-6", "route"); err != nil {
+		return err
+	}
+	show(host, "ip -6 route", out)
+	for _, dev := range []string{"tunl0", "vxlan.calico", "vxlan-v6.calico"} {
 		if _, err := h.NL.LinkByName(dev); err != nil {
 			continue
 		}
@@ -126,8 +136,12 @@ func showHost(c *cluster.Cluster, host string) error {
 			return err
 		}
 		show(host, "ip -d link show "+dev, out)
-		if out, err = cluster.IP(h.Netns, "-4", "addr", "show", "dev", dev); err == nil {
-			show(host, "ip -4 addr show dev "+dev, out)
+		fam := "-4"
+		if dev == "vxlan-v6.calico" {
+			fam = "-6"
+		}
+		if out, err = cluster.IP(h.Netns, fam, "addr", "show", "dev", dev); err == nil {
+			show(host, "ip "+fam+" addr show dev "+dev, out)
 		}
 	}
 	// Sessions across the router take a moment longer (the passive end waits for the other's
@@ -158,10 +172,50 @@ func pings(c *cluster.Cluster, cts []*cluster.Container) error {
 			}
 		}
 	}
+	heading("IPv6 pings across hosts")
+	fmt.Println("IPv6 pool with vxlanMode CrossSubnet: plain IPv6 routes between master01 and node01,")
+	fmt.Println("vxlan-v6.calico (VXLAN over IPv6) to and from node02 behind the router.")
+	for _, from := range cts {
+		for _, to := range cts {
+			if from.Host == to.Host {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			out, err := from.NS.Run(ctx, testbed.RunOptions{Path: "ping", Args: []string{"-6", "-c", "2", "-W", "2", to.IP6.String()}})
+			cancel()
+			show(from.Name+"@"+from.Host, "ping -6 -c 2 "+to.IP6.String()+"   # "+to.Name+" on "+to.Host, out)
+			if err != nil {
+				failed++
+			}
+		}
+	}
 	if failed > 0 {
 		return fmt.Errorf("%d of the cross-host pings failed", failed)
 	}
-	fmt.Println("every container reaches every container on the other hosts")
+	fmt.Println("every container reaches every container on the other hosts, over IPv4 and IPv6")
+	return nil
+}
+
+// applyPool6 applies an IPv6 pool beside the seed's (Calico's default IPv6 block size).
+func applyPool6(c *cluster.Cluster) error {
+	heading("an IPv6 pool (dual stack)")
+	doc := `apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata:
+  name: default-ipv6-ippool
+spec:
+  cidr: fd00:244::/112
+  blockSize: 122
+  ipipMode: Never
+  vxlanMode: CrossSubnet
+  natOutgoing: false
+  nodeSelector: all()
+`
+	fmt.Print(doc)
+	if err := c.Apply(doc); err != nil {
+		return err
+	}
+	show("router", "brindle apply -f default-ipv6-ippool.yaml", "Successfully applied 1 'IPPool' resource(s)\n")
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Options describes a test bed.
@@ -18,8 +19,11 @@ type Options struct {
 	// Subnets of the fabric, one bridge each. Default: one subnet, 172.30.1.0/24. The router
 	// takes the first address of every subnet.
 	Subnets []netip.Prefix
-	Hosts   []HostOptions
-	MTU     int // uplink MTU, default 1500
+	// Subnets6, when set, gives every subnet an IPv6 prefix as well (same index; one per
+	// subnet): a dual-stack fabric. Router and hosts take the same host numbers as in IPv4.
+	Subnets6 []netip.Prefix
+	Hosts    []HostOptions
+	MTU      int // uplink MTU, default 1500
 }
 
 // HostOptions places one host on a subnet.
@@ -31,13 +35,14 @@ type HostOptions struct {
 
 // Bed is a running test bed. Everything in it lives in namespaces it created.
 type Bed struct {
-	Tag     string // Prefix + random suffix, the start of every namespace name
-	Fabric  *Netns // holds the bridges br0, br1, ... (one per subnet)
-	Router  *Netns // one leg per subnet (eth0, eth1, ...), forwarding on
-	Hosts   []*Host
-	Subnets []netip.Prefix
-	MTU     int
-	owned   []*Netns // in creation order, for Close
+	Tag      string // Prefix + random suffix, the start of every namespace name
+	Fabric   *Netns // holds the bridges br0, br1, ... (one per subnet)
+	Router   *Netns // one leg per subnet (eth0, eth1, ...), forwarding on
+	Hosts    []*Host
+	Subnets  []netip.Prefix
+	Subnets6 []netip.Prefix // empty: IPv4 only
+	MTU      int
+	owned    []*Netns // in creation order, for Close
 }
 
 // Host is a node's namespace: uplink eth0 on its subnet, forwarding on, 169.254.1.1/32 on lo
@@ -48,12 +53,34 @@ type Host struct {
 	HostName string
 	Subnet   int
 	Addr     netip.Prefix // uplink address with the subnet's length
+	Addr6    netip.Prefix // IPv6 uplink address (dual-stack beds), else invalid
 	Uplink   string       // "eth0"
 }
 
 // RouterAddr is the router's address on subnet i; every host reaches it, so a scenario can run
 // `brindle datastore run` in Router and point all nodes at RouterAddr(0).
 func (b *Bed) RouterAddr(i int) netip.Addr { return b.Subnets[i].Masked().Addr().Next() }
+
+// RouterAddr6 is the router's IPv6 address on subnet i (dual-stack beds).
+func (b *Bed) RouterAddr6(i int) netip.Addr { return b.Subnets6[i].Masked().Addr().Next() }
+
+// sameHostNumber is the address of p with the host part of the IPv4 address a (10.0.1.12
+// in 10.0.1.0/24 gives fd00:1::c in fd00:1::/64): dual-stack hosts are easy to read.
+func sameHostNumber(p netip.Prefix, v4 netip.Prefix, a netip.Addr) netip.Addr {
+	n := addrNum(a) - addrNum(v4.Masked().Addr())
+	b := p.Masked().Addr().As16()
+	for i := 15; i >= 12 && n > 0; i-- {
+		n += uint32(b[i])
+		b[i] = byte(n)
+		n >>= 8
+	}
+	return netip.AddrFrom16(b)
+}
+
+func addrNum(a netip.Addr) uint32 {
+	v := a.As4()
+	return uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
+}
 
 // Host returns the host with that name, or nil.
 func (b *Bed) Host(name string) *Host {
@@ -70,7 +97,7 @@ func New(o Options) (*Bed, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	b := &Bed{Tag: o.Prefix + RandSuffix(), Subnets: o.Subnets, MTU: o.MTU}
+	b := &Bed{Tag: o.Prefix + RandSuffix(), Subnets: o.Subnets, Subnets6: o.Subnets6, MTU: o.MTU}
 	if err := b.build(o); err != nil {
 		return nil, errors.Join(err, b.Close())
 	}
@@ -91,6 +118,9 @@ func (o *Options) defaults() error {
 	for i, s := range o.Subnets {
 		if !s.Addr().Is4() {
 			return fmt.Errorf("testbed: Subnets[%d] %s: only IPv4 subnets are supported", i, s)
+		}
+		if len(o.Subnets6) > 0 && (len(o.Subnets6) != len(o.Subnets) || !o.Subnets6[i].Addr().Is6() || o.Subnets6[i].Bits() > 120) {
+			return fmt.Errorf("testbed: Subnets6 must give one IPv6 prefix of at most /120 per subnet, got %v", o.Subnets6)
 		}
 		next[i] = s.Masked().Addr()
 		for range 11 {
@@ -135,6 +165,11 @@ func (b *Bed) build(o Options) error {
 	if err := b.Router.Sysctl("net/ipv4/ip_forward", "1"); err != nil {
 		return err
 	}
+	if len(b.Subnets6) > 0 {
+		if err := b.Router.Sysctl("net/ipv6/conf/all/forwarding", "1"); err != nil {
+			return err
+		}
+	}
 	for i, s := range b.Subnets {
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: fmt.Sprintf("br%d", i), MTU: b.MTU}}
 		if err := b.Fabric.NL.LinkAdd(br); err != nil {
@@ -148,6 +183,11 @@ func (b *Bed) build(o Options) error {
 		if err := b.plug(plugOptions{Subnet: i, Port: fmt.Sprintf("r%d", i), Peer: b.Router, PeerIf: leg, Addr: addr}); err != nil {
 			return err
 		}
+		if len(b.Subnets6) > 0 {
+			if err := AddrUp(b.Router, leg, netip.PrefixFrom(b.RouterAddr6(i), b.Subnets6[i].Bits())); err != nil {
+				return err
+			}
+		}
 	}
 	for i, ho := range o.Hosts {
 		n, err := b.newNetns("h-" + ho.Name)
@@ -158,6 +198,13 @@ func (b *Bed) build(o Options) error {
 			Addr: netip.PrefixFrom(ho.Addr, b.Subnets[ho.Subnet].Bits())}
 		if err := b.plug(plugOptions{Subnet: ho.Subnet, Port: fmt.Sprintf("h%d", i), Peer: n, PeerIf: h.Uplink, Addr: h.Addr}); err != nil {
 			return err
+		}
+		if len(b.Subnets6) > 0 {
+			s6 := b.Subnets6[ho.Subnet]
+			h.Addr6 = netip.PrefixFrom(sameHostNumber(s6, b.Subnets[ho.Subnet], ho.Addr), s6.Bits())
+			if err := AddrUp(n, h.Uplink, h.Addr6); err != nil {
+				return err
+			}
 		}
 		if err := b.setupHost(h); err != nil {
 			return err
@@ -182,6 +229,19 @@ func (b *Bed) waitReady() error {
 		}
 		if got == 0 {
 			return fmt.Errorf("testbed: host %s (%s) cannot reach the router at %s", h.HostName, h.Addr, gw)
+		}
+		if h.Addr6.IsValid() {
+			gw6 := b.RouterAddr6(h.Subnet)
+			got, err := Ping(h.Netns, gw6, 1, 3*time.Second)
+			for try := 0; got == 0 && err == nil && try < 3; try++ {
+				got, err = Ping(h.Netns, gw6, 1, 3*time.Second)
+			}
+			if err != nil {
+				return err
+			}
+			if got == 0 {
+				return fmt.Errorf("testbed: host %s (%s) cannot reach the router at %s", h.HostName, h.Addr6, gw6)
+			}
 		}
 	}
 	return nil
@@ -229,6 +289,11 @@ func AddrUp(n *Netns, ifname string, addr netip.Prefix) error {
 		return fmt.Errorf("link %s in %s: %w", ifname, n.Name, err)
 	}
 	a := &netlink.Addr{IPNet: &net.IPNet{IP: addr.Addr().AsSlice(), Mask: net.CIDRMask(addr.Bits(), addr.Addr().BitLen())}}
+	if addr.Addr().Is6() {
+		// No duplicate address detection: the address is usable at once, not after a
+		// second of tentative state (and every address in a bed is unique anyway).
+		a.Flags = unix.IFA_F_NODAD
+	}
 	if err := n.NL.AddrAdd(l, a); err != nil {
 		return fmt.Errorf("address %s on %s in %s: %w", addr, ifname, n.Name, err)
 	}
@@ -257,6 +322,22 @@ func (b *Bed) setupHost(h *Host) error {
 		r := &netlink.Route{LinkIndex: up.Attrs().Index, Dst: ipNet(s.Masked()), Gw: gw.AsSlice()}
 		if err := h.NL.RouteAdd(r); err != nil {
 			return fmt.Errorf("route %s via %s in %s: %w", s, gw, h.Name, err)
+		}
+	}
+	if !h.Addr6.IsValid() {
+		return nil
+	}
+	if err := h.Sysctl("net/ipv6/conf/all/forwarding", "1"); err != nil {
+		return err
+	}
+	gw6 := b.RouterAddr6(h.Subnet)
+	for i, s := range b.Subnets6 {
+		if i == h.Subnet {
+			continue
+		}
+		r := &netlink.Route{LinkIndex: up.Attrs().Index, Dst: ipNet(s.Masked()), Gw: gw6.AsSlice()}
+		if err := h.NL.RouteAdd(r); err != nil {
+			return fmt.Errorf("route %s via %s in %s: %w", s, gw6, h.Name, err)
 		}
 	}
 	return nil

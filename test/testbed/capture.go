@@ -9,13 +9,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// IPv4Header is the part of an IPv4 header the scenarios check.
+// IPv4Header is the part of an IP header the scenarios check (IPv6 packets fill it too).
 type IPv4Header struct {
 	Src, Dst netip.Addr
 	Proto    uint8 // 1 ICMP, 4 IPIP, 17 UDP
 }
 
-// Packet is one captured IPv4 frame. Inner is set for IPIP (protocol 4) and for VXLAN (UDP
+// Packet is one captured IPv4 or IPv6 frame (VXLAN over IPv6 carrying IPv6 too). Inner is set for IPIP (protocol 4) and for VXLAN (UDP
 // port 4789) packets whose payload is IPv4.
 type Packet struct {
 	Outer IPv4Header
@@ -116,6 +116,27 @@ func (c *Capture) Stop() []Packet {
 }
 
 func parseEthernet(f []byte) (Packet, bool) {
+	if binary.BigEndian.Uint16(f[12:14]) == unix.ETH_P_IPV6 {
+		// IPv6: the fixed header only (no extension headers in the beds' traffic); Proto is
+		// its next header (58 for ICMPv6).
+		b := f[14:]
+		if len(b) < 40 || b[0]>>4 != 6 {
+			return Packet{}, false
+		}
+		p := Packet{Outer: IPv4Header{Src: netip.AddrFrom16([16]byte(b[8:24])),
+			Dst: netip.AddrFrom16([16]byte(b[24:40])), Proto: b[6]}}
+		payload := b[40:]
+		if p.Outer.Proto == 17 && len(payload) >= 8+8+14 && binary.BigEndian.Uint16(payload[2:4]) == 4789 {
+			p.VXLAN = true
+			inner := payload[16:]
+			if binary.BigEndian.Uint16(inner[12:14]) == unix.ETH_P_IPV6 {
+				if in, ok := parseEthernet(inner); ok {
+					p.Inner = &in.Outer
+				}
+			}
+		}
+		return p, true
+	}
 	if binary.BigEndian.Uint16(f[12:14]) != unix.ETH_P_IP {
 		return Packet{}, false
 	}

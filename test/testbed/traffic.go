@@ -64,13 +64,20 @@ func UDPEchoes(n *Netns, to netip.AddrPort, count int, timeout time.Duration) (i
 	return got, nil
 }
 
-// Ping sends count ICMP echo requests from n to dst over a raw socket and returns how many
-// replies arrived, waiting up to timeout for each. Interval between requests is 100 ms.
+// Ping sends count ICMP (ICMPv6 for an IPv6 dst) echo requests from n to dst over a raw
+// socket and returns how many replies arrived, waiting up to timeout for each. Interval
+// between requests is 100 ms.
 func Ping(n *Netns, dst netip.Addr, count int, timeout time.Duration) (int, error) {
 	var pc net.PacketConn
+	network, wildcard, reqType, replyType := "ip4:icmp", "0.0.0.0", byte(8), byte(0)
+	if dst.Is6() && !dst.Is4In6() {
+		// The kernel fills in the ICMPv6 checksum (it covers a pseudo-header) on raw
+		// ICMPv6 sockets.
+		network, wildcard, reqType, replyType = "ip6:ipv6-icmp", "::", 128, 129
+	}
 	err := n.Do(func() error {
 		var err error
-		pc, err = net.ListenPacket("ip4:icmp", "0.0.0.0")
+		pc, err = net.ListenPacket(network, wildcard)
 		return err
 	})
 	if err != nil {
@@ -81,7 +88,11 @@ func Ping(n *Netns, dst netip.Addr, count int, timeout time.Duration) (int, erro
 	got := 0
 	buf := make([]byte, 1500)
 	for seq := range count {
-		if _, err := pc.WriteTo(echoRequest(id, uint16(seq)), &net.IPAddr{IP: dst.AsSlice()}); err != nil {
+		req := echoRequest(id, uint16(seq))
+		if reqType != 8 {
+			req[0], req[2], req[3] = reqType, 0, 0
+		}
+		if _, err := pc.WriteTo(req, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
 			time.Sleep(100 * time.Millisecond)
 			continue // no route etc.: a lost ping
 		}
@@ -94,7 +105,7 @@ func Ping(n *Netns, dst netip.Addr, count int, timeout time.Duration) (int, erro
 			}
 			ip, ok := from.(*net.IPAddr)
 			// A raw ICMP socket sees every ICMP packet of the namespace: keep only our reply.
-			if ok && nr >= 8 && buf[0] == 0 && ip.IP.Equal(dst.AsSlice()) &&
+			if ok && nr >= 8 && buf[0] == replyType && ip.IP.Equal(dst.AsSlice()) &&
 				binary.BigEndian.Uint16(buf[4:6]) == id && binary.BigEndian.Uint16(buf[6:8]) == uint16(seq) {
 				got++
 				break

@@ -27,7 +27,11 @@ type AgentOptions struct {
 	// Autodetect, if set, is the --ip-autodetection-method (Calico's first-found,
 	// can-reach=<ip>, interface=<regex>, ...) used instead of giving --ip the host's address.
 	Autodetect string
-	Extra      []string // more flags
+	// IP6 passes the host's IPv6 uplink address as --ip6 (dual-stack beds); IP6Autodetect,
+	// if set, is the IP6_AUTODETECTION_METHOD used with --ip6 autodetect instead.
+	IP6           bool
+	IP6Autodetect string
+	Extra         []string // more flags
 	// Wrap runs the agent through a command (e.g. setpriv with a unit's capabilities):
 	// Wrap[0] is executed with Wrap[1:], the binary and its arguments.
 	Wrap []string
@@ -87,6 +91,12 @@ func (c *Cluster) LaunchAgent(host string, o AgentOptions) (*Agent, error) {
 		args = append(args, "--ip", "autodetect", "--ip-autodetection-method", o.Autodetect)
 	} else {
 		args = append(args, "--ip", h.Addr.String())
+	}
+	switch {
+	case o.IP6Autodetect != "":
+		args = append(args, "--ip6", "autodetect", "--ip6-autodetection-method", o.IP6Autodetect)
+	case o.IP6:
+		args = append(args, "--ip6", h.Addr6.String())
 	}
 	if o.NoBGP {
 		args = append(args, "--bgp=false")

@@ -28,6 +28,9 @@ type Options struct {
 	WorkDir string          // state dirs, logs and etcd data go under it; required
 	// Detach starts every process so that it outlives this program (the demo's --keep).
 	Detach bool
+	// IPv6 makes the CNI plugin assign an IPv6 address (assign_ipv6) to every container;
+	// NoIPv4 stops it assigning an IPv4 one (an IPv6-only cluster).
+	IPv6, NoIPv4 bool
 }
 
 // Cluster is a running test bed with a datastore. Close stops every process it started (by
@@ -39,6 +42,8 @@ type Cluster struct {
 	Endpoints string // ETCD_ENDPOINTS for every client
 	CNIDir    string // CNI_PATH: brindle as calico and calico-ipam
 	detach    bool
+	ipv6      bool
+	noIPv4    bool
 
 	mu         sync.Mutex
 	etcd       *testbed.Proc
@@ -63,7 +68,8 @@ func Start(o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Bed: bed, Bin: bin, Dir: o.WorkDir, agents: map[string]*Agent{}, detach: o.Detach}
+	c := &Cluster{Bed: bed, Bin: bin, Dir: o.WorkDir, agents: map[string]*Agent{}, detach: o.Detach,
+		ipv6: o.IPv6, noIPv4: o.NoIPv4}
 	if err := c.setup(); err != nil {
 		return nil, errors.Join(err, c.Close())
 	}

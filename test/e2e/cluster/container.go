@@ -20,8 +20,9 @@ type Container struct {
 	Name     string // also its CNI_CONTAINERID
 	Host     string
 	NS       *testbed.Netns
-	IP       netip.Addr
-	HostVeth string // the cali* interface on the host
+	IP       netip.Addr // IPv4 address; invalid in an IPv6-only cluster
+	IP6      netip.Addr // IPv6 address when the cluster assigns one
+	HostVeth string     // the cali* interface on the host
 	Opts     ContainerOptions
 }
 
@@ -57,7 +58,20 @@ func (o ContainerOptions) cniArgs() string {
 	return strings.Join(args, ";")
 }
 
-func (ct *Container) String() string { return fmt.Sprintf("%s@%s(%s)", ct.Name, ct.Host, ct.IP) }
+func (ct *Container) String() string {
+	if !ct.IP.IsValid() {
+		return fmt.Sprintf("%s@%s(%s)", ct.Name, ct.Host, ct.IP6)
+	}
+	return fmt.Sprintf("%s@%s(%s)", ct.Name, ct.Host, ct.IP)
+}
+
+// Addr is the container's address of one family (IPv4 when v4, else IPv6).
+func (ct *Container) Addr(v4 bool) netip.Addr {
+	if v4 {
+		return ct.IP
+	}
+	return ct.IP6
+}
 
 // cniConf is the calico plugin entry a host would have in /etc/cni/net.d for etcd mode. The
 // MTU is left out so the plugin reads the one the agent wrote into the state dir.
@@ -72,10 +86,21 @@ func (c *Cluster) cniConf(host, network string) []byte {
 		"state_dir":      c.StateDir(host),
 		"log_level":      "info",
 		"log_file_path":  filepath.Join(c.LogDir(), "cni-"+host+".log"),
-		"ipam":           map[string]any{"type": "calico-ipam"},
+		"ipam":           c.ipamConf(),
 	}
 	b, _ := json.Marshal(conf)
 	return b
+}
+
+func (c *Cluster) ipamConf() map[string]any {
+	ipam := map[string]any{"type": "calico-ipam"}
+	if c.ipv6 {
+		ipam["assign_ipv6"] = "true"
+	}
+	if c.noIPv4 {
+		ipam["assign_ipv4"] = "false"
+	}
+	return ipam
 }
 
 // cni runs the plugin in the host's namespace as a runtime would. The result is stdout
@@ -118,7 +143,7 @@ func (c *Cluster) AddContainerWith(host, name string, o ContainerOptions) (*Cont
 		return nil, fmt.Errorf("CNI ADD %s on %s: %w", name, host, errorsJoin(err, ns.Close()))
 	}
 	ct := &Container{Name: name, Host: host, NS: ns, Opts: o}
-	if err := ct.parseResult(out); err != nil {
+	if err := ct.parseResult(out, !c.noIPv4, c.ipv6); err != nil {
 		return nil, fmt.Errorf("CNI ADD %s on %s: %w (output %q)", name, host, errorsJoin(err, ns.Close()), out)
 	}
 	c.mu.Lock()
@@ -127,7 +152,7 @@ func (c *Cluster) AddContainerWith(host, name string, o ContainerOptions) (*Cont
 	return ct, nil
 }
 
-func (ct *Container) parseResult(out string) error {
+func (ct *Container) parseResult(out string, want4, want6 bool) error {
 	var r struct {
 		Interfaces []struct{ Name string }    `json:"interfaces"`
 		IPs        []struct{ Address string } `json:"ips"`
@@ -137,15 +162,22 @@ func (ct *Container) parseResult(out string) error {
 	}
 	for _, ip := range r.IPs {
 		p, err := netip.ParsePrefix(ip.Address)
-		if err == nil && p.Addr().Is4() {
+		switch {
+		case err != nil:
+		case p.Addr().Is4():
 			ct.IP = p.Addr()
+		default:
+			ct.IP6 = p.Addr()
 		}
 	}
 	if len(r.Interfaces) > 0 {
 		ct.HostVeth = r.Interfaces[0].Name
 	}
-	if !ct.IP.IsValid() {
+	if want4 && !ct.IP.IsValid() {
 		return fmt.Errorf("result has no IPv4 address")
+	}
+	if want6 && !ct.IP6.IsValid() {
+		return fmt.Errorf("result has no IPv6 address")
 	}
 	return nil
 }

@@ -39,9 +39,9 @@ func (r Route) String() string {
 	return fmt.Sprintf("%s proto %d", s, r.Proto)
 }
 
-// Routes lists the main table's IPv4 routes in the host's namespace.
+// Routes lists the main table's IPv4 and IPv6 routes in the host's namespace.
 func Routes(h *testbed.Host) ([]Route, error) {
-	krs, err := h.NL.RouteList(nil, netlink.FAMILY_V4)
+	krs, err := h.NL.RouteList(nil, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("routes in %s: %w", h.Name, err)
 	}

@@ -16,8 +16,21 @@ func ParseNodeStatus(out string) ([]PeerRow, error) {
 		return nil, fmt.Errorf("node status does not start with the running line:\n%s", out)
 	}
 	v4, _, _ := strings.Cut(out, "IPv6 BGP status")
+	return parseTable(v4), nil
+}
+
+// ParseNodeStatusV6 reads the IPv6 BGP table of node status output.
+func ParseNodeStatusV6(out string) ([]PeerRow, error) {
+	_, v6, ok := strings.Cut(out, "IPv6 BGP status")
+	if !ok {
+		return nil, fmt.Errorf("node status has no IPv6 section:\n%s", out)
+	}
+	return parseTable(v6), nil
+}
+
+func parseTable(text string) []PeerRow {
 	var rows []PeerRow
-	for _, line := range strings.Split(v4, "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		f := strings.Split(line, "|")
 		if len(f) != 7 {
 			continue
@@ -30,7 +43,7 @@ func ParseNodeStatus(out string) ([]PeerRow, error) {
 		}
 		rows = append(rows, PeerRow{Addr: f[1], Type: f[2], State: f[3], Info: f[5]})
 	}
-	return rows, nil
+	return rows
 }
 
 // WaitEstablished waits until the host's node status lists at least one peer and every
