@@ -48,6 +48,7 @@ func NewApp(name string) *ucli.App {
 				ipamCommand(),
 				cniCommand(),
 				ipamPluginCommand(),
+				dockerPluginCommand(),
 				versionCommand(),
 			},
 		),
