@@ -32,9 +32,9 @@ type Options struct {
 	// manager", measured with docker.io 20.10), so plain hosts need local. brindle's
 	// network is global either way: its identity is the Docker network's name (the
 	// per-network profile in etcd), so `bnet` on two hosts is one network.
-	Scope string
-	Store      *store.Client
-	Logger     *zap.Logger
+	Scope  string
+	Store  *store.Client
+	Logger *zap.Logger
 }
 
 // Plugin serves one socket.

@@ -27,11 +27,11 @@ import (
 // machine, so each host's plugin gets its own driver name (bdk<suffix><host>); the
 // networks' brindle identity is their name, which both hosts share.
 type dockerHost struct {
-	c      *cluster.Cluster
-	host   string
-	dir    string
-	sock   string
-	driver string
+	c               *cluster.Cluster
+	host            string
+	dir             string
+	sock            string
+	driver          string
 	dockerd, plugin *testbed.Proc
 }
 
