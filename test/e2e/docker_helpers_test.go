@@ -28,6 +28,7 @@ import (
 // networks' brindle identity is their name, which both hosts share.
 type dockerHost struct {
 	c               *cluster.Cluster
+	t               *testing.T // the test that owns the daemons (subtests end before it)
 	host            string
 	dir             string
 	sock            string
@@ -58,7 +59,7 @@ func startDockerHost(t *testing.T, c *cluster.Cluster, host string) *dockerHost 
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dockerHost{c: c, host: host, dir: dir, sock: filepath.Join(dir, "docker.sock"),
+	d := &dockerHost{c: c, t: t, host: host, dir: dir, sock: filepath.Join(dir, "docker.sock"),
 		driver: "bdk" + dockerSuffix + host}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	h := c.Host(host)
@@ -97,7 +98,7 @@ func (d *dockerHost) startPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := d.plugin
-	t.Cleanup(func() { _ = p.Stop(10 * time.Second) })
+	d.t.Cleanup(func() { _ = p.Stop(10 * time.Second) })
 	sock := filepath.Join("/run/docker/plugins", d.driver+".sock")
 	if err := cluster.WaitFor(20*time.Second, "plugin socket "+sock, func() (bool, string) {
 		_, err := os.Stat(sock)
@@ -121,7 +122,7 @@ func (d *dockerHost) mustDocker(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := d.docker(args...)
 	if err != nil {
-		t.Fatalf("%s: %v\nplugin log:\n%s", d.host, err, tailLog(d.plugin))
+		t.Fatalf("%s: %v\nplugin log:\n%s\ndockerd log:\n%s", d.host, err, tailLog(d.plugin), tailLog(d.dockerd))
 	}
 	return out
 }

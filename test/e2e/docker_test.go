@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
@@ -15,7 +16,9 @@ func twoHosts() testbed.Options {
 }
 
 // TestDockerTwoHosts: Debian's Docker on two hosts, brindle's Docker plugin on each, one
-// network of the same name on both; containers reach each other over BGP-announced routes.
+// network of the same name on both; containers reach each other over BGP-announced routes,
+// show up as workload endpoints with their labels, survive a plugin restart, and leave
+// nothing in IPAM once removed.
 func TestDockerTwoHosts(t *testing.T) {
 	requireDocker(t)
 	c := startCluster(t, twoHosts())
@@ -27,21 +30,75 @@ func TestDockerTwoHosts(t *testing.T) {
 		d.importBusybox(t)
 		d.mustDocker(t, "network", "create", "-d", d.driver, "--ipam-driver", d.driver, "bnet")
 	}
-	a := d1.runContainer(t, "ca", "bnet", "--label", "org.projectcalico.label.role=web")
+	start := time.Now()
+	a := d1.runContainer(t, "ca", "bnet", "--label", "org.projectcalico.label.role=web", "--label", "other=x")
 	b := d2.runContainer(t, "cb", "bnet")
 	a2 := d1.runContainer(t, "ca2", "bnet")
 	cts := []*cluster.Container{a, b, a2}
-	t.Logf("containers: %v", cts)
-	matrix(t, cts)
+	t.Logf("containers %v started in %v", cts, time.Since(start))
 
-	out, err := c.Ctl(nil, "get", "workloadendpoints", "-o", "wide")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ct := range cts {
-		if !strings.Contains(out, ct.IP.String()) {
-			t.Errorf("brindle get workloadendpoints does not show %s:\n%s", ct, out)
+	t.Run("ping matrix across hosts", func(t *testing.T) {
+		matrix(t, cts)
+	})
+	t.Run("workload endpoints", func(t *testing.T) {
+		out, err := c.Ctl(nil, "get", "workloadendpoints", "-o", "wide")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	t.Log(out)
+		for _, ct := range cts {
+			if !strings.Contains(out, ct.IP.String()+"/32") {
+				t.Errorf("brindle get workloadendpoints does not show %s:\n%s", ct, out)
+			}
+		}
+		if n := strings.Count(out, " bnet "); n != 3 {
+			t.Errorf("want 3 endpoints with profile bnet, got %d:\n%s", n, out)
+		}
+		ep := d1.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.bnet.EndpointID}}", "ca")
+		name := "node1-libnetwork-libnetwork-" + ep
+		if err := cluster.WaitFor(10*time.Second, "label role=web on ca's endpoint", func() (bool, string) {
+			out, err := c.Ctl(nil, "get", "workloadendpoint", name, "-n", "default", "-o", "json")
+			return err == nil && strings.Contains(out, `"role": "web"`), out
+		}); err != nil {
+			t.Error(err)
+		}
+		if out, _ := c.Ctl(nil, "get", "workloadendpoint", name, "-n", "default", "-o", "json"); strings.Contains(out, `"other"`) {
+			t.Errorf("a label without the prefix reached the endpoint:\n%s", out)
+		}
+	})
+	t.Run("plugin restart keeps containers", func(t *testing.T) {
+		if err := d1.plugin.Stop(10 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		d1.startPlugin(t)
+		a3 := d1.runContainer(t, "ca3", "bnet")
+		cts = append(cts, a3)
+		matrix(t, cts)
+	})
+	t.Run("removal leaves nothing", func(t *testing.T) {
+		d1.mustDocker(t, "rm", "-f", "ca", "ca2", "ca3")
+		d2.mustDocker(t, "rm", "-f", "cb")
+		for _, d := range []*dockerHost{d1, d2} {
+			d.mustDocker(t, "network", "rm", "bnet")
+			links, err := c.Host(d.host).NL.LinkList()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range links {
+				if n := l.Attrs().Name; strings.HasPrefix(n, "cali") || strings.HasPrefix(n, "tmp") {
+					t.Errorf("%s: interface %s left behind", d.host, n)
+				}
+			}
+		}
+		if out, _ := c.Ctl(nil, "get", "workloadendpoints"); strings.Contains(out, "libnetwork") {
+			t.Errorf("endpoints left behind:\n%s", out)
+		}
+		out, err := c.Ctl(nil, "ipam", "check")
+		if err != nil {
+			t.Fatalf("ipam check: %v\n%s", err, out)
+		}
+		out, err = c.Ctl(nil, "ipam", "show")
+		if err != nil || !strings.Contains(out, "| 0 (0%)") {
+			t.Errorf("addresses still in use after every container and network was removed: %v\n%s", err, out)
+		}
+	})
 }
