@@ -178,7 +178,13 @@ func (d *dockerHost) runContainer(t *testing.T, name, network string, extra ...s
 
 func (d *dockerHost) container(t *testing.T, name string) *cluster.Container {
 	t.Helper()
-	key := d.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.SandboxKey}}", name)
+	return openContainer(t, d.host, name, d.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.SandboxKey}}", name))
+}
+
+// openContainer opens a runtime's container network namespace (its path in key) as a
+// cluster container, with the IPv4 address of its eth0.
+func openContainer(t *testing.T, host, name, key string) *cluster.Container {
+	t.Helper()
 	h, err := netns.GetFromPath(key)
 	if err != nil {
 		t.Fatalf("container %s netns %s: %v", name, key, err)
@@ -189,7 +195,7 @@ func (d *dockerHost) container(t *testing.T, name string) *cluster.Container {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nl.Close(); h.Close() })
-	ct := &cluster.Container{Name: name, Host: d.host, NS: &testbed.Netns{Name: name, NS: h, NL: nl}}
+	ct := &cluster.Container{Name: name, Host: host, NS: &testbed.Netns{Name: name, NS: h, NL: nl}}
 	link, err := nl.LinkByName("eth0")
 	if err != nil {
 		t.Fatalf("container %s has no eth0: %v", name, err)
