@@ -61,7 +61,8 @@ func runDockerPlugin(c *ucli.Context) error {
 	defer sc.Close()
 	p, err := docker.New(docker.Options{
 		Name: c.String("name"), SocketDir: c.String("socket-dir"), Node: node,
-		DockerHost: c.String("docker-host"), MTU: mtu, Scope: c.String("scope"), Store: sc, Logger: log,
+		DockerHost: c.String("docker-host"), MTU: mtu, Scope: c.String("scope"),
+		StateDir: c.String("state-dir"), Store: sc, Logger: log,
 	})
 	if err != nil {
 		return err

@@ -24,7 +24,10 @@ type Endpoint struct {
 	MAC                   string
 	IPs                   []string // "<addr>/32", "<addr>/128"
 	Network               string   // the per-network profile; "" for none
-	Labels                map[string]string
+	// ProfileExists: the caller knows the profile is stored (a long-running caller that
+	// created or saw it), which saves the read.
+	ProfileExists bool
+	Labels        map[string]string
 }
 
 func (e Endpoint) identity() wepIdentity {
@@ -37,7 +40,7 @@ func WriteEndpoint(ctx context.Context, sc *store.Client, e Endpoint) error {
 	var profiles []string
 	if e.Network != "" {
 		profiles = []string{e.Network}
-		if !profileExists(ctx, sc, e.Network) {
+		if !e.ProfileExists && !profileExists(ctx, sc, e.Network) {
 			if err := createProfile(ctx, sc, e.Network, false); err != nil {
 				return fmt.Errorf("creating Profile %s: %w", e.Network, err)
 			}

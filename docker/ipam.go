@@ -117,7 +117,7 @@ func (p *Plugin) requestAddress(ctx context.Context, req json.RawMessage) (any, 
 	attrs := map[string]string{
 		ipam.AttrNode: p.o.Node, ipam.AttrTimestamp: time.Now().UTC().String(), ipam.AttrContainerID: id,
 	}
-	a := ipam.New(p.o.Store, ipam.Options{Logger: p.log})
+	a := p.alloc
 	if r.Address != "" {
 		ip, err := netip.ParseAddr(r.Address)
 		if err != nil {
@@ -188,8 +188,7 @@ func (p *Plugin) releaseAddress(ctx context.Context, req json.RawMessage) (any, 
 	if ip.String() == "169.254.1.1" || ip.String() == "fe80::1" {
 		return struct{}{}, nil
 	}
-	a := ipam.New(p.o.Store, ipam.Options{Logger: p.log})
-	if _, err := a.ReleaseIPs(ctx, ipam.ReleaseOptions{Address: ip}); err != nil {
+	if _, err := p.alloc.ReleaseIPs(ctx, ipam.ReleaseOptions{Address: ip}); err != nil {
 		return nil, fmt.Errorf("releasing %s: %w", ip, err)
 	}
 	return struct{}{}, nil

@@ -86,6 +86,7 @@ func (p *Plugin) deleteNetwork(_ context.Context, req json.RawMessage) (any, err
 	}
 	// The profile stays, as Calico leaves it: other hosts may still use the network.
 	p.mu.Lock()
+	delete(p.profiles, p.netNames[r.NetworkID])
 	delete(p.netNames, r.NetworkID)
 	p.mu.Unlock()
 	return struct{}{}, nil
@@ -138,10 +139,16 @@ func (p *Plugin) createEndpoint(ctx context.Context, req json.RawMessage) (any, 
 	for _, ip := range ips {
 		ep.IPs = append(ep.IPs, ip.String())
 	}
+	p.mu.Lock()
+	ep.ProfileExists = p.profiles[network]
+	p.mu.Unlock()
 	if err := cni.WriteEndpoint(ctx, p.o.Store, ep); err != nil {
 		_ = cni.RemoveHostVeth(hv)
 		return nil, err
 	}
+	p.mu.Lock()
+	p.profiles[network] = true
+	p.mu.Unlock()
 	p.log.Info("docker endpoint created", zap.String("endpoint", short(r.EndpointID)), zap.String("network", network),
 		zap.Strings("ips", ep.IPs), zap.String("hostVeth", hv))
 	resp := map[string]any{}

@@ -15,7 +15,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
+	"github.com/brindle-net/brindle/ipam"
 	"github.com/brindle-net/brindle/store"
 	"go.uber.org/zap"
 )
@@ -32,9 +34,12 @@ type Options struct {
 	// manager", measured with docker.io 20.10), so plain hosts need local. brindle's
 	// network is global either way: its identity is the Docker network's name (the
 	// per-network profile in etcd), so `bnet` on two hosts is one network.
-	Scope  string
-	Store  *store.Client
-	Logger *zap.Logger
+	Scope string
+	// StateDir is the node agent's state directory; the IPAM's cross-process queue lives in
+	// <StateDir>/ipam-queue, shared with the CNI plugin on this host.
+	StateDir string
+	Store    *store.Client
+	Logger   *zap.Logger
 }
 
 // Plugin serves one socket.
@@ -45,8 +50,11 @@ type Plugin struct {
 	srv *http.Server
 	ln  net.Listener
 
+	alloc *ipam.Allocator // one for the process: its block cache and hints outlive a request
+
 	mu       sync.Mutex
 	netNames map[string]string // Docker network ID -> name (profile)
+	profiles map[string]bool   // profiles this process has seen exist
 }
 
 // New checks the options; Serve opens the socket.
@@ -75,7 +83,12 @@ func New(o Options) (*Plugin, error) {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
-	p := &Plugin{o: o, log: o.Logger, netNames: map[string]string{}}
+	p := &Plugin{o: o, log: o.Logger, netNames: map[string]string{}, profiles: map[string]bool{}}
+	io := ipam.Options{Logger: o.Logger}
+	if o.StateDir != "" {
+		io.QueueDir = filepath.Join(o.StateDir, "ipam-queue")
+	}
+	p.alloc = ipam.New(o.Store, io)
 	if o.DockerHost != "" {
 		p.api = newDockerAPI(o.DockerHost)
 	}
@@ -178,13 +191,14 @@ func (p *Plugin) serve(name string, h handler) http.HandlerFunc {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"Err": fmt.Sprintf("%s: decoding request: %v", name, err)})
 			return
 		}
+		start := time.Now()
 		out, err := h(r.Context(), body)
 		if err != nil {
 			p.log.Warn("docker plugin request failed", zap.String("method", name), zap.Error(err))
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"Err": err.Error()})
 			return
 		}
-		p.log.Debug("docker plugin request", zap.String("method", name), zap.ByteString("req", body))
+		p.log.Debug("docker plugin request", zap.String("method", name), zap.ByteString("req", body), zap.Duration("took", time.Since(start)))
 		writeJSON(w, http.StatusOK, out)
 	}
 }

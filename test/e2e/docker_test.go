@@ -20,20 +20,20 @@ func twoHosts() testbed.Options {
 // show up as workload endpoints with their labels, survive a plugin restart, and leave
 // nothing in IPAM once removed.
 func TestDockerTwoHosts(t *testing.T) {
-	requireDocker(t)
+	cluster.RequireDocker(t)
 	c := startCluster(t, twoHosts())
 	applyPool(t, c, "Never", "Never")
 	startAgents(t, c, cluster.AgentOptions{}, "node1", "node2")
-	d1 := startDockerHost(t, c, "node1")
-	d2 := startDockerHost(t, c, "node2")
-	for _, d := range []*dockerHost{d1, d2} {
-		d.importBusybox(t)
-		d.mustDocker(t, "network", "create", "-d", d.driver, "--ipam-driver", d.driver, "bnet")
+	d1 := cluster.StartDocker(t, c, "node1")
+	d2 := cluster.StartDocker(t, c, "node2")
+	for _, d := range []*cluster.DockerHost{d1, d2} {
+		d.ImportBusybox(t)
+		d.MustDocker(t, "network", "create", "-d", d.Driver, "--ipam-driver", d.Driver, "bnet")
 	}
 	start := time.Now()
-	a := d1.runContainer(t, "ca", "bnet", "--label", "org.projectcalico.label.role=web", "--label", "other=x")
-	b := d2.runContainer(t, "cb", "bnet")
-	a2 := d1.runContainer(t, "ca2", "bnet")
+	a := d1.Run(t, "ca", "bnet", "--label", "org.projectcalico.label.role=web", "--label", "other=x")
+	b := d2.Run(t, "cb", "bnet")
+	a2 := d1.Run(t, "ca2", "bnet")
 	cts := []*cluster.Container{a, b, a2}
 	t.Logf("containers %v started in %v", cts, time.Since(start))
 
@@ -53,7 +53,7 @@ func TestDockerTwoHosts(t *testing.T) {
 		if n := strings.Count(out, " bnet "); n != 3 {
 			t.Errorf("want 3 endpoints with profile bnet, got %d:\n%s", n, out)
 		}
-		ep := d1.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.bnet.EndpointID}}", "ca")
+		ep := d1.MustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.bnet.EndpointID}}", "ca")
 		name := "node1-libnetwork-libnetwork-" + ep
 		if err := cluster.WaitFor(10*time.Second, "label role=web on ca's endpoint", func() (bool, string) {
 			out, err := c.Ctl(nil, "get", "workloadendpoint", name, "-n", "default", "-o", "json")
@@ -66,26 +66,26 @@ func TestDockerTwoHosts(t *testing.T) {
 		}
 	})
 	t.Run("plugin restart keeps containers", func(t *testing.T) {
-		if err := d1.plugin.Stop(10 * time.Second); err != nil {
+		if err := d1.Plugin.Stop(10 * time.Second); err != nil {
 			t.Fatal(err)
 		}
-		d1.startPlugin(t)
-		a3 := d1.runContainer(t, "ca3", "bnet")
+		d1.StartPlugin(t)
+		a3 := d1.Run(t, "ca3", "bnet")
 		cts = append(cts, a3)
 		matrix(t, cts)
 	})
 	t.Run("removal leaves nothing", func(t *testing.T) {
-		d1.mustDocker(t, "rm", "-f", "ca", "ca2", "ca3")
-		d2.mustDocker(t, "rm", "-f", "cb")
-		for _, d := range []*dockerHost{d1, d2} {
-			d.mustDocker(t, "network", "rm", "bnet")
-			links, err := c.Host(d.host).NL.LinkList()
+		d1.MustDocker(t, "rm", "-f", "ca", "ca2", "ca3")
+		d2.MustDocker(t, "rm", "-f", "cb")
+		for _, d := range []*cluster.DockerHost{d1, d2} {
+			d.MustDocker(t, "network", "rm", "bnet")
+			links, err := c.Host(d.Host).NL.LinkList()
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, l := range links {
 				if n := l.Attrs().Name; strings.HasPrefix(n, "cali") || strings.HasPrefix(n, "tmp") {
-					t.Errorf("%s: interface %s left behind", d.host, n)
+					t.Errorf("%s: interface %s left behind", d.Host, n)
 				}
 			}
 		}

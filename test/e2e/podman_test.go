@@ -70,7 +70,7 @@ tmp_dir = %q
 		os.RemoveAll(dir)
 	})
 	tarPath := filepath.Join(dir, "rootfs.tar")
-	if err := busyboxTar(tarPath); err != nil {
+	if err := cluster.BusyboxTar(tarPath); err != nil {
 		t.Skipf("busybox-static: %v", err)
 	}
 	p.mustPodman(t, "import", tarPath, "bdkbox")
@@ -110,7 +110,7 @@ func (p *podmanHost) run(t *testing.T, name string) *cluster.Container {
 	}
 	key := p.mustPodman(t, "inspect", "-f", "{{.NetworkSettings.SandboxKey}}", id)
 	name = p.mustPodman(t, "inspect", "-f", "{{.Name}}", id)
-	return openContainer(t, p.host, name, key)
+	return cluster.OpenContainer(t, p.host, name, key)
 }
 
 // TestPodmanTwoHosts: podman with its CNI backend on two hosts runs containers on brindle's

@@ -1,4 +1,4 @@
-package e2e
+package cluster
 
 import (
 	"archive/tar"
@@ -16,7 +16,6 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
-	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
 )
 
@@ -26,17 +25,18 @@ import (
 // Docker looks for plugins in the fixed /run/docker/plugins, shared by every daemon on the
 // machine, so each host's plugin gets its own driver name (bdk<suffix><host>); the
 // networks' brindle identity is their name, which both hosts share.
-type dockerHost struct {
-	c               *cluster.Cluster
-	t               *testing.T // the test that owns the daemons (subtests end before it)
-	host            string
-	dir             string
-	sock            string
-	driver          string
-	dockerd, plugin *testbed.Proc
+type DockerHost struct {
+	c               *Cluster
+	t               testing.TB // the test that owns the daemons (subtests end before it)
+	Host            string
+	Dir             string
+	Sock            string
+	Driver          string // the plugin's driver name on this host (-d, --ipam-driver)
+	Dockerd, Plugin *testbed.Proc
 }
 
-func requireDocker(t *testing.T) {
+// RequireDocker skips the test when Debian's docker.io is not installed.
+func RequireDocker(t testing.TB) {
 	t.Helper()
 	for _, b := range []string{"dockerd", "containerd", "runc"} {
 		if _, err := exec.LookPath(b); err != nil {
@@ -53,91 +53,93 @@ const dockerCLI = "/usr/bin/docker"
 
 var dockerSuffix = testbed.RandSuffix()
 
-func startDockerHost(t *testing.T, c *cluster.Cluster, host string) *dockerHost {
+// StartDocker starts dockerd and brindle's plugin on host; Cleanup removes every container,
+// stops both by PID and removes their directories, also on failure.
+func StartDocker(t testing.TB, c *Cluster, host string) *DockerHost {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "bdk-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dockerHost{c: c, t: t, host: host, dir: dir, sock: filepath.Join(dir, "docker.sock"),
-		driver: "bdk" + dockerSuffix + host}
+	d := &DockerHost{c: c, t: t, Host: host, Dir: dir, Sock: filepath.Join(dir, "docker.sock"),
+		Driver: "bdk" + dockerSuffix + host}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	h := c.Host(host)
-	d.dockerd, err = c.StartProc(h.Netns, testbed.ProcOptions{Name: "dockerd-" + host, Path: "dockerd", LogDir: c.LogDir(),
+	d.Dockerd, err = c.StartProc(h.Netns, testbed.ProcOptions{Name: "dockerd-" + host, Path: "dockerd", LogDir: c.LogDir(),
 		Args: []string{"--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
 			"--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "exec"),
-			"-H", "unix://" + d.sock, "--pidfile", filepath.Join(dir, "docker.pid")}})
+			"-H", "unix://" + d.Sock, "--pidfile", filepath.Join(dir, "docker.pid")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Containers first (their shims outlive dockerd otherwise), then the daemon.
 	t.Cleanup(func() {
-		if out, err := d.docker("ps", "-aq"); err == nil && strings.TrimSpace(out) != "" {
-			_, _ = d.docker(append([]string{"rm", "-f"}, strings.Fields(out)...)...)
+		if out, err := d.Docker("ps", "-aq"); err == nil && strings.TrimSpace(out) != "" {
+			_, _ = d.Docker(append([]string{"rm", "-f"}, strings.Fields(out)...)...)
 		}
-		_ = d.dockerd.Stop(20 * time.Second)
+		_ = d.Dockerd.Stop(20 * time.Second)
 	})
-	if err := cluster.WaitFor(60*time.Second, "dockerd on "+host, func() (bool, string) {
-		out, err := d.docker("info", "--format", "{{.ServerVersion}}")
+	if err := WaitFor(60*time.Second, "dockerd on "+host, func() (bool, string) {
+		out, err := d.Docker("info", "--format", "{{.ServerVersion}}")
 		return err == nil, out
 	}); err != nil {
-		t.Fatalf("%v\n%s", err, tailLog(d.dockerd))
+		t.Fatalf("%v\n%s", err, TailLog(d.Dockerd))
 	}
-	d.startPlugin(t)
+	d.StartPlugin(t)
 	return d
 }
 
-func (d *dockerHost) startPlugin(t *testing.T) {
+func (d *DockerHost) StartPlugin(t testing.TB) {
 	t.Helper()
 	var err error
-	d.plugin, err = d.c.StartProc(d.c.Host(d.host).Netns, testbed.ProcOptions{Name: "docker-plugin-" + d.host, Path: d.c.Bin, LogDir: d.c.LogDir(),
-		Args: []string{"--log-level", "debug", "docker-plugin", "--name", d.driver, "--node-name", d.host,
-			"--state-dir", d.c.StateDir(d.host), "--docker-host", "unix://" + d.sock},
+	d.Plugin, err = d.c.StartProc(d.c.Host(d.Host).Netns, testbed.ProcOptions{Name: "docker-plugin-" + d.Host, Path: d.c.Bin, LogDir: d.c.LogDir(),
+		Args: []string{"--log-level", "debug", "docker-plugin", "--name", d.Driver, "--node-name", d.Host,
+			"--state-dir", d.c.StateDir(d.Host), "--docker-host", "unix://" + d.Sock},
 		Env: []string{"ETCD_ENDPOINTS=" + d.c.Endpoints}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := d.plugin
+	p := d.Plugin
 	d.t.Cleanup(func() { _ = p.Stop(10 * time.Second) })
-	sock := filepath.Join("/run/docker/plugins", d.driver+".sock")
-	if err := cluster.WaitFor(20*time.Second, "plugin socket "+sock, func() (bool, string) {
+	sock := filepath.Join("/run/docker/plugins", d.Driver+".sock")
+	if err := WaitFor(20*time.Second, "plugin socket "+sock, func() (bool, string) {
 		_, err := os.Stat(sock)
 		return err == nil, fmt.Sprint(err)
 	}); err != nil {
-		t.Fatalf("%v\n%s", err, tailLog(d.plugin))
+		t.Fatalf("%v\n%s", err, TailLog(d.Plugin))
 	}
 }
 
-func (d *dockerHost) docker(args ...string) (string, error) {
+func (d *DockerHost) Docker(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, dockerCLI, append([]string{"-H", "unix://" + d.sock}, args...)...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, dockerCLI, append([]string{"-H", "unix://" + d.Sock}, args...)...).CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return strings.TrimSpace(string(out)), nil
 }
 
-func (d *dockerHost) mustDocker(t *testing.T, args ...string) string {
+func (d *DockerHost) MustDocker(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := d.docker(args...)
+	out, err := d.Docker(args...)
 	if err != nil {
-		t.Fatalf("%s: %v\nplugin log:\n%s\ndockerd log:\n%s", d.host, err, tailLog(d.plugin), tailLog(d.dockerd))
+		t.Fatalf("%s: %v\nplugin log:\n%s\ndockerd log:\n%s", d.Host, err, TailLog(d.Plugin), TailLog(d.Dockerd))
 	}
 	return out
 }
 
 // importBusybox builds the image "bdkbox" from busybox-static: no registry is needed.
-func (d *dockerHost) importBusybox(t *testing.T) {
+func (d *DockerHost) ImportBusybox(t testing.TB) {
 	t.Helper()
-	tarPath := filepath.Join(d.dir, "rootfs.tar")
-	if err := busyboxTar(tarPath); err != nil {
+	tarPath := filepath.Join(d.Dir, "rootfs.tar")
+	if err := BusyboxTar(tarPath); err != nil {
 		t.Skipf("busybox-static: %v", err)
 	}
-	d.mustDocker(t, "import", tarPath, "bdkbox")
+	d.MustDocker(t, "import", tarPath, "bdkbox")
 }
 
-func busyboxTar(path string) error {
+func BusyboxTar(path string) error {
 	bb, err := os.ReadFile("/bin/busybox")
 	if err != nil {
 		return err
@@ -169,21 +171,21 @@ func busyboxTar(path string) error {
 
 // runContainer starts a sleeping container on network and returns it as a cluster container
 // (its network namespace opened through Docker's sandbox key, its address from eth0).
-func (d *dockerHost) runContainer(t *testing.T, name, network string, extra ...string) *cluster.Container {
+func (d *DockerHost) Run(t testing.TB, name, network string, extra ...string) *Container {
 	t.Helper()
 	args := append([]string{"run", "-d", "--name", name, "--network", network}, extra...)
-	d.mustDocker(t, append(args, "bdkbox", "/bin/sleep", "3600")...)
-	return d.container(t, name)
+	d.MustDocker(t, append(args, "bdkbox", "/bin/sleep", "3600")...)
+	return d.Container(t, name)
 }
 
-func (d *dockerHost) container(t *testing.T, name string) *cluster.Container {
+func (d *DockerHost) Container(t testing.TB, name string) *Container {
 	t.Helper()
-	return openContainer(t, d.host, name, d.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.SandboxKey}}", name))
+	return OpenContainer(t, d.Host, name, d.MustDocker(t, "inspect", "-f", "{{.NetworkSettings.SandboxKey}}", name))
 }
 
 // openContainer opens a runtime's container network namespace (its path in key) as a
 // cluster container, with the IPv4 address of its eth0.
-func openContainer(t *testing.T, host, name, key string) *cluster.Container {
+func OpenContainer(t testing.TB, host, name, key string) *Container {
 	t.Helper()
 	h, err := netns.GetFromPath(key)
 	if err != nil {
@@ -195,7 +197,7 @@ func openContainer(t *testing.T, host, name, key string) *cluster.Container {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nl.Close(); h.Close() })
-	ct := &cluster.Container{Name: name, Host: host, NS: &testbed.Netns{Name: name, NS: h, NL: nl}}
+	ct := &Container{Name: name, Host: host, NS: &testbed.Netns{Name: name, NS: h, NL: nl}}
 	link, err := nl.LinkByName("eth0")
 	if err != nil {
 		t.Fatalf("container %s has no eth0: %v", name, err)
@@ -208,7 +210,7 @@ func openContainer(t *testing.T, host, name, key string) *cluster.Container {
 	return ct
 }
 
-func tailLog(p *testbed.Proc) string {
+func TailLog(p *testbed.Proc) string {
 	if p == nil {
 		return ""
 	}
