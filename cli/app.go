@@ -50,6 +50,9 @@ func NewApp(name string) *ucli.App {
 				ipamPluginCommand(),
 				dockerPluginCommand(),
 				versionCommand(),
+				installCommand(),
+				uninstallCommand(),
+				completionCommand(),
 			},
 		),
 		// Errors are printed once by Run, not also by urfave.

@@ -21,12 +21,13 @@ func globalFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "etcd-key-file", EnvVars: []string{"ETCD_KEY_FILE"}, Usage: "client key for etcd"},
 		&ucli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "/etc/calico/calicoctl.cfg", Usage: "calicoctl-style CalicoAPIConfig file"},
 		&ucli.StringFlag{Name: "log-level", Aliases: []string{"l"}, EnvVars: []string{"BRINDLE_LOG_LEVEL"}, Value: "info", Usage: "debug, info, warning, error"},
+		&ucli.StringFlag{Name: "log-format", EnvVars: []string{"BRINDLE_LOG_FORMAT"}, Value: "auto", Usage: "auto (console on a terminal, journal under systemd, else JSON), json, console, journal"},
 	}
 }
 
 // logger builds the process logger from --log-level.
 func logger(c *ucli.Context) (*zap.Logger, error) {
-	return logging.New(c.String("log-level"))
+	return logging.NewFormat(os.Stderr, c.String("log-level"), c.String("log-format"))
 }
 
 // storeConfig resolves the datastore settings from flags, environment and config file.

@@ -6,9 +6,11 @@ import (
 	"context"
 	"fmt"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	ucli "github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -90,6 +92,9 @@ func runDatastore(c *ucli.Context) error {
 	}
 	defer srv.Close()
 	log.Info("datastore serving", zap.String("name", opts.Name), zap.Strings("clientURLs", srv.ClientURLs()), zap.String("dataDir", opts.DataDir))
+	// brindle-datastore.service is Type=notify: brindle-node starts once etcd serves.
+	_, _ = daemon.SdNotify(false, "READY=1\nSTATUS=serving clients on "+strings.Join(srv.ClientURLs(), ","))
+	go followLogLevelSignals(ctx, log, c.String("log-level"))
 
 	ec := srv.Client()
 	defer ec.Close()

@@ -7,6 +7,6 @@ func nodeCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:        "node",
 		Usage:       "the node agent and its status",
-		Subcommands: []*ucli.Command{nodeRunCommand(), nodeStatusCommand()},
+		Subcommands: []*ucli.Command{nodeRunCommand(), nodeStatusCommand(), nodeEndpointsCommand(), nodeDiagsCommand()},
 	}
 }

@@ -63,6 +63,7 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 	defer st.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go followLogLevelSignals(ctx, log, c.String("log-level"))
 	return node.Run(ctx, node.Options{
 		Name: c.String("name"), IP: c.String("ip"), IPMethod: c.String("ip-autodetection-method"),
 		AS: uint32(c.Uint("as")), StateDir: c.String("state-dir"),

@@ -46,6 +46,10 @@ type Dataplane struct {
 	nft     *nftTableRec
 	sysctl  *sysctls
 
+	polMu     sync.Mutex // serialises ApplyPolicy; independent of Apply
+	pol       *polTable
+	polResync bool // under resyncMu
+
 	resyncMu sync.Mutex
 	resync   bool
 }
@@ -71,6 +75,7 @@ func New(opts Options) (*Dataplane, error) {
 		tunnels: &tunnels{h: h, log: log, links: links},
 		nft:     &nftTableRec{h: h, log: log, stale: true},
 		sysctl:  &sysctls{h: h, log: log, stale: true},
+		pol:     &polTable{h: h, log: log, stale: true},
 	}, nil
 }
 
@@ -85,7 +90,7 @@ func (d *Dataplane) Close() {
 // to catch changes no event reported.
 func (d *Dataplane) MarkResync() {
 	d.resyncMu.Lock()
-	d.resync = true
+	d.resync, d.polResync = true, true
 	d.resyncMu.Unlock()
 }
 

@@ -118,6 +118,9 @@ func readNFT(c *nftables.Conn) (*nftState, error) {
 		return nil, err
 	}
 	for _, set := range sets {
+		if !natOwned(set.Name) {
+			continue // the policy reconciler's (polwrite.go): thousands of them at scale
+		}
 		s.sets[set.Name] = set
 		if s.elems[set.Name], err = c.GetSetElements(set); err != nil {
 			return nil, err
@@ -128,7 +131,7 @@ func readNFT(c *nftables.Conn) (*nftState, error) {
 		return nil, err
 	}
 	for _, ch := range chains {
-		if ch.Table.Name != nftTable {
+		if ch.Table.Name != nftTable || !natOwned(ch.Name) {
 			continue
 		}
 		s.chain[ch.Name] = ch
@@ -165,10 +168,17 @@ func stateFromSpec(spec nftSpec, elems map[string][]nftables.SetElement) *nftSta
 // writeNFT queues the difference between have and want and sends it as one transaction.
 func writeNFT(c *nftables.Conn, have *nftState, want nftSpec, wantElems map[string][]nftables.SetElement) error {
 	if have.table != nil && !shapesOK(have) {
-		// An older or hand-edited layout: replace the whole table in this same transaction,
-		// so there is no moment without it.
-		c.DelTable(have.table)
-		have = &nftState{sets: map[string]*nftables.Set{}, rules: map[string][]string{}, chain: map[string]*nftables.Chain{}}
+		// An older or hand-edited layout: replace this reconciler's own sets and chains in
+		// this same transaction (never the table: it holds the policy chains too, and
+		// deleting it would open every workload for a moment).
+		for _, ch := range have.chain {
+			c.FlushChain(ch)
+			c.DelChain(ch)
+		}
+		for _, s := range have.sets {
+			c.DelSet(s)
+		}
+		have = &nftState{table: have.table, sets: map[string]*nftables.Set{}, rules: map[string][]string{}, chain: map[string]*nftables.Chain{}}
 	}
 	table := have.table
 	if table == nil {

@@ -1,10 +1,13 @@
 package dataplane
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 
 	"github.com/google/nftables"
+	mdnetlink "github.com/mdlayher/netlink"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -86,4 +89,27 @@ func (h *nsHandles) inNS(f func() error) error {
 		errc <- f()
 	}()
 	return <-errc
+}
+
+// nftBulk opens an nftables connection for large transactions. google/nftables sends a
+// whole transaction in one sendmsg, which the kernel refuses (EMSGSIZE) beyond the socket's
+// send buffer, and the kernel acknowledges every message, which overflows a default
+// receive buffer: a cold start with 1,000 policies and 500 endpoints is ~50,000 messages.
+// The FORCE options (root) lift both limits; the buffers are limits, not allocations.
+func (h *nsHandles) nftBulk() (*nftables.Conn, error) {
+	big := func(c *mdnetlink.Conn) error {
+		rc, err := c.SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = errors.Join(unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 256<<20),
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 256<<20))
+		}); err != nil {
+			return err
+		}
+		return serr
+	}
+	return nftables.New(append(slices.Clip(h.nftOpt), nftables.WithSockOptions(big))...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/brindle-net/brindle/calc"
 	"github.com/vishvananda/netlink"
@@ -48,10 +49,21 @@ func (d *Dataplane) Watch(ctx context.Context, trigger func()) error {
 		return fmt.Errorf("neighbour subscription: %w", err)
 	}
 	flags := map[int]net.Flags{}
+	// nftables sends no event we could subscribe to cheaply for "someone deleted our
+	// table" (a monitor would make the kernel build a message for every rule we write), so
+	// look twice a second: a deleted or flushed table is back within a second.
+	tableTick := time.NewTicker(500 * time.Millisecond)
+	defer tableTick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-tableTick.C:
+			if d.tableLost() {
+				d.log.Warn("nftables table " + nftTable + " was deleted or flushed by someone else; rewriting it")
+				d.MarkResync()
+				trigger()
+			}
 		case u, ok := <-routeCh:
 			if !ok {
 				return fmt.Errorf("route subscription closed")

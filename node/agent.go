@@ -50,6 +50,8 @@ type Agent struct {
 	tunnels chan struct{}
 	status  *statusSource
 	comp    agentComponents
+	metrics *agentMetrics // node/metrics.go
+	notify  *notifier     // node/notify.go
 
 	// Seams for the loop's unit tests; start sets the real ones.
 	watch        watchFunc
@@ -111,8 +113,13 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 			return nil, err
 		}
 		a.dp = dp
+	} else {
+		a.cache.pol = nil // no policy model without a dataplane to program (the bgp role)
 	}
 	a.health.Report("datastore", true, false, "connecting")
+	a.metrics, a.notify = newMetrics(a.status), newNotifier(a.health)
+	a.health.handle("/metrics", a.metrics.handler())
+	go a.notify.run(ctx)
 	if err := a.serveStatus(ctx); err != nil {
 		a.close()
 		return nil, err
@@ -164,7 +171,7 @@ func (a *Agent) serveStatus(ctx context.Context) error {
 		return err
 	}
 	go func() {
-		if err := bgpstatus.Serve(ctx, l, bgpstatus.Handler(a.status)); err != nil && !errors.Is(err, context.Canceled) {
+		if err := bgpstatus.Serve(ctx, l, a.statusMux(bgpstatus.Handler(a.status))); err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Warn("status socket stopped", zap.Error(err))
 		}
 	}()

@@ -34,7 +34,7 @@ func (a *Agent) syncBGP(ctx context.Context) error {
 		a.speaker = nil
 		a.status.set(nil)
 		a.cache.state.ReplaceLearnedRoutes(nil)
-		a.comp.dataplane.mark()
+		a.markDataplane()
 	}
 	if a.speaker == nil {
 		sp, err := a.startSpeaker(ctx, bgp.Options{
@@ -56,6 +56,7 @@ func (a *Agent) syncBGP(ctx context.Context) error {
 		return fmt.Errorf("setting BGP peers: %w", err)
 	}
 	ads, skipped := calc.ComputeBGPAdvertisements(a.cache.exportInput())
+	a.metrics.advertised(len(ads))
 	for _, d := range skipped {
 		a.log.Debug("prefix not advertised", zap.String("subject", d.Subject), zap.String("reason", d.Reason))
 	}

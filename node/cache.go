@@ -36,6 +36,7 @@ type cache struct {
 	skips  skipLog
 	// unsupported says once which set fields brindle ignores; nil in tests that leave it out.
 	unsupported *unsupportedLog
+	pol         *policyCache // calc/policy's Model, fed from the same events
 
 	// What changed since the last look; the loop uses these to decide what to recompute.
 	poolsChanged, nodesChanged, bgpChanged, felixChanged bool
@@ -47,12 +48,15 @@ func newCache(me string, keepBGP bool) *cache {
 		nodes: map[string]bgpNode{}, labelKeys: map[string]string{}, pools: map[string]*api.IPPool{},
 		peers: map[string]*api.BGPPeer{}, bgpConfigs: map[string]*api.BGPConfiguration{},
 		felix: map[string]*api.FelixConfiguration{}, affinities: map[netip.Prefix]string{},
-		localIPs: map[string][]netip.Addr{}, wepIface: map[string]string{},
+		localIPs: map[string][]netip.Addr{}, wepIface: map[string]string{}, pol: newPolicyCache(me),
 	}
 }
 
 // apply folds one watch event into the cache.
 func (c *cache) apply(ev store.Event) {
+	if c.pol != nil {
+		c.pol.event(ev)
+	}
 	if ev.Kind == nil {
 		c.applyIPAM(ev)
 		return

@@ -46,6 +46,8 @@ type components struct {
 	health *Health
 	log    *zap.Logger
 	now    func() time.Time
+	// observe, if set, hears every run's duration and result (node/metrics.go).
+	observe func(name string, took time.Duration, err error)
 }
 
 func newComponents(h *Health, log *zap.Logger) *components {
@@ -83,7 +85,11 @@ func (cs *components) runDue(ctx context.Context) (next time.Time, ran bool) {
 		// restarting the speaker marks the dataplane) is kept for the next round.
 		c.dirty = false
 		ran = true
+		start := cs.now()
 		err := c.run(ctx)
+		if cs.observe != nil {
+			cs.observe(c.name, cs.now().Sub(start), err)
+		}
 		if ctx.Err() != nil {
 			return time.Time{}, ran
 		}

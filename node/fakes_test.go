@@ -11,6 +11,8 @@ import (
 	"github.com/brindle-net/brindle/api"
 	"github.com/brindle-net/brindle/bgp"
 	"github.com/brindle-net/brindle/calc"
+	"github.com/brindle-net/brindle/calc/policy"
+	"github.com/brindle-net/brindle/dataplane"
 	"github.com/brindle-net/brindle/datastore"
 	"github.com/brindle-net/brindle/ipam"
 	"github.com/brindle-net/brindle/store"
@@ -56,6 +58,7 @@ func (f *failSwitch) count() int {
 
 type fakeDataplane struct {
 	apply   failSwitch
+	policy  failSwitch // ApplyPolicyProgram
 	mu      sync.Mutex
 	last    calc.Desired
 	resyncs int
@@ -74,6 +77,14 @@ func (d *fakeDataplane) MarkResync() {
 }
 func (d *fakeDataplane) Watch(ctx context.Context, _ func()) error { <-ctx.Done(); return nil }
 func (d *fakeDataplane) Close()                                    {}
+
+func (d *fakeDataplane) ApplyPolicyProgram(context.Context, *policy.Program, policy.Delta) error {
+	return d.policy.call()
+}
+func (d *fakeDataplane) PolicyStale() bool { return false }
+func (d *fakeDataplane) ChainCounters([]string) (map[string][]dataplane.RuleCounter, error) {
+	return nil, nil
+}
 
 type fakeSpeaker struct {
 	peers, ads failSwitch
@@ -133,6 +144,7 @@ func newLoopBedWith(t *testing.T, st *store.Client, log *zap.Logger, withBGP boo
 		return b.sp, nil
 	}
 	a.cache = newCache(a.name, withBGP)
+	a.cache.unsupported = newUnsupportedLog(log)
 	a.cache.state.Uplink, a.cache.state.UplinkMTU = a.uplink, a.mtu
 	a.cache.state.RoutesFromBGP = withBGP
 	a.health.Report("datastore", true, false, "waiting for the first sync")

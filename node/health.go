@@ -12,8 +12,9 @@ import (
 // Health tracks liveness and readiness per component; the agent is ready only when every
 // component that reported is ready (not just the last one to report).
 type Health struct {
-	mu    sync.Mutex
-	parts map[string]componentHealth
+	mu       sync.Mutex
+	parts    map[string]componentHealth
+	handlers map[string]http.Handler // more paths on the health port (/metrics)
 }
 
 type componentHealth struct {
@@ -71,6 +72,9 @@ func (h *Health) Serve(ctx context.Context, l net.Listener) error {
 	}
 	mux.Handle("/liveness", handler(false))
 	mux.Handle("/readiness", handler(true))
+	for path, hd := range h.handlers {
+		mux.Handle(path, hd)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -14,7 +14,7 @@ import (
 // its own (what BGP advertises): watching every node's would hold one key per remote block
 // in the watcher for nothing.
 func watchPrefixes(me string) []string {
-	return []string{
+	return append([]string{
 		store.ResourcePrefix + "nodes/",
 		store.ResourcePrefix + "ippools/",
 		store.ResourcePrefix + "workloadendpoints/",
@@ -23,7 +23,7 @@ func watchPrefixes(me string) []string {
 		store.ResourcePrefix + "felixconfigurations/",
 		store.IPAMPrefix + "assignment/",
 		store.IPAMPrefix + "host/" + me + "/",
-	}
+	}, policyPrefixes()...)
 }
 
 // loop is the agent's single event loop: watch batches, learned BGP routes and kernel drift
@@ -56,6 +56,9 @@ func (a *Agent) loop(ctx context.Context) error {
 	report := newReporter(a)
 	go report.run(ctx)
 	comps := a.addComponents()
+	obs := a.observeLoop(ctx)
+	defer obs.stop()
+	comps.observe = a.metrics.componentRan
 	inSync := false
 	mem := newMemTuner()
 	var warm *bgpWarmup
@@ -82,6 +85,7 @@ func (a *Agent) loop(ctx context.Context) error {
 			for _, ev := range b.Events {
 				a.cache.apply(ev)
 			}
+			obs.batch(b)
 			if b.InSync {
 				a.health.Report("datastore", true, true, "")
 			} else {
@@ -102,15 +106,18 @@ func (a *Agent) loop(ctx context.Context) error {
 					a.cache.state.SetLearnedRoute(calc.LearnedRoute{Dst: r.Prefix, NextHop: r.NextHop})
 				}
 			}
-			a.comp.dataplane.mark()
+			a.markDataplane()
 		case <-drift:
-			a.comp.dataplane.mark()
+			a.markDataplane()
 		case <-retry.C:
+		case <-obs.watchdog:
+			a.notify.watchdog()
+			continue
 		case <-resync.C:
 			if a.dp != nil {
 				a.dp.MarkResync()
 			}
-			a.comp.dataplane.mark()
+			a.markDataplane()
 		case now := <-warmTick.C:
 			if warm == nil || a.speaker == nil {
 				continue
@@ -118,13 +125,14 @@ func (a *Agent) loop(ctx context.Context) error {
 			if est, conf := a.peerCounts(); warm.done(now, est, conf) {
 				a.replaceLearned()
 				warm = nil
-				a.comp.dataplane.mark()
+				a.markDataplane()
 			}
 		}
 		if !inSync {
 			continue
 		}
 		next, ran := comps.runDue(ctx)
+		obs.afterRun(comps)
 		if ran && comps.converged() {
 			mem.afterSync(a.log)
 		}
@@ -137,7 +145,15 @@ func (a *Agent) loop(ctx context.Context) error {
 
 // agentComponents are the loop's components; nil for a role that lacks one.
 type agentComponents struct {
-	dataplane, bgp, mtu *component
+	policy, dataplane, bgp, mtu *component
+}
+
+// markDataplane marks the kernel-programming components dirty: routes and policy. Policy's
+// run is cheap when its model has nothing new and the table is as it was left (syncPolicy
+// checks), so it rides on every reason the routes have to run: a resync, drift, a restart.
+func (a *Agent) markDataplane() {
+	a.comp.policy.mark()
+	a.comp.dataplane.mark()
 }
 
 // addComponents creates the loop's components in the order they run. A new one (the
@@ -148,6 +164,11 @@ type agentComponents struct {
 // tunnel addresses) run on their own goroutines with the same backoff and logging.
 func (a *Agent) addComponents() *components {
 	cs := newComponents(a.health, a.log)
+	if a.dp != nil && a.cache.pol != nil {
+		// Policy first: a policy edit or a new workload's isolation should not wait for
+		// route programming (policy and routes do not depend on each other).
+		a.comp.policy = cs.add("policy", "policy programming", true, a.syncPolicy)
+	}
 	if a.dp != nil {
 		a.comp.dataplane = cs.add("dataplane", "dataplane programming", true, a.syncDataplane)
 	}
@@ -174,7 +195,7 @@ func (a *Agent) noteChanges() (felixChanged bool) {
 	if bgpChanged {
 		a.comp.bgp.mark()
 	}
-	a.comp.dataplane.mark()
+	a.markDataplane()
 	return felix
 }
 
@@ -184,6 +205,7 @@ func (a *Agent) syncDataplane(ctx context.Context) error {
 	want := calc.Compute(a.cache.state)
 	a.cache.skips.report(a.log, want.Skipped)
 	err := a.dp.Apply(ctx, want)
+	a.metrics.dataplaneApplied(&want, time.Since(start), err)
 	a.log.Debug("dataplane applied", zap.Int("routes", len(want.Routes)), zap.Duration("took", time.Since(start)), zap.Error(err))
 	if err != nil {
 		return fmt.Errorf("programming the dataplane: %w", err)

@@ -104,6 +104,27 @@ func TestLoopDataplaneFailureIsNotReady(t *testing.T) {
 	waitFor(t, "readiness once the dataplane applies", b.ready)
 }
 
+// Policy programming is a component of its own: while it fails the node is not ready
+// (ready means enforced), it is retried without further events, and routes and BGP
+// converge meanwhile.
+func TestLoopPolicyFailureIsNotReady(t *testing.T) {
+	b := newLoopBed(t, nil, true)
+	b.dp.policy.set(errBoom)
+	b.run(t)
+	b.sync()
+	waitFor(t, "two policy attempts", func() bool { return b.dp.policy.count() >= 2 })
+	if b.ready() {
+		t.Error("ready while policy programming fails")
+	}
+	if p := b.part("policy"); p.Ready || !p.Live || !strings.Contains(p.Detail, "boom") {
+		t.Errorf("policy health %+v, want live, not ready, with the reason", p)
+	}
+	waitFor(t, "routes applied", func() bool { return b.dp.apply.count() >= 1 })
+	waitFor(t, "BGP converged", func() bool { return b.part("bgp").Ready })
+	b.dp.policy.set(nil)
+	waitFor(t, "readiness once policy applies", b.ready)
+}
+
 // A persistent failure is logged at warning once per reason; repeats at debug; the
 // recovery once at info.
 func TestLoopLogsFailureOncePerReason(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/brindle-net/brindle/bgp"
 	"github.com/brindle-net/brindle/calc"
+	"github.com/brindle-net/brindle/calc/policy"
 	"github.com/brindle-net/brindle/dataplane"
 	"github.com/brindle-net/brindle/store"
 )
@@ -20,6 +21,14 @@ type dataplaneDriver interface {
 	// Watch calls trigger when the kernel drifted from the desired state.
 	Watch(ctx context.Context, trigger func()) error
 	Close()
+
+	// ApplyPolicyProgram writes what changed in the policy model (one nftables
+	// transaction); PolicyStale says the table must be read back and rewritten (a periodic
+	// resync, or someone deleted or flushed it); ChainCounters reads rule counters for
+	// `brindle node endpoints`.
+	ApplyPolicyProgram(ctx context.Context, prog *policy.Program, delta policy.Delta) error
+	PolicyStale() bool
+	ChainCounters(chains []string) (map[string][]dataplane.RuleCounter, error)
 }
 
 // bgpSpeaker is the running BGP speaker: desired peers and advertisements in, learned

@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(iproute2 nftables iptables iputils-ping tcpdump iperf3 containernetworking-plugins
       bird2 etcd-client etcd-server qemu-system-x86 busybox-static file jq
-      docker.io podman)
+      docker.io podman   # runtime tests (test/e2e/docker_test.go, podman_test.go)
+      systemd)  # systemd-analyze verifies the units (deploy/)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

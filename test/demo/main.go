@@ -1,7 +1,7 @@
 // The demo (`make demo`): a three-host brindle cluster in network namespaces on this machine,
 // with the embedded datastore, the seed's IP pool, a container on every host, and the
 // routes, tunnel devices and BGP status a Calico user knows from the seed, then a ping
-// across hosts. Everything is torn down at the end unless --keep is given.
+// across hosts, stopped by a deny-all GlobalNetworkPolicy and restored by an allow policy. Everything is torn down at the end unless --keep is given.
 package main
 
 import (

@@ -64,7 +64,10 @@ func demo(c *cluster.Cluster) error {
 			return err
 		}
 	}
-	return pings(c, cts)
+	if err := pings(c, cts); err != nil {
+		return err
+	}
+	return policyDemo(c, cts)
 }
 
 // applyPool applies the seed's pool. IPIP needs the kernel's ipip module; without it the

@@ -28,6 +28,9 @@ type AgentOptions struct {
 	// can-reach=<ip>, interface=<regex>, ...) used instead of giving --ip the host's address.
 	Autodetect string
 	Extra      []string // more flags
+	// Wrap runs the agent through a command (e.g. setpriv with a unit's capabilities):
+	// Wrap[0] is executed with Wrap[1:], the binary and its arguments.
+	Wrap []string
 }
 
 // Agent is one host's node agent.
@@ -92,7 +95,11 @@ func (c *Cluster) LaunchAgent(host string, o AgentOptions) (*Agent, error) {
 		args = append(args, "--as", strconv.FormatUint(uint64(o.AS), 10))
 	}
 	args = append(args, o.Extra...)
-	p, err := c.StartProc(h.Netns, testbed.ProcOptions{Name: "agent-" + host, Path: c.Bin, Args: args, LogDir: c.LogDir(),
+	path := c.Bin
+	if len(o.Wrap) > 0 {
+		path, args = o.Wrap[0], append(append(append([]string{}, o.Wrap[1:]...), c.Bin), args...)
+	}
+	p, err := c.StartProc(h.Netns, testbed.ProcOptions{Name: "agent-" + host, Path: path, Args: args, LogDir: c.LogDir(),
 		Env: []string{"ETCD_ENDPOINTS=" + c.Endpoints, "BRINDLE_STATE_DIR=" + a.StateDir}})
 	if err != nil {
 		return nil, err

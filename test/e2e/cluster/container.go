@@ -22,16 +22,49 @@ type Container struct {
 	NS       *testbed.Netns
 	IP       netip.Addr
 	HostVeth string // the cali* interface on the host
+	Opts     ContainerOptions
+}
+
+// ContainerOptions are what a runtime passes besides the container: the CNI network (conf
+// name) and, in CNI_ARGS, the namespace and labels (docs/cni.md).
+type ContainerOptions struct {
+	Network   string            // conf "name"; "" = brindle-e2e
+	Namespace string            // K8S_POD_NAMESPACE; "" = none (the endpoint's is "default")
+	Labels    map[string]string // BRINDLE_LABELS
+}
+
+func (o ContainerOptions) network() string {
+	if o.Network == "" {
+		return "brindle-e2e"
+	}
+	return o.Network
+}
+
+// cniArgs is CNI_ARGS for the options (keys sorted so a call is reproducible).
+func (o ContainerOptions) cniArgs() string {
+	var args []string
+	if o.Namespace != "" {
+		args = append(args, "K8S_POD_NAMESPACE="+o.Namespace)
+	}
+	if len(o.Labels) > 0 {
+		var kv []string
+		for k, v := range o.Labels {
+			kv = append(kv, k+"="+v)
+		}
+		slices.Sort(kv)
+		args = append(args, "BRINDLE_LABELS="+strings.Join(kv, ","))
+	}
+	return strings.Join(args, ";")
 }
 
 func (ct *Container) String() string { return fmt.Sprintf("%s@%s(%s)", ct.Name, ct.Host, ct.IP) }
 
 // cniConf is the calico plugin entry a host would have in /etc/cni/net.d for etcd mode. The
 // MTU is left out so the plugin reads the one the agent wrote into the state dir.
-func (c *Cluster) cniConf(host string) []byte {
+func (c *Cluster) cniConf(host, network string) []byte {
 	conf := map[string]any{
 		"cniVersion":     "1.0.0",
-		"name":           "brindle-e2e",
+		"name":           network,
 		"type":           "calico",
 		"datastore_type": "etcdv3",
 		"etcd_endpoints": c.Endpoints,
@@ -47,13 +80,13 @@ func (c *Cluster) cniConf(host string) []byte {
 
 // cni runs the plugin in the host's namespace as a runtime would. The result is stdout
 // alone; the plugin logs to stderr, which goes into the error on failure.
-func (c *Cluster) cni(host *testbed.Host, command, id, netnsPath string) (string, error) {
+func (c *Cluster) cni(host *testbed.Host, command, id, netnsPath string, o ContainerOptions) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(c.CNIDir, "calico"))
 	cmd.Env = append(cmd.Environ(), "CNI_COMMAND="+command, "CNI_CONTAINERID="+id, "CNI_NETNS="+netnsPath,
-		"CNI_IFNAME=eth0", "CNI_PATH="+c.CNIDir, "BRINDLE_STATE_DIR="+c.StateDir(host.HostName))
-	cmd.Stdin = bytes.NewReader(c.cniConf(host.HostName))
+		"CNI_IFNAME=eth0", "CNI_PATH="+c.CNIDir, "BRINDLE_STATE_DIR="+c.StateDir(host.HostName), "CNI_ARGS="+o.cniArgs())
+	cmd.Stdin = bytes.NewReader(c.cniConf(host.HostName, o.network()))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := host.StartCmd(cmd); err != nil {
@@ -67,6 +100,11 @@ func (c *Cluster) cni(host *testbed.Host, command, id, netnsPath string) (string
 
 // AddContainer creates a namespace and runs CNI ADD for it on the host.
 func (c *Cluster) AddContainer(host, name string) (*Container, error) {
+	return c.AddContainerWith(host, name, ContainerOptions{})
+}
+
+// AddContainerWith is AddContainer on a chosen network, namespace and labels.
+func (c *Cluster) AddContainerWith(host, name string, o ContainerOptions) (*Container, error) {
 	h := c.Host(host)
 	if h == nil {
 		return nil, fmt.Errorf("no host %q", host)
@@ -75,11 +113,11 @@ func (c *Cluster) AddContainer(host, name string) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.cni(h, "ADD", name, "/var/run/netns/"+ns.Name)
+	out, err := c.cni(h, "ADD", name, "/var/run/netns/"+ns.Name, o)
 	if err != nil {
 		return nil, fmt.Errorf("CNI ADD %s on %s: %w", name, host, errorsJoin(err, ns.Close()))
 	}
-	ct := &Container{Name: name, Host: host, NS: ns}
+	ct := &Container{Name: name, Host: host, NS: ns, Opts: o}
 	if err := ct.parseResult(out); err != nil {
 		return nil, fmt.Errorf("CNI ADD %s on %s: %w (output %q)", name, host, errorsJoin(err, ns.Close()), out)
 	}
@@ -115,7 +153,7 @@ func (ct *Container) parseResult(out string) error {
 // DelContainer runs CNI DEL and removes the namespace.
 func (c *Cluster) DelContainer(ct *Container) error {
 	h := c.Host(ct.Host)
-	if _, err := c.cni(h, "DEL", ct.Name, "/var/run/netns/"+ct.NS.Name); err != nil {
+	if _, err := c.cni(h, "DEL", ct.Name, "/var/run/netns/"+ct.NS.Name, ct.Opts); err != nil {
 		return fmt.Errorf("CNI DEL %s: %w", ct, err)
 	}
 	c.mu.Lock()

@@ -1,0 +1,113 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/userdata"
+	mdnetlink "github.com/mdlayher/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// readPol reads our part of the table back.
+func readPol(c *nftables.Conn, ns netns.NsHandle) (*polHave, error) {
+	h := &polHave{chains: map[string]string{}, sets: map[string]*polSetHave{}}
+	t, err := c.ListTableOfFamily(nftTable, nftables.TableFamilyIPv4)
+	if errors.Is(err, unix.ENOENT) {
+		return h, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	h.table = true
+	sets, err := c.GetSets(t)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sets {
+		if natOwned(s.Name) {
+			continue
+		}
+		es, err := c.GetSetElements(s)
+		if err != nil {
+			return nil, fmt.Errorf("set %s: %w", s.Name, err)
+		}
+		h.sets[s.Name] = &polSetHave{shape: setShape(s), elems: elemMap(es)}
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return nil, err
+	}
+	heads, err := firstRuleTags(ns)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	for _, ch := range chains {
+		if ch.Table.Name != nftTable || natOwned(ch.Name) {
+			continue
+		}
+		h.chains[ch.Name] = ""
+		if hash, ok := strings.CutPrefix(heads[ch.Name], polHashTag); ok {
+			h.chains[ch.Name] = hash
+		}
+	}
+	return h, nil
+}
+
+// firstRuleTags dumps every rule of the table in one request and returns, per chain, the
+// comment of its first rule. google/nftables asks chain by chain (one dump per chain:
+// a second at 1,500 chains); the kernel dumps a whole table when no chain is named.
+func firstRuleTags(ns netns.NsHandle) (map[string]string, error) {
+	cfg := &mdnetlink.Config{}
+	if ns.IsOpen() {
+		cfg.NetNS = int(ns)
+	}
+	conn, err := mdnetlink.Dial(unix.NETLINK_NETFILTER, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	attrs, err := mdnetlink.MarshalAttributes([]mdnetlink.Attribute{{Type: unix.NFTA_RULE_TABLE, Data: []byte(nftTable + "\x00")}})
+	if err != nil {
+		return nil, err
+	}
+	req := mdnetlink.Message{
+		Header: mdnetlink.Header{Type: mdnetlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETRULE),
+			Flags: mdnetlink.Request | mdnetlink.Dump},
+		Data: append([]byte{unix.AF_INET, unix.NFNETLINK_V0, 0, 0}, attrs...),
+	}
+	msgs, err := conn.Execute(req)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, m := range msgs {
+		if len(m.Data) < 4 {
+			continue
+		}
+		ad, err := mdnetlink.NewAttributeDecoder(m.Data[4:])
+		if err != nil {
+			return nil, err
+		}
+		var chain string
+		var ud []byte
+		for ad.Next() {
+			switch ad.Type() {
+			case unix.NFTA_RULE_CHAIN:
+				chain = ad.String()
+			case unix.NFTA_RULE_USERDATA:
+				ud = ad.Bytes()
+			}
+		}
+		if err := ad.Err(); err != nil {
+			return nil, err
+		}
+		if _, seen := out[chain]; !seen && chain != "" {
+			out[chain], _ = userdata.GetString(ud, userdata.TypeComment)
+		}
+	}
+	return out, nil
+}
