@@ -65,6 +65,7 @@ func TestDockerTwoHosts(t *testing.T) {
 			t.Errorf("a label without the prefix reached the endpoint:\n%s", out)
 		}
 	})
+	t.Run("policy selects a container by its label", func(t *testing.T) { dockerPolicy(t, c, a, b, a2) })
 	t.Run("plugin restart keeps containers", func(t *testing.T) {
 		if err := d1.Plugin.Stop(10 * time.Second); err != nil {
 			t.Fatal(err)
@@ -101,4 +102,42 @@ func TestDockerTwoHosts(t *testing.T) {
 			t.Errorf("addresses still in use after every container and network was removed: %v\n%s", err, out)
 		}
 	})
+}
+
+// dockerPolicy: a NetworkPolicy selecting role == 'web' (the label docker run gave ca
+// through the prefix) denies ingress to ca alone; removing it restores the matrix.
+func dockerPolicy(t *testing.T, c *cluster.Cluster, web, other, peer *cluster.Container) {
+	if err := c.Apply(`apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: web-closed, namespace: default}
+spec:
+  selector: role == 'web'
+  types: [Ingress]
+`); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.WaitFor(10*time.Second, "pings to the web container to stop", func() (bool, string) {
+		for _, from := range []*cluster.Container{other, peer} {
+			if got, _ := testbed.Ping(from.NS, web.IP, 1, 300*time.Millisecond); got != 0 {
+				return false, from.String() + " still reaches " + web.String()
+			}
+		}
+		return true, ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Only the labelled container is isolated: the others still reach each other, and the
+	// web container's own egress is untouched.
+	if failed := cluster.PingMatrix([]*cluster.Container{other, peer}, 2); len(failed) > 0 {
+		t.Errorf("unlabelled containers lost traffic: %v", failed)
+	}
+	if got, _ := testbed.Ping(web.NS, other.IP, 2, time.Second); got != 2 {
+		t.Errorf("egress of the web container was cut (%d/2)", got)
+	}
+	if _, err := c.Ctl(nil, "delete", "networkpolicy", "web-closed", "-n", "default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.WaitMatrix([]*cluster.Container{web, other, peer}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
