@@ -21,14 +21,13 @@ import (
 // podman command runs in the host's network namespace, because the CNI plugin puts the
 // host side of the veth in the namespace it runs in.
 type podmanHost struct {
-	c    *cluster.Cluster
-	host string
-	dir  string
+	c       *cluster.Cluster
+	host    string
+	dir     string
+	network string // the conflist's name
 }
 
-const podmanNet = "bpod"
-
-func startPodmanHost(t *testing.T, c *cluster.Cluster, host string) *podmanHost {
+func startPodmanHost(t *testing.T, c *cluster.Cluster, host, podmanNet string) *podmanHost {
 	t.Helper()
 	if _, err := exec.LookPath("podman"); err != nil {
 		t.Skip("podman not installed (Debian's podman; scripts/setup.sh installs it)")
@@ -37,7 +36,7 @@ func startPodmanHost(t *testing.T, c *cluster.Cluster, host string) *podmanHost 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &podmanHost{c: c, host: host, dir: dir}
+	p := &podmanHost{c: c, host: host, dir: dir, network: podmanNet}
 	netd := filepath.Join(dir, "net.d")
 	if err := os.MkdirAll(netd, 0o755); err != nil {
 		t.Fatal(err)
@@ -100,7 +99,7 @@ func (p *podmanHost) mustPodman(t *testing.T, args ...string) string {
 // nothing with these ulimits) and returns it; name "" lets podman pick one (with '_').
 func (p *podmanHost) run(t *testing.T, name string) *cluster.Container {
 	t.Helper()
-	args := []string{"run", "-d", "--network", podmanNet, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"}
+	args := []string{"run", "-d", "--network", p.network, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"}
 	if name != "" {
 		args = append(args, "--name", name)
 	}
@@ -119,8 +118,8 @@ func TestPodmanTwoHosts(t *testing.T) {
 	c := startCluster(t, twoHosts())
 	applyPool(t, c, "Never", "Never")
 	startAgents(t, c, cluster.AgentOptions{}, "node1", "node2")
-	p1 := startPodmanHost(t, c, "node1")
-	p2 := startPodmanHost(t, c, "node2")
+	p1 := startPodmanHost(t, c, "node1", "bpod")
+	p2 := startPodmanHost(t, c, "node2", "bpod")
 	cts := []*cluster.Container{p1.run(t, "pa"), p2.run(t, ""), p1.run(t, "")}
 	t.Logf("containers: %v", cts)
 	matrix(t, cts)
@@ -141,4 +140,24 @@ func TestPodmanTwoHosts(t *testing.T) {
 	if out, _ := c.Ctl(nil, "get", "workloadendpoints"); strings.Contains(out, "cni") {
 		t.Errorf("endpoints left behind:\n%s", out)
 	}
+}
+
+// TestRuntimesOneNetwork: Docker and podman on both hosts, with the Docker network and the
+// CNI conflist both named bnet, are one network (one profile): the full matrix across hosts
+// and runtimes.
+func TestRuntimesOneNetwork(t *testing.T) {
+	cluster.RequireDocker(t)
+	c := startCluster(t, twoHosts())
+	applyPool(t, c, "Never", "Never")
+	startAgents(t, c, cluster.AgentOptions{}, "node1", "node2")
+	var cts []*cluster.Container
+	for _, h := range []string{"node1", "node2"} {
+		d := cluster.StartDocker(t, c, h)
+		d.ImportBusybox(t)
+		d.MustDocker(t, "network", "create", "-d", d.Driver, "--ipam-driver", d.Driver, "bnet")
+		p := startPodmanHost(t, c, h, "bnet")
+		cts = append(cts, d.Run(t, "d"+h, "bnet"), p.run(t, "p"+h))
+	}
+	t.Logf("containers: %v", cts)
+	matrix(t, cts)
 }

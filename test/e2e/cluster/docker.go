@@ -74,9 +74,7 @@ func StartDocker(t testing.TB, c *Cluster, host string) *DockerHost {
 	}
 	// Containers first (their shims outlive dockerd otherwise), then the daemon.
 	t.Cleanup(func() {
-		if out, err := d.Docker("ps", "-aq"); err == nil && strings.TrimSpace(out) != "" {
-			_, _ = d.Docker(append([]string{"rm", "-f"}, strings.Fields(out)...)...)
-		}
+		d.removeContainers()
 		_ = d.Dockerd.Stop(20 * time.Second)
 	})
 	if err := WaitFor(60*time.Second, "dockerd on "+host, func() (bool, string) {
@@ -100,7 +98,12 @@ func (d *DockerHost) StartPlugin(t testing.TB) {
 		t.Fatal(err)
 	}
 	p := d.Plugin
-	d.t.Cleanup(func() { _ = p.Stop(10 * time.Second) })
+	// Containers go while the plugin still answers: Docker retries a missing plugin for a
+	// minute per endpoint.
+	d.t.Cleanup(func() {
+		d.removeContainers()
+		_ = p.Stop(10 * time.Second)
+	})
 	sock := filepath.Join("/run/docker/plugins", d.Driver+".sock")
 	if err := WaitFor(20*time.Second, "plugin socket "+sock, func() (bool, string) {
 		_, err := os.Stat(sock)
@@ -110,6 +113,13 @@ func (d *DockerHost) StartPlugin(t testing.TB) {
 	}
 }
 
+func (d *DockerHost) removeContainers() {
+	if out, err := d.Docker("ps", "-aq"); err == nil && strings.TrimSpace(out) != "" {
+		_, _ = d.Docker(append([]string{"rm", "-f"}, strings.Fields(out)...)...)
+	}
+}
+
+// Docker runs Debian's docker client against this host's daemon.
 func (d *DockerHost) Docker(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
