@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -51,7 +52,7 @@ func runDockerPlugin(c *ucli.Context) error {
 	mtu := c.Int("mtu")
 	if mtu == 0 {
 		if b, err := os.ReadFile(filepath.Join(c.String("state-dir"), "mtu")); err == nil {
-			mtu = atoiOr(strings.TrimSpace(string(b)), 0)
+			mtu, _ = strconv.Atoi(strings.TrimSpace(string(b))) // unreadable: 0, the default
 		}
 	}
 	sc, err := storeClient(c)
@@ -70,18 +71,4 @@ func runDockerPlugin(c *ucli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return p.Serve(ctx)
-}
-
-func atoiOr(s string, def int) int {
-	n := 0
-	for _, ch := range s {
-		if ch < '0' || ch > '9' {
-			return def
-		}
-		n = n*10 + int(ch-'0')
-	}
-	if s == "" {
-		return def
-	}
-	return n
 }

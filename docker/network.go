@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/brindle-net/brindle/cni"
@@ -29,16 +30,7 @@ func wepName(node, endpointID string) string {
 	return escape(node) + "-" + orchestrator + "-" + orchestrator + "-" + escape(endpointID)
 }
 
-func escape(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '-' {
-			out = append(out, '-')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
-}
+func escape(s string) string { return strings.ReplaceAll(s, "-", "--") }
 
 func hostVeth(endpointID string) string { return "cali" + short(endpointID) }
 func contSide(endpointID string) string { return "tmp" + short(endpointID) }
@@ -220,7 +212,10 @@ func (p *Plugin) networkName(ctx context.Context, id string) string {
 		if n, err := p.api.networkName(ctx, id); err == nil && n != "" {
 			name = n
 		} else {
+			// Not cached: the next endpoint asks again, so one failed lookup does not split
+			// the network's endpoints between two profiles for the life of the process.
 			p.log.Warn("docker API: no network name; using the network ID as profile", zap.String("network", short(id)), zap.Error(err))
+			return name
 		}
 	}
 	p.mu.Lock()
@@ -240,7 +235,7 @@ func (p *Plugin) labelEndpoint(networkID, endpointID string) {
 		if err == nil && found {
 			l := map[string]string{}
 			for k, v := range labels {
-				if key, ok := cutPrefix(k, LabelPrefix); ok && key != "" {
+				if key, ok := strings.CutPrefix(k, LabelPrefix); ok && key != "" {
 					l[key] = v
 				}
 			}
@@ -259,11 +254,4 @@ func (p *Plugin) labelEndpoint(networkID, endpointID string) {
 		case <-time.After(delay):
 		}
 	}
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return s, false
 }
