@@ -75,9 +75,19 @@ func TestDockerTwoHosts(t *testing.T) {
 		cts = append(cts, a3)
 		matrix(t, cts)
 	})
+	t.Run("dockerd restarted", func(t *testing.T) {
+		d2.RestartDaemon(t)
+		// Docker stopped cb on the way down (no restart policy): its endpoint and address go.
+		if out, _ := c.Ctl(nil, "get", "workloadendpoints", "-o", "wide"); strings.Contains(out, b.IP.String()+"/32") {
+			t.Errorf("cb's endpoint outlived the daemon restart:\n%s", out)
+		}
+		// The restarted daemon still uses the network; the matrix includes node1's containers.
+		cts[1] = d2.Run(t, "cb2", "bnet")
+		matrix(t, cts)
+	})
 	t.Run("removal leaves nothing", func(t *testing.T) {
 		d1.MustDocker(t, "rm", "-f", "ca", "ca2", "ca3")
-		d2.MustDocker(t, "rm", "-f", "cb")
+		d2.MustDocker(t, "rm", "-f", "cb", "cb2")
 		for _, d := range []*cluster.DockerHost{d1, d2} {
 			d.MustDocker(t, "network", "rm", "bnet")
 			links, err := c.Host(d.Host).NL.LinkList()

@@ -64,27 +64,42 @@ func StartDocker(t testing.TB, c *Cluster, host string) *DockerHost {
 	d := &DockerHost{c: c, t: t, Host: host, Dir: dir, Sock: filepath.Join(dir, "docker.sock"),
 		Driver: "bdk" + dockerSuffix + host}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	h := c.Host(host)
-	d.Dockerd, err = c.StartProc(h.Netns, testbed.ProcOptions{Name: "dockerd-" + host, Path: "dockerd", LogDir: c.LogDir(),
-		Args: []string{"--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
-			"--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "exec"),
-			"-H", "unix://" + d.Sock, "--pidfile", filepath.Join(dir, "docker.pid")}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d.startDockerd(t)
 	// Containers first (their shims outlive dockerd otherwise), then the daemon.
 	t.Cleanup(func() {
 		d.removeContainers()
 		_ = d.Dockerd.Stop(20 * time.Second)
 	})
-	if err := WaitFor(60*time.Second, "dockerd on "+host, func() (bool, string) {
+	d.StartPlugin(t)
+	return d
+}
+
+func (d *DockerHost) startDockerd(t testing.TB) {
+	t.Helper()
+	var err error
+	d.Dockerd, err = d.c.StartProc(d.c.Host(d.Host).Netns, testbed.ProcOptions{Name: "dockerd-" + d.Host, Path: "dockerd", LogDir: d.c.LogDir(),
+		Args: []string{"--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+			"--data-root", filepath.Join(d.Dir, "data"), "--exec-root", filepath.Join(d.Dir, "exec"),
+			"-H", "unix://" + d.Sock, "--pidfile", filepath.Join(d.Dir, "docker.pid")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WaitFor(60*time.Second, "dockerd on "+d.Host, func() (bool, string) {
 		out, err := d.Docker("info", "--format", "{{.ServerVersion}}")
 		return err == nil, out
 	}); err != nil {
 		t.Fatalf("%v\n%s", err, TailLog(d.Dockerd))
 	}
-	d.StartPlugin(t)
-	return d
+}
+
+// RestartDaemon stops dockerd as systemctl restart does (SIGTERM: it stops its containers,
+// 10 s each for a PID 1 that ignores SIGTERM) and starts it again on the same roots.
+func (d *DockerHost) RestartDaemon(t testing.TB) {
+	t.Helper()
+	if err := d.Dockerd.Stop(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	d.startDockerd(t)
 }
 
 func (d *DockerHost) StartPlugin(t testing.TB) {
