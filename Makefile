@@ -17,6 +17,8 @@ build:
 	mkdir -p bin cli/payload
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/.brindle-full.$$$$ . && mv bin/.brindle-full.$$$$ bin/.brindle-full
 	gzip -6 -c bin/.brindle-full > cli/payload/.brindle-server.gz.$$$$ && mv cli/payload/.brindle-server.gz.$$$$ cli/payload/brindle-server.gz
+	sha256sum bin/.brindle-full | cut -d' ' -f1 > cli/payload/brindle-server.sha256
+	$(GO) version -m bin/.brindle-full | sed '1s|^[^:]*:|brindle-server:|' > cli/payload/brindle-server.modules
 	CGO_ENABLED=0 $(GO) build -trimpath -tags brindle_lean,urfave_cli_no_docs -ldflags "$(LDFLAGS)" -o bin/brindle .
 	rm -f bin/.brindle-full
 

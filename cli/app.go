@@ -24,7 +24,9 @@ func Run(args []string) int {
 		return code
 	}
 	if err := NewApp(filepath.Base(args[0])).Run(args); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
+		if err.Error() != "" { // ucli.Exit("", n): the command already said why
+			fmt.Fprintln(os.Stderr, "Error:", err)
+		}
 		return exitCode(err)
 	}
 	return 0
@@ -42,6 +44,7 @@ func NewApp(name string) *ucli.App {
 			resourceCommands(),
 			[]*ucli.Command{
 				nodeCommand(),
+				explainCommand(),
 				felixCommand(),
 				bgpCommand(),
 				datastoreCommand(),

@@ -4,9 +4,11 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"os/signal"
 	"syscall"
 
+	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/node"
 	ucli "github.com/urfave/cli/v2"
 )
@@ -21,6 +23,10 @@ func agentFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "state-dir", EnvVars: []string{"BRINDLE_STATE_DIR"}, Value: node.DefaultStateDir, Usage: "where nodename, mtu and the status socket live"},
 		&ucli.IntFlag{Name: "health-port", Value: 9099, Usage: "port for /liveness and /readiness (0: off)"},
 		&ucli.StringFlag{Name: "health-host", Value: "127.0.0.1", Usage: "address for the health endpoint"},
+		&ucli.StringFlag{Name: "status-listen", Usage: "also serve the status endpoint (node status, explain) on this host:port; mutual TLS with the etcd client material, else loopback only"},
+		&ucli.StringFlag{Name: "status-tls-cert", Usage: "certificate for --status-listen (default: the etcd client certificate)"},
+		&ucli.StringFlag{Name: "status-tls-key", Usage: "key for --status-listen (default: the etcd client key)"},
+		&ucli.StringFlag{Name: "status-tls-ca", Usage: "CA that signs explain clients' certificates (default: the etcd CA)"},
 	}
 }
 
@@ -61,10 +67,17 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 		return err
 	}
 	defer st.Close()
+	var statusTLS *tls.Config
+	if c.String("status-listen") != "" {
+		if statusTLS, err = statusTLSFrom(c, "status-tls", bgpstatus.ServerTLS); err != nil {
+			return err
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go followLogLevelSignals(ctx, log, c.String("log-level"))
 	return node.Run(ctx, node.Options{
+		StatusListen: c.String("status-listen"), StatusTLS: statusTLS,
 		Name: c.String("name"), IP: c.String("ip"), IPMethod: c.String("ip-autodetection-method"),
 		AS: uint32(c.Uint("as")), StateDir: c.String("state-dir"),
 		HealthPort: c.Int("health-port"), HealthHost: c.String("health-host"),

@@ -97,14 +97,22 @@ func cmdAdd(args *skel.CmdArgs) error {
 
 	src := sourceFor(c.conf)
 	req := c.ipamRequest(sc)
-	req.held, req.heldRead = first.held, first.heldRead
+	req.pre = first.pre
+	if first.pre != nil && first.wep == nil && veth != nil {
+		// The endpoint is created in IPAM's own write (cni/addjoin.go).
+		req.also = wepAlso(ctx, sc, c, veth.ContainerMAC())
+	}
 	got, err := src.assign(ctx, req)
 	ph.done("ipam")
-	if err != nil {
-		return err
-	}
 	if got.fresh {
 		undo.push("release addresses", func(uctx context.Context) error { return src.release(uctx, req) })
+	}
+	wepCreated := req.also != nil && req.also.Created
+	if wepCreated {
+		undo.push("delete endpoint", func(uctx context.Context) error { return deleteWEP(uctx, sc, c.id, args.ContainerID) })
+	}
+	if err != nil {
+		return err
 	}
 	ips := hostPrefixes(got.ips)
 	if veth == nil {
@@ -115,9 +123,17 @@ func cmdAdd(args *skel.CmdArgs) error {
 	}
 
 	// The kernel's addresses and routes, the endpoint and the network's profile at once.
-	wep := newWEP(c.id, c.node, args.ContainerID, args.IfName, c.veth, veth.ContainerMAC(), prefixStrings(ips), c.profiles())
-	wep.addLabels(c.labels)
-	var wepCreated bool
+	var writeEndpoint func() error
+	wepWritten := false
+	if !wepCreated {
+		wep := c.newEndpoint(veth.ContainerMAC(), ips)
+		writeEndpoint = func() (err error) {
+			if wepWritten, err = writeWEP(ctx, sc, wep); err != nil {
+				return wrapErr(ErrDatastore, fmt.Errorf("writing WorkloadEndpoint %s/%s: %w", c.id.Namespace, c.id.Name, err), "")
+			}
+			return nil
+		}
+	}
 	err = parallel(
 		func() error {
 			if _, err := veth.Finish(ips); err != nil {
@@ -125,49 +141,38 @@ func cmdAdd(args *skel.CmdArgs) error {
 			}
 			return nil
 		},
-		func() (err error) {
-			if wepCreated, err = writeWEP(ctx, sc, wep); err != nil {
-				return wrapErr(ErrDatastore, fmt.Errorf("writing WorkloadEndpoint %s/%s: %w", c.id.Namespace, c.id.Name, err), "")
-			}
-			return nil
-		},
+		writeEndpoint,
 		c.ensureProfile(ctx, sc, first.profileFound),
 	)
 	ph.done("finish")
-	if wepCreated {
+	if wepWritten {
 		undo.push("delete endpoint", func(uctx context.Context) error { return deleteWEP(uctx, sc, c.id, args.ContainerID) })
 	}
 	if err != nil {
 		return err
 	}
 	success = true
+	sess.exiting = true
 	c.log.Info("workload added", zap.Strings("ips", prefixStrings(ips)), zap.String("hostVeth", c.veth), zap.Int("mtu", mtu))
 	return types.PrintResult(buildResult(c.veth, ips, c.conf.DNS), c.conf.CNIVersion)
 }
 
 // addReads is what ADD reads before it changes anything, all in one round trip.
 type addReads struct {
-	wep          *wepDoc      // this workload's endpoint, if any
-	profileFound bool         // the network's profile exists
-	held         []netip.Addr // own IPAM: what the attachment's handle holds already
-	heldRead     bool
+	wep          *wepDoc          // this workload's endpoint, if any
+	profileFound bool             // the network's profile exists
+	pre          *ipam.Prefetched // own IPAM: the handle and IPAM's first reads
 }
 
 func (r *addReads) load(ctx context.Context, sc *store.Client, c *call) error {
+	if c.conf.ownIPAM() {
+		return r.loadJoined(ctx, sc, c)
+	}
 	return parallel(
 		func() error { return checkReady(ctx, sc) },
 		func() error {
 			// A read error here only means ADD does not take the repeated-ADD shortcut.
 			r.wep, _ = getWEP(ctx, sc, c.id)
-			return nil
-		},
-		func() error {
-			if c.conf.ownIPAM() {
-				h := handleID(c.conf.Name, c.args.ContainerID)
-				held, err := ipam.New(sc, ipam.Options{Logger: c.log}).IPsByHandle(ctx, h)
-				// On an error the assignment reads the handle again and reports it.
-				r.held, r.heldRead = held, err == nil
-			}
 			return nil
 		},
 		func() error {
@@ -241,4 +246,12 @@ func prefixStrings(ps []netip.Prefix) []string {
 		out[i] = p.String()
 	}
 	return out
+}
+
+// newEndpoint is this workload's WorkloadEndpoint record with its labels: one place for both
+// ways it is written (joined to IPAM's transaction, cni/addjoin.go, or on its own).
+func (c *call) newEndpoint(mac string, ips []netip.Prefix) *wepDoc {
+	w := newWEP(c.id, c.node, c.args.ContainerID, c.args.IfName, c.veth, mac, prefixStrings(ips), c.profiles())
+	w.addLabels(c.labels)
+	return w
 }

@@ -2,6 +2,7 @@ package cni
 
 import (
 	"context"
+	"github.com/brindle-net/brindle/ipam"
 	"net/netip"
 	"time"
 
@@ -21,10 +22,11 @@ type ipamRequest struct {
 	sc          *store.Client
 	log         *zap.Logger
 
-	// held, when heldRead, is what the handle already held, read by ADD in its first round
-	// trip (own IPAM), so assign need not read it again.
-	held     []netip.Addr
-	heldRead bool
+	// Own IPAM: pre is what ADD read in its first round trip (the handle and IPAM's request
+	// view), so assign need not read them again; also, if set, is the endpoint to create in
+	// IPAM's write (cni/addjoin.go).
+	pre  *ipam.Prefetched
+	also *ipam.Also
 }
 
 func (r *ipamRequest) handle() string { return handleID(r.conf.Name, r.containerID) }

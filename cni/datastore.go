@@ -121,6 +121,11 @@ func checkReady(ctx context.Context, sc *store.Client) error {
 	if err != nil {
 		return newError(ErrDatastore, "reading clusterinformations/default: "+err.Error(), "")
 	}
+	return readyVerdict(found, ci)
+}
+
+// readyVerdict is checkReady's answer for what was read.
+func readyVerdict(found bool, ci clusterInfoDoc) error {
 	if !found {
 		return newError(types.ErrPluginNotAvailable, "the datastore is not initialised: clusterinformations/default is missing",
 			"write any resource with brindle apply/create (or calicoctl), or start the node agent once: either initialises the datastore")

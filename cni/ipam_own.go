@@ -17,8 +17,9 @@ func (ownIPAM) assign(ctx context.Context, r *ipamRequest) (assigned, error) {
 	a := ipam.New(r.sc, ipam.Options{Logger: r.log})
 	h := r.handle()
 	// A repeated ADD finds the addresses of the first one under the same handle.
-	have, err := r.held, error(nil)
-	if !r.heldRead {
+	var have []netip.Addr
+	var err error
+	if r.pre == nil || r.pre.HandleExists() {
 		have, err = a.IPsByHandle(ctx, h)
 	}
 	if err != nil {
@@ -49,6 +50,8 @@ func (ownIPAM) assign(ctx context.Context, r *ipamRequest) (assigned, error) {
 		IPv4Pools:   r.conf.IPAM.IPv4Pools,
 		IPv6Pools:   r.conf.IPAM.IPv6Pools,
 		IntendedUse: "Workload",
+		Prefetched:  r.pre,
+		Also:        r.also,
 	}
 	if v4 {
 		args.Num4 = 1

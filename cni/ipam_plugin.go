@@ -1,7 +1,9 @@
 package cni
 
 import (
+	"context"
 	"fmt"
+	"github.com/brindle-net/brindle/store"
 
 	"github.com/brindle-net/brindle/ipam"
 	"github.com/containernetworking/cni/pkg/skel"
@@ -24,18 +26,25 @@ func ipamAdd(args *skel.CmdArgs) error {
 	}
 	ctx, cancel := newContext()
 	defer cancel()
-	sc, err := connect(ctx, c.conf, c.log)
+	// Readiness, the handle and IPAM's first reads in one transaction that also proves the
+	// connection; then the assignment's write: two requests per call (cni/addjoin.go).
+	var pre *ipam.Prefetched
+	sess := startLazySession(ctx, c, func(ctx context.Context, sc *store.Client) (err error) {
+		pre, err = prefetchReady(ctx, sc, c)
+		return err
+	})
+	defer sess.close()
+	sc, err := sess.wait()
 	if err != nil {
 		return err
 	}
-	defer sc.Close()
-	if err := checkReady(ctx, sc); err != nil {
-		return err
-	}
-	got, err := ownIPAM{}.assign(ctx, c.ipamRequest(sc))
+	req := c.ipamRequest(sc)
+	req.pre = pre
+	got, err := ownIPAM{}.assign(ctx, req)
 	if err != nil {
 		return err
 	}
+	sess.exiting = true // the process ends after the result (see session)
 	res := &current.Result{CNIVersion: current.ImplementedSpecVersion, DNS: c.conf.DNS}
 	for _, p := range got.ips {
 		res.IPs = append(res.IPs, &current.IPConfig{Address: *prefixToIPNet(p)})

@@ -3,6 +3,7 @@ package cni
 import (
 	"context"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"net/netip"
 
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -50,10 +51,13 @@ func PrepareVeth(opts WireOptions) (_ *Veth, err error) {
 		return nil, fmt.Errorf("opening host netns: %w", err)
 	}
 	defer hostNS.Close()
-	if v.ch, err = netlink.NewHandleAt(v.contNS); err != nil {
+	// Route sockets only: links, addresses and routes are all ADD needs, and without a
+	// family list each handle also opens XFRM and netfilter sockets (each through a setns
+	// for the container's).
+	if v.ch, err = netlink.NewHandleAt(v.contNS, unix.NETLINK_ROUTE); err != nil {
 		return nil, fmt.Errorf("netlink in container netns %s: %w", opts.Netns, err)
 	}
-	if v.hh, err = netlink.NewHandle(); err != nil {
+	if v.hh, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 		return nil, fmt.Errorf("netlink in host netns: %w", err)
 	}
 	// Checked before touching the host: on a repeated ADD the host veth of this name is the

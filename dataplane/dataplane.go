@@ -81,6 +81,7 @@ func New(opts Options) (*Dataplane, error) {
 
 // Close releases the namespace handles. Kernel state stays as it is.
 func (d *Dataplane) Close() {
+	d.stopPolicyCollect()
 	d.nft.wait() // a host removal may still be in flight
 	d.h.close()
 }

@@ -19,13 +19,19 @@ const (
 	chainToWL       = "to-wl"          // every forwarded packet to a workload interface
 	chainWLToHost   = "wl-to-host"     // a workload's packets to this host
 	mapFromWL       = "fw-map"         // iifname -> goto fw-<iface>
-	mapToWL         = "tw-map"         // oifname -> goto ig-<hash> (ingress group)
+	mapToWL         = "tw-map"         // oifname -> goto tw-<iface>
 	wlIfacePrefix   = "cali"           // Calico's interfacePrefix default
 )
 
-// fwChain is an endpoint's own chain (from the workload: anti-spoofing, then its egress
-// group); packets to a workload go from tw-map straight to its ingress group.
+// fwChain is an endpoint's own chain from the workload: anti-spoofing, then its egress
+// group.
 func fwChain(iface string) string { return "fw-" + iface }
+
+// twChain is an endpoint's own chain to the workload: a goto to its ingress group. The
+// map could go to the group directly, but then a label change would replace a verdict-map
+// element, and a transaction that deletes anything costs the kernel's slow path (see
+// polsupersede.go); a chain's goto is superseded by adding rules only.
+func twChain(iface string) string { return "tw-" + iface }
 
 // basePolChains are the policy reconciler's hooked chains. Priority filter (0), the same as
 // iptables-nft's and Docker's filter chains: a packet must be accepted by each table's base
@@ -103,6 +109,10 @@ type epOpts struct {
 // fwRules renders fw-<iface>, the one chain of each endpoint: anti-spoofing (Felix does it
 // as a reverse-path check in the raw table, felix/rules/static.go), then on to the egress
 // group chain that endpoints with the same egress policies share.
+func twRules(group string) []polRuleOut {
+	return []polRuleOut{polRule("group:"+group, one(&expr.Verdict{Kind: expr.VerdictGoto, Chain: group}))}
+}
+
 func fwRules(sources []netip.Prefix, group string, sets setRef) []polRuleOut {
 	var spoof polRuleOut
 	switch len(sources) {

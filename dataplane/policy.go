@@ -61,6 +61,9 @@ func (d *Dataplane) ChainCounters(chains []string) (map[string][]RuleCounter, er
 		var rcs []RuleCounter
 		for _, r := range rules {
 			tag, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+			if tag == polSupersededTag {
+				break // the rest is superseded, waiting to be collected
+			}
 			if strings.HasPrefix(tag, polHashTag) {
 				tag = "entered"
 			}

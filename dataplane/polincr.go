@@ -33,6 +33,7 @@ func (d *Dataplane) ApplyPolicyProgram(ctx context.Context, prog *policy.Program
 		p.spec = SpecFromProgram(prog)
 		return p.apply(p.spec)
 	}
+	defer d.schedulePolicyCollect()
 	return p.applyDelta(prog, delta)
 }
 
@@ -94,9 +95,10 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 			}
 		}
 		delete(w.chains, fwChain(iface))
-		only.chains[fwChain(iface)] = true
+		delete(w.chains, twChain(iface))
+		only.chains[fwChain(iface)], only.chains[twChain(iface)] = true, true
 		delete(fw.elems, elemID(vmapElem(iface, fwChain(iface))))
-		delete(tw.elems, elemID(vmapElem(iface, ig)))
+		delete(tw.elems, elemID(vmapElem(iface, twChain(iface))))
 		only.sets[mapFromWL], only.sets[mapToWL] = true, true
 	}
 	for _, iface := range delta.EndpointsRemoved {
@@ -112,8 +114,9 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		spec.Endpoints[iface] = pe
 		eg, ig := w.refGroup(pe.Egress, true, o), w.refGroup(pe.Ingress, false, o)
 		w.chains[fwChain(iface)] = fwChainWant(pe.Sources, eg)
-		only.chains[fwChain(iface)], only.chains[eg], only.chains[ig] = true, true, true
-		fe, te := vmapElem(iface, fwChain(iface)), vmapElem(iface, ig)
+		w.chains[twChain(iface)] = twChainWant(ig)
+		only.chains[fwChain(iface)], only.chains[twChain(iface)], only.chains[eg], only.chains[ig] = true, true, true, true
+		fe, te := vmapElem(iface, fwChain(iface)), vmapElem(iface, twChain(iface))
 		fw.elems[elemID(fe)], tw.elems[elemID(te)] = fe, te
 		only.sets[mapFromWL], only.sets[mapToWL] = true, true
 		endpointInlineSets(pe, inline)
@@ -141,6 +144,14 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 	}
 	p.writes++
 	p.have.update(w, only)
+	for _, name := range only.cleaned {
+		delete(p.have.dead, name)
+	}
+	for _, name := range only.superseded {
+		if w.chains[name] != nil {
+			p.have.dead[name] = true
+		}
+	}
 	return nil
 }
 
@@ -151,6 +162,7 @@ func (h *polHave) update(w *polWant, only *polTouched) {
 			h.chains[name] = cw.hash
 		} else {
 			delete(h.chains, name)
+			delete(h.dead, name)
 		}
 	}
 	for name := range only.sets {

@@ -84,6 +84,11 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 			t.Fatalf("step %d: %d transactions", step, n)
 		}
 	}
+	// A policy edit that adds and removes nothing else supersedes the policy's chain.
+	m.SetGlobalNetworkPolicy(testGNP(t, 0, 9998, false))
+	flushApply()
+	m.SetGlobalNetworkPolicy(testGNP(t, 0, 9999, false))
+	flushApply()
 	prog, _ := m.Flush()
 	want := buildPolWant(SpecFromProgram(prog))
 	c, err := dp.h.nft()
@@ -93,6 +98,19 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	have, err := readPol(c, dp.h.ns)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(have.dead) == 0 {
+		t.Error("no chain holds superseded rules: incremental writes should only add rules")
+	}
+	// The collection rewrites those chains with only their current rules.
+	if err := dp.collectPolicy(); err != nil {
+		t.Fatal(err)
+	}
+	if have, err = readPol(c, dp.h.ns); err != nil {
+		t.Fatal(err)
+	}
+	for name := range have.dead {
+		t.Errorf("chain %s still holds superseded rules after the collection", name)
 	}
 	for name, cw := range want.chains {
 		if have.chains[name] != cw.hash {

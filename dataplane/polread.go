@@ -14,7 +14,7 @@ import (
 
 // readPol reads our part of the table back.
 func readPol(c *nftables.Conn, ns netns.NsHandle) (*polHave, error) {
-	h := &polHave{chains: map[string]string{}, sets: map[string]*polSetHave{}}
+	h := &polHave{chains: map[string]string{}, sets: map[string]*polSetHave{}, dead: map[string]bool{}}
 	t, err := c.ListTableOfFamily(nftTable, nftables.TableFamilyIPv4)
 	if errors.Is(err, unix.ENOENT) {
 		return h, nil
@@ -41,7 +41,7 @@ func readPol(c *nftables.Conn, ns netns.NsHandle) (*polHave, error) {
 	if err != nil {
 		return nil, err
 	}
-	heads, err := firstRuleTags(ns)
+	heads, dead, err := firstRuleTags(ns)
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
@@ -50,6 +50,9 @@ func readPol(c *nftables.Conn, ns netns.NsHandle) (*polHave, error) {
 			continue
 		}
 		h.chains[ch.Name] = ""
+		if dead[ch.Name] {
+			h.dead[ch.Name] = true
+		}
 		if hash, ok := strings.CutPrefix(heads[ch.Name], polHashTag); ok {
 			h.chains[ch.Name] = hash
 		}
@@ -58,21 +61,21 @@ func readPol(c *nftables.Conn, ns netns.NsHandle) (*polHave, error) {
 }
 
 // firstRuleTags dumps every rule of the table in one request and returns, per chain, the
-// comment of its first rule. google/nftables asks chain by chain (one dump per chain:
+// comment of its first rule, and the chains that hold superseded rules (polsupersede.go). google/nftables asks chain by chain (one dump per chain:
 // a second at 1,500 chains); the kernel dumps a whole table when no chain is named.
-func firstRuleTags(ns netns.NsHandle) (map[string]string, error) {
+func firstRuleTags(ns netns.NsHandle) (map[string]string, map[string]bool, error) {
 	cfg := &mdnetlink.Config{}
 	if ns.IsOpen() {
 		cfg.NetNS = int(ns)
 	}
 	conn, err := mdnetlink.Dial(unix.NETLINK_NETFILTER, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer conn.Close()
 	attrs, err := mdnetlink.MarshalAttributes([]mdnetlink.Attribute{{Type: unix.NFTA_RULE_TABLE, Data: []byte(nftTable + "\x00")}})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req := mdnetlink.Message{
 		Header: mdnetlink.Header{Type: mdnetlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETRULE),
@@ -81,16 +84,16 @@ func firstRuleTags(ns netns.NsHandle) (map[string]string, error) {
 	}
 	msgs, err := conn.Execute(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := map[string]string{}
+	out, dead := map[string]string{}, map[string]bool{}
 	for _, m := range msgs {
 		if len(m.Data) < 4 {
 			continue
 		}
 		ad, err := mdnetlink.NewAttributeDecoder(m.Data[4:])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var chain string
 		var ud []byte
@@ -103,11 +106,15 @@ func firstRuleTags(ns netns.NsHandle) (map[string]string, error) {
 			}
 		}
 		if err := ad.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		tag, _ := userdata.GetString(ud, userdata.TypeComment)
 		if _, seen := out[chain]; !seen && chain != "" {
-			out[chain], _ = userdata.GetString(ud, userdata.TypeComment)
+			out[chain] = tag
+		}
+		if tag == polSupersededTag {
+			dead[chain] = true
 		}
 	}
-	return out, nil
+	return out, dead, nil
 }

@@ -95,8 +95,9 @@ func buildPolWant(spec PolicySpec) *polWant {
 	for iface, ep := range spec.Endpoints {
 		eg, ig := w.refGroup(ep.Egress, true, o), w.refGroup(ep.Ingress, false, o)
 		fw = append(fw, vmapElem(iface, fwChain(iface)))
-		tw = append(tw, vmapElem(iface, ig))
+		tw = append(tw, vmapElem(iface, twChain(iface)))
 		w.chains[fwChain(iface)] = fwChainWant(ep.Sources, eg)
+		w.chains[twChain(iface)] = twChainWant(ig)
 	}
 	// Host byte order in the set's userdata, as nft writes it for strings: without it
 	// `nft list` prints every interface name as "".
@@ -128,6 +129,11 @@ func vmapElem(iface, chain string) nftables.SetElement {
 }
 
 func named(s nftables.Set, name string) nftables.Set { s.Name = name; return s }
+
+func twChainWant(group string) *polChainWant {
+	return &polChainWant{hash: contentHash([]any{polRenderVersion, group}),
+		render: func(setRef) []polRuleOut { return twRules(group) }}
+}
 
 func fwChainWant(sources []netip.Prefix, group string) *polChainWant {
 	return &polChainWant{hash: contentHash([]any{polRenderVersion, sources, group}),

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -28,6 +28,9 @@ type polTable struct {
 	want   *polWant   // what have was written from; the base of incremental applies
 	spec   PolicySpec // what want was built from (ApplyPolicyProgram keeps it current)
 	writes int        // transactions sent
+
+	collect *time.Timer // deletes superseded rules once the policy is quiet (polsupersede.go)
+	closed  bool
 }
 
 // polHave is what the kernel holds of ours.
@@ -35,6 +38,7 @@ type polHave struct {
 	table  bool
 	chains map[string]string // chain -> content hash ("" when not ours or not recognised)
 	sets   map[string]*polSetHave
+	dead   map[string]bool // chains that hold superseded rules after their current ones
 }
 
 type polSetHave struct {
@@ -92,6 +96,8 @@ func (p *polTable) apply(spec PolicySpec) error {
 // everything is compared.
 type polTouched struct {
 	chains, sets map[string]bool
+	superseded   []string // filled by queuePol: chains whose old rules stay behind a return
+	cleaned      []string // filled by queuePol: chains rewritten with only their current rules
 }
 
 // queuePol queues the difference between have and want on c in an order the kernel
@@ -149,46 +155,53 @@ func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched, 
 			queued = true
 		}
 	}
+	gone, goneSets := goneNames(have, want, only)
+	// Deleting anything costs the kernel's slow path anyway, and superseded rules may
+	// still refer to what is deleted: then every chain with superseded rules is rewritten
+	// clean in this transaction, and nothing is superseded.
+	clean := only == nil || len(gone)+len(goneSets) > 0
+	if clean && only != nil {
+		for _, name := range slices.Sorted(maps.Keys(have.dead)) {
+			if chains[name] == nil && want.chains[name] != nil {
+				chainNames = append(chainNames, name)
+				chains[name] = &nftables.Chain{Name: name, Table: t}
+			}
+		}
+	}
 	for _, name := range chainNames {
 		cw := want.chains[name]
 		if cw == nil {
 			continue
 		}
 		h, ok := have.chains[name]
-		if ok && h == cw.hash {
+		if ok && h == cw.hash && !(clean && have.dead[name]) {
+			continue
+		}
+		if ok && !clean && cw.hook == nil {
+			// An incremental write only adds rules; see polsupersede.go.
+			queueSupersede(c, chains[name], cw)
+			only.superseded = append(only.superseded, name)
+			queued = true
 			continue
 		}
 		if ok {
 			c.FlushChain(chains[name])
 		}
 		queueRules(c, chains[name], cw)
+		if only != nil {
+			only.cleaned = append(only.cleaned, name)
+		}
 		queued = true
 	}
-	var gone []string
-	for name := range have.chains {
-		if _, ok := want.chains[name]; !ok && (only == nil || only.chains[name]) {
-			gone = append(gone, name)
-		}
-	}
-	// Endpoint chains refer to group chains, group chains to policy chains: delete in that
-	// order.
-	slices.SortFunc(gone, func(a, b string) int {
-		if ra, rb := chainRank(a), chainRank(b); ra != rb {
-			return ra - rb
-		}
-		return strings.Compare(a, b)
-	})
 	for _, name := range gone {
 		ch := &nftables.Chain{Name: name, Table: t}
 		c.FlushChain(ch)
 		c.DelChain(ch)
 		queued = true
 	}
-	for name := range have.sets {
-		if _, ok := want.sets[name]; !ok && (only == nil || only.sets[name]) {
-			c.DelSet(&nftables.Set{Name: name, Table: t})
-			queued = true
-		}
+	for _, name := range goneSets {
+		c.DelSet(&nftables.Set{Name: name, Table: t})
+		queued = true
 	}
 	return queued
 }
@@ -217,18 +230,6 @@ func replaceMisshapen(c *nftables.Conn, t *nftables.Table, have *polHave, want *
 		delete(have.sets, name)
 	}
 	return true
-}
-
-// chainRank orders deletions: endpoint and fixed chains, then group chains, then policy
-// and profile chains.
-func chainRank(name string) int {
-	switch {
-	case strings.HasPrefix(name, "eg-") || strings.HasPrefix(name, "ig-"):
-		return 1
-	case strings.HasPrefix(name, "pi-") || strings.HasPrefix(name, "po-") || strings.HasPrefix(name, "ri-") || strings.HasPrefix(name, "ro-"):
-		return 2
-	}
-	return 0
 }
 
 // queueElems adds and removes elements, deletions first. The interval sets brindle builds
@@ -291,7 +292,7 @@ func setByName(t *nftables.Table, name string) *nftables.Set {
 const polHashTag = "h:"
 
 func haveFromWant(w *polWant) *polHave {
-	h := &polHave{table: true, chains: map[string]string{}, sets: map[string]*polSetHave{}}
+	h := &polHave{table: true, chains: map[string]string{}, sets: map[string]*polSetHave{}, dead: map[string]bool{}}
 	for name, cw := range w.chains {
 		h.chains[name] = cw.hash
 	}

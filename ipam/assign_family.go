@@ -28,6 +28,7 @@ type famRequest struct {
 	// first pass uses them, later passes list them again.
 	affs   []affRef
 	affRev int64
+	also   *alsoState // set on the request's last family only
 }
 
 func (r *famRequest) inPools(cidr netip.Prefix) bool {
@@ -45,6 +46,9 @@ func (a *Allocator) assignFamily(ctx context.Context, r famRequest) ([]netip.Pre
 	var got []netip.Prefix
 	if len(r.pools) == 0 {
 		return nil, &ExhaustedError{Family: family(r.v6), Wanted: r.num, Reason: ErrNoPools.Error() + " " + r.host}
+	}
+	if r.also != nil {
+		r.also.got = &got
 	}
 	limitHit := false
 	next := &affList{affs: r.affs, rev: r.affRev} // what the next pass may use without reading
@@ -147,11 +151,20 @@ func (a *Allocator) assignInBlock(ctx context.Context, r famRequest, cidr netip.
 		}
 		b.SequenceNum++
 		w := &write{}
+		var err error
+		if w.also, err = r.also.op(ips, cidr.Bits(), num); err != nil {
+			return nil, err
+		}
 		w.add(store.Op{Key: kv.Key, Value: mustJSON(b), ModRevision: kv.ModRevision})
 		if err := a.handleOp(w, r.handle, h, b.CIDR, len(ips)); err != nil {
 			return nil, err
 		}
 		return w, nil
+	}
+	if r.hint.known && r.hint.kv == nil && r.also == nil {
+		// A fresh handle: the write may combine with other requests (batch.go).
+		op.batch = &batchOp{req: batchReq{ID: batchID(), Handle: r.handle, Num: num, Attrs: r.attrs},
+			accept: accept, reserved: r.reserved, served: func(got []netip.Addr) { ips = got }}
 	}
 	if err := a.casBlock(ctx, op); err != nil {
 		return nil, err

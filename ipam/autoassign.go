@@ -19,6 +19,11 @@ type AutoAssignArgs struct {
 	// selectors are then ignored, as in Calico.
 	IPv4Pools, IPv6Pools []string
 	IntendedUse          string // UseWorkload (default) or UseTunnel
+	// Prefetched, if set, is what Prefetch read for this host and handle: AutoAssign then
+	// starts writing without reading first.
+	Prefetched *Prefetched
+	// Also, if set, is created in the transaction that takes the request's last address.
+	Also *Also
 }
 
 // TimestampLayout is how Calico writes the "timestamp" attribute (time.Time.String in UTC).
@@ -32,13 +37,20 @@ func (a *Allocator) AutoAssign(ctx context.Context, args AutoAssignArgs) (v4, v6
 		return nil, nil, err
 	}
 	attrs := a.withDefaultAttrs(args.Attrs, args.Hostname)
-	view, err := a.readRequestView(ctx, args.Hostname)
-	if err != nil {
+	// Most requests use a new handle: guess it absent and let the CAS correct a wrong guess.
+	hint := &handleHint{known: true}
+	var view *requestView
+	if p := args.Prefetched; p != nil && p.view != nil && p.host == args.Hostname {
+		view, hint.kv = p.view, p.handle
+	} else if view, err = a.readRequestView(ctx, args.Hostname); err != nil {
 		return nil, nil, err
 	}
 	labels, all := view.labels, view.pools
-	// Most requests use a new handle: guess it absent and let the CAS correct a wrong guess.
-	hint := &handleHint{known: true}
+	var also *alsoState
+	if args.Also != nil {
+		args.Also.Created = false
+		also = &alsoState{spec: args.Also}
+	}
 	defer func() {
 		if err != nil {
 			a.rollback(ctx, args.HandleID, append(v4, v6...))
@@ -61,6 +73,10 @@ func (a *Allocator) AutoAssign(ctx context.Context, args AutoAssignArgs) (v4, v6
 		req := famRequest{host: args.Hostname, handle: args.HandleID, attrs: attrs, v6: fam.v6,
 			num: fam.num, pools: pools, cfg: view.cfg, reserved: view.reserved, selectedPools: len(fam.pools) == 0,
 			allPools: all, labels: labels, hint: hint, affs: view.affs[f], affRev: view.affRev}
+		if also != nil && (fam.v6 || args.Num6 == 0) {
+			also.prior = v4 // the last family requested completes the request
+			req.also = also
+		}
 		got, err := a.assignFamily(ctx, req)
 		*fam.out = append(*fam.out, got...)
 		if err != nil {

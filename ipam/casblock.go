@@ -49,6 +49,11 @@ type blockOp struct {
 	handle string      // the handle whose key rides along in reads ("" none)
 	hint   *handleHint // what is known of that handle (nil: nothing)
 	change blockChange
+	// batch, if set, lets the write combine with other fresh requests for the block
+	// (batch.go); change must then do what batch describes.
+	batch *batchOp
+	// noTurn: the turn could not be had just now; do not wait for it again.
+	noTurn bool
 }
 
 // casBlock applies op.change to the block until its write commits or there is nothing to do.
@@ -70,6 +75,13 @@ func (a *Allocator) casBlock(ctx context.Context, op blockOp) error {
 		// do not queue for a turn just to find that out.
 		w, err := op.change(known, op.hint.kv)
 		recheck = err != nil || w == nil
+	}
+	if !recheck && op.batch != nil {
+		done, noTurn, err := a.casBatched(ctx, op, keys)
+		if done || err != nil {
+			return err
+		}
+		op.noTurn = noTurn
 	}
 	if !recheck {
 		var err error
@@ -108,7 +120,10 @@ type blockValues struct{ block, handle *store.KV }
 // remembered values said there was nothing to do: the caller reads and decides.
 func (a *Allocator) casInTurn(ctx context.Context, op blockOp, keys blockKeys, start *blockValues) (recheck bool, err error) {
 	bkey, hkey := keys.block, keys.handle
-	t := a.q.acquire(ctx, "block/"+op.cidr.String())
+	t := noTurn
+	if !op.noTurn {
+		t = a.q.acquire(ctx, "block/"+op.cidr.String())
+	}
 	keep := false      // leave the lock file's hint as it is
 	var last *store.KV // the block's value when the turn ends, for the next holder
 	defer func() {

@@ -27,6 +27,16 @@ type requestView struct {
 }
 
 func (a *Allocator) readRequestView(ctx context.Context, host string) (*requestView, error) {
+	ops := viewOps(host)
+	resp, err := a.c.Etcd().Txn(ctx).Then(ops...).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("reading IPAM state for %s: %w", host, err)
+	}
+	return a.parseView(host, resp, 0)
+}
+
+// viewOps are the range reads of a request view, in the order parseView expects them.
+func viewOps(host string) []clientv3.Op {
 	kind := func(name string) *api.KindInfo {
 		k, _ := api.LookupKind(name)
 		return k
@@ -42,12 +52,14 @@ func (a *Allocator) readRequestView(ctx context.Context, host string) (*requestV
 	if resK != nil {
 		ops = append(ops, clientv3.OpGet(store.ListPrefix(resK, ""), clientv3.WithPrefix()))
 	}
-	resp, err := a.c.Etcd().Txn(ctx).Then(ops...).Commit()
-	if err != nil {
-		return nil, fmt.Errorf("reading IPAM state for %s: %w", host, err)
-	}
+	return ops
+}
+
+// parseView decodes the responses of viewOps, which start at index first of resp.
+func (a *Allocator) parseView(host string, resp *clientv3.TxnResponse, first int) (*requestView, error) {
+	resK, _ := api.LookupKind("IPReservation")
 	kvs := func(i int) []store.KV {
-		rr := resp.Responses[i].GetResponseRange()
+		rr := resp.Responses[first+i].GetResponseRange()
 		out := make([]store.KV, len(rr.Kvs))
 		for j, kv := range rr.Kvs {
 			out[j] = store.KV{Key: string(kv.Key), Value: kv.Value, ModRevision: kv.ModRevision}

@@ -180,6 +180,11 @@ func (a *Allocator) setTunnelAddr(ctx context.Context, node string, kind TunnelK
 		}
 		if val == "" {
 			delete(target, field)
+			if kind == IPIP && len(target) == 0 {
+				// An empty spec.bgp is invalid (Calico's validator wants an address in it):
+				// a node that had only the tunnel address there loses the whole block.
+				delete(spec, "bgp")
+			}
 		} else {
 			target[field] = val
 		}

@@ -24,6 +24,7 @@ type write struct {
 	// should etcd be wiped and rebuilt under a running process, a revision alone could match
 	// a different value.
 	valueIs []store.KV
+	also    *alsoOp // a caller's record created with this write if absent (see Also)
 }
 
 type prefixGuard struct {
@@ -73,6 +74,9 @@ func (a *Allocator) commitElse(ctx context.Context, w *write, reads ...string) (
 	for _, g := range w.guards {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(g.prefix), "<", g.rev+1).WithPrefix())
 	}
+	if w.also != nil {
+		puts = append(puts, w.also.txnOp())
+	}
 	gets := make([]clientv3.Op, len(reads))
 	for i, k := range reads {
 		gets[i] = clientv3.OpGet(k)
@@ -83,6 +87,9 @@ func (a *Allocator) commitElse(ctx context.Context, w *write, reads ...string) (
 	}
 	if !resp.Succeeded {
 		return 0, rangeValues(resp), store.ErrConflict
+	}
+	if w.also != nil {
+		w.also.spec.Created = resp.Responses[len(puts)-1].GetResponseTxn().GetSucceeded()
 	}
 	return resp.Header.Revision, nil, nil
 }

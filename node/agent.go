@@ -2,15 +2,18 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"strconv"
 
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/calc"
 	"github.com/brindle-net/brindle/dataplane"
+	"github.com/brindle-net/brindle/explain"
 	"github.com/brindle-net/brindle/ipam"
 	"github.com/brindle-net/brindle/store"
 	"go.uber.org/zap"
@@ -25,10 +28,14 @@ type Options struct {
 	StateDir   string // default /var/lib/calico
 	HealthPort int    // 0: no health endpoint
 	HealthHost string // default 127.0.0.1
-	BGP        bool   // run the BGP speaker
-	Dataplane  bool   // program the kernel
-	Store      *store.Client
-	Logger     *zap.Logger
+	// StatusListen, when set, also serves the status endpoint on TCP (host:port) for
+	// `brindle explain` on other hosts; StatusTLS authenticates it (nil: loopback only).
+	StatusListen string
+	StatusTLS    *tls.Config
+	BGP          bool // run the BGP speaker
+	Dataplane    bool // program the kernel
+	Store        *store.Client
+	Logger       *zap.Logger
 }
 
 // Agent is one running node agent.
@@ -52,6 +59,7 @@ type Agent struct {
 	comp    agentComponents
 	metrics *agentMetrics // node/metrics.go
 	notify  *notifier     // node/notify.go
+	desired lastDesired   // for `brindle explain` (node/explain.go)
 
 	// Seams for the loop's unit tests; start sets the real ones.
 	watch        watchFunc
@@ -164,16 +172,33 @@ func (a *Agent) close() {
 	}
 }
 
-// serveStatus answers `brindle node status` on the state dir's unix socket.
+// serveStatus answers `brindle node status` and `brindle explain` on the state dir's unix
+// socket, and on TCP with --status-listen.
 func (a *Agent) serveStatus(ctx context.Context) error {
 	l, err := bgpstatus.Listen(bgpstatus.SocketPath(a.opts.StateDir))
 	if err != nil {
 		return err
 	}
-	go func() {
-		if err := bgpstatus.Serve(ctx, l, a.statusMux(bgpstatus.Handler(a.status))); err != nil && !errors.Is(err, context.Canceled) {
-			a.log.Warn("status socket stopped", zap.Error(err))
+	mux := http.NewServeMux()
+	mux.Handle(bgpstatus.Path, bgpstatus.Handler(a.status))
+	a.handlePolicyStatus(mux)
+	mux.HandleFunc("GET "+explain.FactsPath, a.factsHandler)
+	mux.HandleFunc("GET "+explain.CapturePath, a.captureHandler)
+	listeners := []net.Listener{l}
+	if a.opts.StatusListen != "" {
+		tl, err := bgpstatus.ListenTCP(a.opts.StatusListen, a.opts.StatusTLS)
+		if err != nil {
+			l.Close()
+			return err
 		}
-	}()
+		listeners = append(listeners, tl)
+	}
+	for _, l := range listeners {
+		go func() {
+			if err := bgpstatus.Serve(ctx, l, mux); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Warn("status endpoint stopped", zap.String("address", l.Addr().String()), zap.Error(err))
+			}
+		}()
+	}
 	return nil
 }

@@ -204,6 +204,7 @@ func (a *Agent) syncDataplane(ctx context.Context) error {
 	start := time.Now()
 	want := calc.Compute(a.cache.state)
 	a.cache.skips.report(a.log, want.Skipped)
+	a.desired.set(want)
 	err := a.dp.Apply(ctx, want)
 	a.metrics.dataplaneApplied(&want, time.Since(start), err)
 	a.log.Debug("dataplane applied", zap.Int("routes", len(want.Routes)), zap.Duration("took", time.Since(start)), zap.Error(err))

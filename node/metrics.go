@@ -40,6 +40,7 @@ type agentMetrics struct {
 	watchResyncs                    prometheus.Counter
 	errors                          *prometheus.CounterVec
 	componentTime                   *prometheus.HistogramVec
+	policy                          *policyMetrics // node/metrics_policy.go
 
 	// Loop-owned bookkeeping for the cluster-wide counts the cache does not keep.
 	mu         sync.Mutex
@@ -89,6 +90,7 @@ func newMetrics(peers bgpstatus.Source) *agentMetrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		peerCollector{src: peers, desc: prometheus.NewDesc("brindle_bgp_peers",
 			"BGP peers by session state (Established, Active, Connect, ...).", []string{"state"}, nil)})
+	m.policy = newPolicyMetrics(m.reg)
 	return m
 }
 

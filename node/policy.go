@@ -34,6 +34,12 @@ type policyCache struct {
 
 	mu   sync.Mutex
 	view *epView // what `brindle node endpoints` shows, from the last applied Program
+
+	// prog is the Model's Program as of the last Flush, for `brindle explain`'s verdicts.
+	// The Model changes it only inside Flush, which holds progMu for writing; readers on
+	// other goroutines hold it for reading.
+	progMu sync.RWMutex
+	prog   *policy.Program
 }
 
 type policyID struct {
@@ -126,7 +132,11 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
+	p.progMu.Lock()
 	prog, delta := p.model.Flush()
+	p.prog = prog
+	p.progMu.Unlock()
+	modelTook := time.Since(start)
 	for _, w := range delta.Warnings {
 		a.log.Warn("policy not enforced as written", zap.String("what", w.String()))
 	}
@@ -134,10 +144,11 @@ func (a *Agent) syncPolicy(ctx context.Context) error {
 	err := a.dp.ApplyPolicyProgram(ctx, prog, delta)
 	p.failed = err != nil
 	a.log.Debug("policy applied", zap.Int("endpoints", len(prog.Endpoints)), zap.Int("chains", len(prog.Chains)),
-		zap.Duration("took", time.Since(start)), zap.Error(err))
+		zap.Duration("model", modelTook), zap.Duration("took", time.Since(start)), zap.Error(err))
 	if err != nil {
 		return fmt.Errorf("programming policy: %w", err)
 	}
 	p.setView(buildEPView(prog))
+	a.metrics.policyApplied(prog)
 	return nil
 }

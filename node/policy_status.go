@@ -143,13 +143,10 @@ func cloneDir(d epstatus.Direction) epstatus.Direction {
 	return d
 }
 
-// statusMux serves the endpoints view next to the BGP status handler.
-func (a *Agent) statusMux(bgp http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/", bgp)
+// handlePolicyStatus serves the endpoints view (`brindle node endpoints`) on the status mux.
+func (a *Agent) handlePolicyStatus(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+epstatus.Path, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(a.endpointsReply())
 	})
-	return mux
 }

@@ -79,10 +79,7 @@ func (c *Client) EnsureInitialized(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	writes := []initWrite{
-		{ResourcePrefix + "clusterinformations/default", ci},
-		{IPAMConfigKey, []byte(`{"auto_allocate_blocks":true}`)},
-	}
+	writes := []initWrite{{IPAMConfigKey, []byte(`{"auto_allocate_blocks":true}`)}}
 	for _, t := range DefaultTiers {
 		v, err := record("Tier", t.Name, tierSpec{Order: t.Order, DefaultAction: t.DefaultAction})
 		if err != nil {
@@ -90,6 +87,9 @@ func (c *Client) EnsureInitialized(ctx context.Context) error {
 		}
 		writes = append(writes, initWrite{ResourcePrefix + "tiers/" + t.Name, v})
 	}
+	// datastoreReady last: whoever sees it (the CNI plugin, an agent, a test) may rely on the
+	// tiers and the IPAM config being there already.
+	writes = append(writes, initWrite{ResourcePrefix + "clusterinformations/default", ci})
 	if c.initialized(ctx, writes) {
 		return nil
 	}

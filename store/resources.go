@@ -395,3 +395,33 @@ func ListAs[T api.Resource](ctx context.Context, c *Client, namespace string) ([
 	}
 	return out, rev, nil
 }
+
+// CreateOp prepares r exactly as Create would (kind, defaults, validation, uid,
+// creationTimestamp) and returns the write without making it, for a caller that folds the
+// creation into a transaction of its own (the CNI plugin's endpoint joins IPAM's write).
+// The op's ModRevision 0 means the key must not exist. Kinds whose creation depends on
+// other resources (IPPool overlap checks) are refused: their guards cannot ride along.
+func (c *Client) CreateOp(ctx context.Context, r api.Resource) (Op, error) {
+	m := r.GetObjectMeta()
+	if m.ResourceVersion != "" {
+		return Op{}, &api.ValidationError{Kind: r.GetTypeMeta().Kind, Name: m.Name, Errors: []api.FieldError{{Path: "metadata.resourceVersion", Value: m.ResourceVersion, Reason: "must not be set on create"}}}
+	}
+	k, guards, err := c.prepare(ctx, r, nil)
+	if err != nil {
+		return Op{}, err
+	}
+	if len(guards) > 0 {
+		return Op{}, fmt.Errorf("store: creating a %s needs cross-resource guards; use Create", k.Kind)
+	}
+	if m.CreationTimestamp == "" {
+		m.CreationTimestamp = time.Now().UTC().Format(time.RFC3339)
+	}
+	if m.UID == "" {
+		m.UID = uuid.NewString()
+	}
+	key, value, err := encode(k, r)
+	if err != nil {
+		return Op{}, resErr(k, r, err)
+	}
+	return Op{Key: key, Value: value}, nil
+}

@@ -40,6 +40,31 @@ func BenchmarkIPAMPlugin(b *testing.B) {
 		n = v
 	}
 	dir := b.TempDir()
+	plugin := brindleIPAM(b, dir)
+	fmt.Printf("\nIPAM plugin (brindle as calico-ipam), fresh process per call, %d at once, one host\n", n)
+	fmt.Printf("%-30s %8s %9s %9s %9s %9s\n", "case", "calls", "wall ms", "p50 ms", "p99 ms", "distinct")
+	b.Run("floor", func(b *testing.B) {
+		for range b.N {
+			versionFloor(b, plugin, n)
+		}
+	})
+	for _, queue := range []string{"on", "off"} {
+		b.Run("queue="+queue, func(b *testing.B) {
+			for it := range b.N {
+				runPluginCase(b, plugin, queue, n, it)
+			}
+		})
+	}
+	b.Run("calico-ipam", func(b *testing.B) {
+		cal := calicoIPAM(b, dir)
+		for it := range b.N {
+			runPluginCase(b, cal, "calico", n, it)
+		}
+	})
+}
+
+// brindleIPAM installs the brindle binary as calico-ipam in dir.
+func brindleIPAM(b *testing.B, dir string) string {
 	bin := os.Getenv("BENCH_IPAM_BIN")
 	if bin == "" {
 		// The binary users run: make build's lean bin/brindle (docs/architecture.md).
@@ -58,23 +83,12 @@ func BenchmarkIPAMPlugin(b *testing.B) {
 	if err := os.Symlink(bin, plugin); err != nil {
 		b.Fatal(err)
 	}
-	fmt.Printf("\nIPAM plugin (brindle as calico-ipam), fresh process per call, %d at once, one host\n", n)
-	fmt.Printf("%-26s %8s %9s %9s %9s %9s\n", "case", "calls", "wall ms", "p50 ms", "p99 ms", "distinct")
-	b.Run("floor", func(b *testing.B) {
-		for range b.N {
-			versionFloor(b, plugin, n)
-		}
-	})
-	for _, queue := range []string{"on", "off"} {
-		b.Run("queue="+queue, func(b *testing.B) {
-			for it := range b.N {
-				runPluginCase(b, plugin, queue, n, it)
-			}
-		})
-	}
+	return plugin
 }
 
-func runPluginCase(b *testing.B, plugin, queue string, n, it int) {
+// runPluginCase runs n ADDs at once and then n DELs, prints a row for each and returns the
+// ADDs' wall time.
+func runPluginCase(b *testing.B, plugin, queue string, n, it int) time.Duration {
 	srv, sc := datastore.StartTest(b)
 	ctx := context.Background()
 	for kind, doc := range map[string]string{
@@ -87,7 +101,7 @@ func runPluginCase(b *testing.B, plugin, queue string, n, it int) {
 	conf, _ := json.Marshal(map[string]any{
 		"cniVersion": "1.0.0", "name": "bipam", "type": "calico", "datastore_type": "etcdv3",
 		"etcd_endpoints": srv.Endpoints(), "nodename": "bipam-node", "nodename_file_optional": true,
-		"log_level": "warning", "ipam": map[string]any{"type": "calico-ipam"},
+		"log_level": "warning", "log_file_path": filepath.Join(b.TempDir(), "calico.log"), "ipam": map[string]any{"type": "calico-ipam"},
 	})
 	state := b.TempDir()
 	env := func(cmd string, i int) []string {
@@ -123,7 +137,7 @@ func runPluginCase(b *testing.B, plugin, queue string, n, it int) {
 	}
 	addLat, outs, addWall := run("ADD")
 	if b.Failed() {
-		return
+		return 0
 	}
 	distinct := map[netip.Addr]int{}
 	for i, out := range outs {
@@ -153,8 +167,13 @@ func runPluginCase(b *testing.B, plugin, queue string, n, it int) {
 	b.ReportMetric(float64(addWall.Milliseconds()), "add-wall-ms")
 	b.ReportMetric(ms(pct(addLat, .5)), "add-p50-ms")
 	b.ReportMetric(ms(pct(addLat, .99)), "add-p99-ms")
-	fmt.Printf("%-26s %8d %9.0f %9.1f %9.1f %9d\n", "ADD, queue "+queue, n, ms(addWall), ms(pct(addLat, .5)), ms(pct(addLat, .99)), len(distinct))
-	fmt.Printf("%-26s %8d %9.0f %9.1f %9.1f %9s\n", "DEL, queue "+queue, n, ms(delWall), ms(pct(delLat, .5)), ms(pct(delLat, .99)), "-")
+	label := "brindle, queue " + queue
+	if queue == "calico" {
+		label = "Calico's calico-ipam"
+	}
+	fmt.Printf("%-30s %8d %9.0f %9.1f %9.1f %9d\n", "ADD, "+label, n, ms(addWall), ms(pct(addLat, .5)), ms(pct(addLat, .99)), len(distinct))
+	fmt.Printf("%-30s %8d %9.0f %9.1f %9.1f %9s\n", "DEL, "+label, n, ms(delWall), ms(pct(delLat, .5)), ms(pct(delLat, .99)), "-")
+	return addWall
 }
 
 // versionFloor runs n VERSION calls at once: process start and CNI boilerplate only, no
@@ -180,7 +199,7 @@ func versionFloor(b *testing.B, plugin string, n int) {
 	wg.Wait()
 	wall := time.Since(start)
 	b.ReportMetric(float64(wall.Milliseconds()), "wall-ms")
-	fmt.Printf("%-26s %8d %9.0f %9.1f %9.1f %9s\n", "VERSION (process floor)", n, ms(wall), ms(pct(lat, .5)), ms(pct(lat, .99)), "-")
+	fmt.Printf("%-30s %8d %9.0f %9.1f %9.1f %9s\n", "VERSION (process floor)", n, ms(wall), ms(pct(lat, .5)), ms(pct(lat, .99)), "-")
 }
 
 func mustCreate(b *testing.B, sc *store.Client, kind, doc string) {

@@ -218,7 +218,10 @@ spec:
 		}
 		at = waitRules("the new endpoint", "fw-"+polIface(j), func(rs []*nftables.Rule) bool { return len(rs) > 0 })
 		add = append(add, at.Sub(t0)) // includes the CLI's start: see the table note
-		// A label changed: the endpoint moves to another app's policies.
+		// A label changed: the endpoint moves to another app's policies. After a pause, so
+		// that the agent has finished with the endpoint just added (its route and sysctls
+		// come after policy) and the label change is timed alone.
+		time.Sleep(200 * time.Millisecond)
 		j = k * 7
 		w, err := store.GetAs[*api.WorkloadEndpoint](ctx, st, "default", fmt.Sprintf("node1-cni-c%d-eth0", j))
 		if err != nil {

@@ -67,7 +67,10 @@ func demo(c *cluster.Cluster) error {
 	if err := pings(c, cts); err != nil {
 		return err
 	}
-	return policyDemo(c, cts)
+	if err := policyDemo(c, cts); err != nil {
+		return err
+	}
+	return explainWalk(c)
 }
 
 // applyPool applies the seed's pool. IPIP needs the kernel's ipip module; without it the

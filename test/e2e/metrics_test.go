@@ -87,6 +87,24 @@ func TestMetricsFromRunningAgents(t *testing.T) {
 	}
 	waitMetric(t, a1, 9091, "felix_active_local_endpoints", eq(1))
 
+	// A policy that selects the container is active on node1 only (felix counts policies
+	// that apply to a local endpoint); the CNI network's profile counts as a profile.
+	if v, _ := cluster.Metric(after, "felix_active_local_policies"); v != 0 {
+		t.Errorf("felix_active_local_policies = %v before any policy", v)
+	}
+	if err := c.Apply("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: allow-all\nspec:\n  selector: all()\n  ingress: [{action: Allow}]\n  egress: [{action: Allow}]\n"); err != nil {
+		t.Fatal(err)
+	}
+	pol := waitMetric(t, a1, port, "felix_active_local_policies", eq(1))
+	if v, _ := cluster.Metric(pol, "brindle_active_local_profiles"); v < 1 {
+		t.Errorf("brindle_active_local_profiles = %v, want the network's profile", v)
+	}
+	if body, err := a2.Scrape(port); err == nil {
+		if v, _ := cluster.Metric(body, "felix_active_local_policies"); v != 0 {
+			t.Errorf("node2's felix_active_local_policies = %v, want 0 (no local endpoint)", v)
+		}
+	}
+
 	// SIGUSR1: debug logging without a restart.
 	if err := syscall.Kill(a1.Proc.PID, syscall.SIGUSR1); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ func TestIPIPCrossSubnet(t *testing.T) {
 	expectWire(t, c, c1, c2, wirePlain)
 	expectWire(t, c, c1, c3, wireIPIP)
 	expectWire(t, c, c3, c2, wireIPIP)
+	expectExplainIPIP(t, c, c1, c3)
 }
 
 // expectCrossSubnetRoutes wants plain routes between node1 and node2 (same subnet) and

@@ -37,6 +37,7 @@ func ipipFullMesh(t *testing.T, c *cluster.Cluster, cts []*cluster.Container) {
 	matrix(t, cts)
 	expectWire(t, c, cts[0], cts[1], wireIPIP)
 	expectWire(t, c, cts[2], cts[0], wireIPIP)
+	expectExplainIPIP(t, c, cts[0], cts[1])
 }
 
 // ipipRouteReflector applies the seed's 01/02/03 manifests, changed only in the reflector
