@@ -51,6 +51,7 @@ func NewApp(name string) *ucli.App {
 				ipamCommand(),
 				cniCommand(),
 				ipamPluginCommand(),
+				dockerPluginCommand(),
 				versionCommand(),
 				installCommand(),
 				uninstallCommand(),

@@ -5,6 +5,7 @@ set -euo pipefail
 
 pkgs=(iproute2 nftables iptables iputils-ping tcpdump iperf3 containernetworking-plugins
       bird2 etcd-client etcd-server qemu-system-x86 busybox-static file jq
+      docker.io podman   # runtime tests (test/e2e/docker_test.go, podman_test.go)
       systemd)  # systemd-analyze verifies the units (deploy/)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -14,6 +15,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# Debian's docker.io and podman are for the runtime tests (test/e2e/docker_test.go): they
+# start their own dockerd in test namespaces; a docker.service the package starts is left alone.
 # Debian's etcd-server package starts a daemon on 2379; the tests run their own etcd.
 if systemctl is-active --quiet etcd 2>/dev/null; then systemctl stop etcd || true; fi
 

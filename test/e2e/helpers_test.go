@@ -25,6 +25,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if op := os.Getenv(goCNIEnv); op != "" {
+		os.Exit(goCNIDriver(op)) // containerd_test.go: this binary as go-cni's caller
+	}
 	code := m.Run()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
