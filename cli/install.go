@@ -25,6 +25,7 @@ func installCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "cni-bin-dir", Value: "/opt/cni/bin", Usage: "CNI plugin directory (/usr/lib/cni also gets links when it exists)"},
 			&ucli.StringFlag{Name: "cni-net-dir", Value: "/etc/cni/net.d", Usage: "CNI network configuration directory"},
 			&ucli.BoolFlag{Name: "datastore", Usage: "also enable brindle-datastore.service (an embedded etcd member on this host)"},
+			&ucli.BoolFlag{Name: "docker-plugin", Usage: "also enable brindle-docker-plugin.service (Docker network and IPAM driver, docs/docker.md)"},
 			&ucli.BoolFlag{Name: "now", Usage: "also start the enabled units (only with --root /)"},
 			&ucli.BoolFlag{Name: "force", Usage: "replace files brindle install did not write (they are kept as <file>.brindle-saved and restored by uninstall)"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "print what would be written and change nothing"},
@@ -64,6 +65,9 @@ func runInstall(c *ucli.Context) error {
 		if o.datastore {
 			units = append([]string{"brindle-datastore.service"}, units...)
 		}
+		if o.dockerPlugin {
+			units = append(units, "brindle-docker-plugin.service")
+		}
 		return systemctl(w, append([]string{"start"}, units...)...)
 	}
 	fmt.Fprintln(w, "enabled; start with: systemctl start brindle-node")
@@ -76,7 +80,7 @@ func installOptionsFrom(c *ucli.Context) (installOptions, error) {
 		return installOptions{}, fmt.Errorf("--root: %w", err)
 	}
 	o := installOptions{root: root, binDir: filepath.Join(c.String("prefix"), "bin"),
-		cniBinDir: c.String("cni-bin-dir"), cniNetDir: c.String("cni-net-dir"), datastore: c.Bool("datastore")}
+		cniBinDir: c.String("cni-bin-dir"), cniNetDir: c.String("cni-net-dir"), datastore: c.Bool("datastore"), dockerPlugin: c.Bool("docker-plugin")}
 	for flag, v := range map[string]string{"prefix": o.binDir, "cni-bin-dir": o.cniBinDir, "cni-net-dir": o.cniNetDir} {
 		if !filepath.IsAbs(v) {
 			return o, fmt.Errorf("--%s %q: must be an absolute path", flag, v)

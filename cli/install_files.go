@@ -26,6 +26,7 @@ type installOptions struct {
 	root, binDir, cniBinDir, cniNetDir string
 	binary                             string // source binary; "" when it already is at binDir
 	datastore                          bool   // also enable brindle-datastore.service
+	dockerPlugin                       bool   // also enable brindle-docker-plugin.service
 	etcd                               store.Config
 }
 
@@ -69,7 +70,8 @@ func installPlan(o installOptions) ([]installItem, error) {
 		}
 		unit := "/etc/systemd/system/" + name
 		items = append(items, installItem{path: unit, kind: "file", data: data, mode: 0o644})
-		if name == "brindle-node.service" || (name == "brindle-datastore.service" && o.datastore) {
+		if name == "brindle-node.service" || (name == "brindle-datastore.service" && o.datastore) ||
+			(name == "brindle-docker-plugin.service" && o.dockerPlugin) {
 			// What `systemctl enable` does for WantedBy=multi-user.target.
 			items = append(items, installItem{path: "/etc/systemd/system/multi-user.target.wants/" + name, kind: "symlink", target: unit})
 		}

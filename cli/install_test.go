@@ -172,8 +172,10 @@ func TestInstallUninstallScratchRoot(t *testing.T) {
 		tgt != "/etc/systemd/system/brindle-node.service" {
 		t.Errorf("brindle-node not enabled: %q %v", tgt, err)
 	}
-	if _, err := os.Lstat(filepath.Join(root, "/etc/systemd/system/multi-user.target.wants/brindle-datastore.service")); err == nil {
-		t.Error("brindle-datastore enabled without --datastore")
+	for unit, flag := range map[string]string{"brindle-datastore.service": "--datastore", "brindle-docker-plugin.service": "--docker-plugin"} {
+		if _, err := os.Lstat(filepath.Join(root, "/etc/systemd/system/multi-user.target.wants", unit)); err == nil {
+			t.Errorf("%s enabled without %s", unit, flag)
+		}
 	}
 
 	installed := snapshot(t, root)
@@ -201,13 +203,14 @@ func TestInstallUninstallScratchRoot(t *testing.T) {
 func TestInstallDryRun(t *testing.T) {
 	root := scratchRoot(t)
 	before := snapshot(t, root)
-	out, err := brindle(t, "install", "--root", root, "--binary", selfBinary(t), "--dry-run", "--datastore")
+	out, err := brindle(t, "install", "--root", root, "--binary", selfBinary(t), "--dry-run", "--datastore", "--docker-plugin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/usr/local/bin/brindle", "/opt/cni/bin/calico ->", "/usr/lib/cni/calico-ipam ->", "/etc/cni/net.d/10-calico.conflist",
 		"/etc/calico/calicoctl.cfg", "/etc/brindle/brindle.env", "/etc/systemd/system/brindle-node.service",
-		"/etc/systemd/system/multi-user.target.wants/brindle-datastore.service", manifestPath} {
+		"/etc/systemd/system/multi-user.target.wants/brindle-datastore.service",
+		"/etc/systemd/system/multi-user.target.wants/brindle-docker-plugin.service", manifestPath} {
 		if !strings.Contains(out, p) {
 			t.Errorf("dry run does not mention %s:\n%s", p, out)
 		}
