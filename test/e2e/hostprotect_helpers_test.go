@@ -91,3 +91,26 @@ func countLines(s, sub string) int {
 	}
 	return n
 }
+
+// iptablesNAT is the host namespace's iptables nat table (iptables-nft), where portmap
+// writes its rules.
+func iptablesNAT(t *testing.T, h *testbed.Host) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := h.Run(ctx, testbed.RunOptions{Path: "iptables", Args: []string{"-w", "5", "-t", "nat", "-S"}})
+	if err != nil {
+		t.Fatalf("iptables -t nat -S: %v\n%s", err, out)
+	}
+	return out
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -28,8 +28,8 @@ spec:
 // TestHostProtection: node1 runs with --auto-host-endpoint (node2 without, so node2 is a
 // neutral client). A deny-all host policy leaves SSH (22), BGP and the agent's etcd session
 // working and blocks everything else, also across an agent restart; applyOnForward policy on
-// an uplink host endpoint controls pod egress; a preDNAT policy restricts a DNAT-published
-// port to one source; a doNotTrack policy lets a UDP flow through without conntrack entries.
+// an uplink host endpoint controls pod egress; a preDNAT policy restricts a port published by
+// the portmap CNI plugin to one source; a doNotTrack policy lets a UDP flow through without conntrack entries.
 func TestHostProtection(t *testing.T) {
 	c := startCluster(t, oneSubnet())
 	applyPool(t, c, "Never", "Never")
@@ -152,15 +152,28 @@ spec:
 		}
 	})
 
-	t.Run("preDNAT policy restricts a published port to one source", func(t *testing.T) {
-		serveTCP(t, c1.NS, 8080)
-		// Our own DNAT in node1's namespace stands for portmap: node1:30080 -> c1:8080. Workload
-		// ingress for c1 must allow it (the CNI profile admits only its own network).
-		dnat := fmt.Sprintf("add table ip be2e-hp\nadd chain ip be2e-hp pre { type nat hook prerouting priority dstnat; }\n"+
-			"add rule ip be2e-hp pre tcp dport 30080 dnat to %s:8080\n", c1.IP)
-		if out, err := n1.Run(t.Context(), testbed.RunOptions{Path: "nft", Args: []string{"-f", "-"}, Stdin: strings.NewReader(dnat)}); err != nil {
-			t.Fatalf("dnat: %v\n%s", err, out)
+	t.Run("preDNAT policy restricts a portmap-published port to one source", func(t *testing.T) {
+		// The seed's chain (calico, then Debian's portmap plugin, run by cnitool) publishes
+		// node1:30080 -> cpm:8080 with iptables-nft nat rules in node1's namespace.
+		cpm, err := c.AddContainerWith("node1", "cpm", cluster.ContainerOptions{
+			PortMappings: []cluster.PortMapping{{HostPort: 30080, ContainerPort: 8080, Protocol: "tcp"}}})
+		if err != nil {
+			t.Fatal(err)
 		}
+		deleted := false
+		defer func() { // also when the subtest fails, so no portmap rule or CNI cache is left
+			if !deleted {
+				_ = c.DelContainer(cpm)
+			}
+		}()
+		serveTCP(t, cpm.NS, 8080)
+		dnatTo := cpm.IP.String() + ":8080"
+		nat := iptablesNAT(t, n1)
+		if !strings.Contains(nat, "--dport 30080") || !strings.Contains(nat, dnatTo) {
+			t.Fatalf("portmap wrote no DNAT 30080 -> %s in node1's nat table:\n%s", dnatTo, nat)
+		}
+		t.Logf("portmap's DNAT rules in node1 (iptables -t nat -S):\n%s", grepLines(nat, "CNI-DN-"))
+		// Workload ingress must allow 8080 (the CNI profile admits only its own network).
 		if err := c.Apply(`apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
 metadata: {name: c1-web}
@@ -194,6 +207,15 @@ spec:
 		}
 		if _, err := c.Ctl(nil, "delete", "globalnetworkpolicy", "published-from-node2-only"); err != nil {
 			t.Fatal(err)
+		}
+		waitReach(t, "the router to reach the published port again once the policy is gone", c.Bed.Router, netip.Addr{}, pub, true)
+		// portmap's own DEL (run by libcni before calico's) removes its rules.
+		if err := c.DelContainer(cpm); err != nil {
+			t.Fatal(err)
+		}
+		deleted = true
+		if nat := iptablesNAT(t, n1); strings.Contains(nat, dnatTo) || strings.Contains(nat, "CNI-DN-") {
+			t.Errorf("portmap rules left after CNI DEL:\n%s", nat)
 		}
 	})
 

@@ -32,6 +32,9 @@ type ContainerOptions struct {
 	Network   string            // conf "name"; "" = brindle-e2e
 	Namespace string            // K8S_POD_NAMESPACE; "" = none (the endpoint's is "default")
 	Labels    map[string]string // BRINDLE_LABELS
+	// PortMappings, when set, wire the container through the seed's chain (calico, then
+	// Debian's portmap plugin) run by cnitool; see cniChain.
+	PortMappings []PortMapping
 }
 
 func (o ContainerOptions) network() string {
@@ -106,6 +109,9 @@ func (c *Cluster) ipamConf() map[string]any {
 // cni runs the plugin in the host's namespace as a runtime would. The result is stdout
 // alone; the plugin logs to stderr, which goes into the error on failure.
 func (c *Cluster) cni(host *testbed.Host, command, id, netnsPath string, o ContainerOptions) (string, error) {
+	if len(o.PortMappings) > 0 {
+		return c.cniChain(host, command, netnsPath, o)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(c.CNIDir, "calico"))
