@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
 )
@@ -95,22 +96,8 @@ spec:
 `, name, cidr, blockSize, ipip, vxlan)
 }
 
-// loadAvg is /proc/loadavg's first three fields: the machine is shared, so every table says
-// how busy it was.
-func loadAvg() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(raw))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
 // vmRSS reads VmRSS of a process in KiB.
-func vmRSS(pid int) (int64, error) { return procField(pid, "VmRSS:") }
+func vmRSS(pid int) (int64, error) { return benchutil.ProcKiB(pid, "VmRSS:") }
 
 // stats summarises latencies.
 type stats struct {
@@ -134,37 +121,6 @@ func summarize(d []time.Duration) stats {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
 
-// table prints a markdown table: a header row, then rows, every cell padded to its column.
-func table(title string, header []string, rows [][]string) {
-	w := make([]int, len(header))
-	for i, h := range header {
-		w[i] = len(h)
-	}
-	for _, r := range rows {
-		for i, c := range r {
-			w[i] = max(w[i], len(c))
-		}
-	}
-	line := func(cells []string) {
-		var sb strings.Builder
-		sb.WriteString("|")
-		for i, c := range cells {
-			fmt.Fprintf(&sb, " %-*s |", w[i], c)
-		}
-		fmt.Println(sb.String())
-	}
-	fmt.Printf("\n%s (load average %s)\n", title, loadAvg())
-	line(header)
-	sep := make([]string, len(header))
-	for i := range sep {
-		sep[i] = strings.Repeat("-", w[i])
-	}
-	line(sep)
-	for _, r := range rows {
-		line(r)
-	}
-}
-
 func splitComma(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {
@@ -173,22 +129,6 @@ func splitComma(s string) []string {
 		}
 	}
 	return out
-}
-
-// procField reads a "<name> <n> kB" line of /proc/<pid>/status (VmRSS:, VmHWM:) in KiB.
-func procField(pid int, name string) (int64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, name); ok {
-			var kb int64
-			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
-			return kb, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
 }
 
 // cpuTime is a process's user+system CPU time (all threads) from /proc/<pid>/stat, in clock

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/node/epstatus"
 	"github.com/brindle-net/brindle/store"
@@ -178,7 +179,7 @@ func BenchmarkHostPolicy(b *testing.B) {
 	}
 	se := summarize(edit)
 	b.ReportMetric(mean(pol)/mean(base), "policy/base")
-	table(fmt.Sprintf("Host policy: %d host policies + one of 50 rules on node1's eth0 host endpoint", hostPolCount),
+	benchutil.Table(fmt.Sprintf("Host policy: %d host policies + one of 50 rules on node1's eth0 host endpoint", hostPolCount),
 		[]string{"no policy Gbit/s (profile only)", "host policies Gbit/s", "ratio", "host policy edit p50 ms", "p90 ms", "max ms"},
 		[][]string{{gbps(base), gbps(pol), fmt.Sprintf("%.2f", mean(pol)/mean(base)), ms(se.p50), ms(se.p90), ms(se.max)}})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/nftables/expr"
 
 	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/node/epstatus"
 	"github.com/brindle-net/brindle/store"
@@ -131,7 +132,7 @@ spec:
 	}
 	time.Sleep(2 * time.Second)
 	rss, _ := vmRSS(a.Proc.PID)
-	hwm, _ := procField(a.Proc.PID, "VmHWM:")
+	hwm, _ := benchutil.ProcKiB(a.Proc.PID, "VmHWM:")
 
 	// Baseline: the same ruleset through nft -f into the sibling host.
 	dump, err := h.Run(ctx, testbed.RunOptions{Path: "nft", Args: []string{"list", "table", "ip", "brindle"}})
@@ -242,7 +243,7 @@ spec:
 		time.Sleep(50 * time.Millisecond)
 	}
 	se, sa, sl := summarize(edit), summarize(add), summarize(label)
-	table(fmt.Sprintf("Policy: agent start to enforced, %d GlobalNetworkPolicies x 3 rules, %d local endpoints (records written in %s)", polCount, epCount, write.Round(time.Millisecond)),
+	benchutil.Table(fmt.Sprintf("Policy: agent start to enforced, %d GlobalNetworkPolicies x 3 rules, %d local endpoints (records written in %s)", polCount, epCount, write.Round(time.Millisecond)),
 		[]string{"agent ready ms", "every endpoint enforced ms", "nft -f same ruleset ms", "ratio", "RSS MiB", "peak RSS MiB",
 			"edit p50 ms", "edit p90", "endpoint added p50 ms (incl. CLI start)", "label change p50 ms", "label p90"},
 		[][]string{{ms(ready), ms(enforced), ms(nftF), ratio(enforced, nftF), fmt.Sprintf("%.1f", float64(rss)/1024), fmt.Sprintf("%.1f", float64(hwm)/1024),
