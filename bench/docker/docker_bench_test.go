@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,26 +21,11 @@ import (
 	"github.com/brindle-net/brindle/test/testbed"
 )
 
-func brindleBin(b *testing.B) string {
-	p := os.Getenv("BRINDLE_BIN")
-	if p == "" {
-		p = "../../bin/brindle"
-	}
-	abs, err := filepath.Abs(p)
-	if err == nil {
-		_, err = os.Stat(abs)
-	}
-	if err != nil {
-		b.Fatalf("brindle binary %s: %v (run `make build` first, or set BRINDLE_BIN)", p, err)
-	}
-	return abs
-}
-
 func setup(b *testing.B) (*cluster.Cluster, *cluster.DockerHost) {
 	testbed.RequireRoot(b)
 	cluster.RequireDocker(b)
 	c, err := cluster.Start(cluster.Options{Bed: testbed.Options{Prefix: "bdb-", Subnets: []netip.Prefix{netip.MustParsePrefix("172.31.9.0/24")},
-		Hosts: []testbed.HostOptions{{Name: "node1"}}}, Binary: brindleBin(b), WorkDir: b.TempDir()})
+		Hosts: []testbed.HostOptions{{Name: "node1"}}}, Binary: benchutil.BrindleBin(b), WorkDir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}

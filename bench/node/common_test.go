@@ -27,31 +27,13 @@ import (
 // prefix starts every namespace this package creates.
 const prefix = "bnb-"
 
-// brindleBin is the lean bin/brindle that `make build` produces (daemon roles exec the
-// embedded full build in the same PID, so /proc/<pid> of the started process is the agent).
-func brindleBin(b *testing.B) string {
-	b.Helper()
-	p := os.Getenv("BRINDLE_BIN")
-	if p == "" {
-		p = "../../bin/brindle"
-	}
-	abs, err := filepath.Abs(p)
-	if err == nil {
-		_, err = os.Stat(abs)
-	}
-	if err != nil {
-		b.Fatalf("brindle binary %s: %v (run `make build` first, or set BRINDLE_BIN)", p, err)
-	}
-	return abs
-}
-
 // startCluster builds the bed and starts the datastore; Cleanup stops every process by PID
 // and removes every namespace, also on failure (when it prints the tail of each log).
 func startCluster(b *testing.B, bed testbed.Options) *cluster.Cluster {
 	b.Helper()
 	testbed.RequireRoot(b)
 	bed.Prefix = prefix
-	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: brindleBin(b), WorkDir: b.TempDir()})
+	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: benchutil.BrindleBin(b), WorkDir: b.TempDir()})
 	if err != nil {
 		b.Fatalf("starting the cluster: %v", err)
 	}

@@ -26,6 +26,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/store"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
@@ -43,21 +44,6 @@ func envInt(name string, def int) int {
 	return def
 }
 
-func brindleBin(b *testing.B) string {
-	p := os.Getenv("BRINDLE_BIN")
-	if p == "" {
-		p = "../../bin/brindle"
-	}
-	abs, err := filepath.Abs(p)
-	if err == nil {
-		_, err = os.Stat(abs)
-	}
-	if err != nil {
-		b.Fatalf("brindle binary %s: %v (run `make build` first, or set BRINDLE_BIN)", p, err)
-	}
-	return abs
-}
-
 func startCluster(b *testing.B, hosts ...string) *cluster.Cluster {
 	b.Helper()
 	testbed.RequireRoot(b)
@@ -66,7 +52,7 @@ func startCluster(b *testing.B, hosts ...string) *cluster.Cluster {
 		hs = append(hs, testbed.HostOptions{Name: h})
 	}
 	c, err := cluster.Start(cluster.Options{Bed: testbed.Options{Prefix: prefix, Subnets: []netip.Prefix{subnet}, Hosts: hs},
-		Binary: brindleBin(b), WorkDir: b.TempDir()})
+		Binary: benchutil.BrindleBin(b), WorkDir: b.TempDir()})
 	if err != nil {
 		b.Fatalf("starting the cluster: %v", err)
 	}

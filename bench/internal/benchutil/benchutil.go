@@ -1,13 +1,35 @@
-// Package benchutil holds what the benchmarks' printed tables share: the table itself, the
-// machine's load (the machine is shared, so every table says how busy it was) and a
-// process's memory from /proc.
+// Package benchutil holds what the benchmarks share: the binary under test, the printed
+// table, the machine's load (the machine is shared, so every table says how busy it was) and
+// a process's memory from /proc.
 package benchutil
 
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"testing"
 )
+
+// BrindleBin is the lean bin/brindle that `make build` produces, as seen from a benchmark
+// package two levels down (bench/<name>), or $BRINDLE_BIN; it fails tb when missing. Daemon
+// roles exec the embedded full build in the same PID, so /proc/<pid> of the started process
+// is the agent.
+func BrindleBin(tb testing.TB) string {
+	tb.Helper()
+	p := os.Getenv("BRINDLE_BIN")
+	if p == "" {
+		p = "../../bin/brindle"
+	}
+	abs, err := filepath.Abs(p)
+	if err == nil {
+		_, err = os.Stat(abs)
+	}
+	if err != nil {
+		tb.Fatalf("brindle binary %s: %v (run `make build` first, or set BRINDLE_BIN)", p, err)
+	}
+	return abs
+}
 
 // Table prints a markdown table under title with the machine's load: a header row, then
 // rows, every cell padded to its column.
