@@ -19,9 +19,9 @@ func Compute(s *State) Desired {
 	c := newComputer(s)
 	d := Desired{}
 	d.IPIP = c.ipipDevice()
-	d.VXLAN = c.vxlanDevice()
+	d.VXLAN = c.vxlanDevice(false)
 	c.vxlan = d.VXLAN
-	d.VXLANV6 = c.vxlanV6Device()
+	d.VXLANV6 = c.vxlanDevice(true)
 	c.vxlan6 = d.VXLANV6
 	c.deriveChanged()
 	inc := &c.memo.inc

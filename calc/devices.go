@@ -31,30 +31,37 @@ func (c *computer) ipipDevice() *IPIPDevice {
 	return nil
 }
 
-// vxlanDevice wants vxlan.calico when a pool uses VXLAN and this node's VTEP is known (its
-// IPv4 address and VXLAN tunnel address); like Felix, it waits for both.
-func (c *computer) vxlanDevice() *VXLANDevice {
+// vxlanDevice wants vxlan.calico (v6 false, IPv4 pools) or vxlan-v6.calico (v6 true, IPv6
+// pools) when a pool of that family uses VXLAN and this node's VTEP of that family is known
+// (its address and VXLAN tunnel address of the family); like Felix, it waits for both.
+func (c *computer) vxlanDevice(v6 bool) *VXLANDevice {
+	name, overhead, fam, field, mac := VXLANDeviceName, VXLANOverhead, "IPv4", "ipv4VXLANTunnelAddr", VXLANMAC
+	host, tunnel := c.local.IPv4, c.local.VXLANTunnelAddr
+	if v6 {
+		name, overhead, fam, field, mac = VXLANV6DeviceName, VXLANV6Overhead, "IPv6", "ipv6VXLANTunnelAddr", VXLANMACV6
+		host, tunnel = c.local.IPv6, c.local.VXLANTunnelAddrV6
+	}
 	for _, p := range c.pools {
-		if !isEncap(p.VXLANMode) || !p.CIDR.Addr().Is4() {
-			continue // vxlan-v6.calico for IPv6 pools is not built yet
+		if !isEncap(p.VXLANMode) || p.CIDR.Addr().Is4() == v6 {
+			continue
 		}
-		if !c.hasLoc || !c.local.IPv4.IsValid() {
-			c.skip(VXLANDeviceName, fmt.Sprintf("pool %s has vxlanMode %s but this node has no IPv4 address", p.CIDR, p.VXLANMode))
+		if !c.hasLoc || !host.IsValid() {
+			c.skip(name, fmt.Sprintf("pool %s has vxlanMode %s but this node has no %s address", p.CIDR, p.VXLANMode, fam))
 			return nil
 		}
-		if !c.local.VXLANTunnelAddr.Is4() {
-			c.skip(VXLANDeviceName, fmt.Sprintf("pool %s has vxlanMode %s but this node has no ipv4VXLANTunnelAddr yet", p.CIDR, p.VXLANMode))
+		if !tunnel.IsValid() || tunnel.Is6() != v6 {
+			c.skip(name, fmt.Sprintf("pool %s has vxlanMode %s but this node has no %s yet", p.CIDR, p.VXLANMode, field))
 			return nil
 		}
 		return &VXLANDevice{
-			Name:    VXLANDeviceName,
+			Name:    name,
 			VNI:     VXLANVNI,
 			Port:    VXLANPort,
-			MTU:     c.uplinkMTU() - VXLANOverhead,
-			MAC:     VXLANMAC(c.local),
-			Addr:    c.local.VXLANTunnelAddr,
+			MTU:     c.uplinkMTU() - overhead,
+			MAC:     mac(c.local),
+			Addr:    tunnel,
 			Parent:  c.s.Uplink,
-			SrcAddr: c.local.IPv4.Addr(),
+			SrcAddr: host.Addr(),
 			Reason:  "pool " + p.CIDR.String() + " has vxlanMode " + p.VXLANMode,
 		}
 	}

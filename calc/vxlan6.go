@@ -29,36 +29,6 @@ func VXLANMACV6(n Node) net.HardwareAddr {
 	return net.HardwareAddr(append([]byte{0x66}, sum[:5]...))
 }
 
-// vxlanV6Device wants vxlan-v6.calico when an IPv6 pool uses VXLAN and this node's IPv6 VTEP
-// is known (its IPv6 address and IPv6 VXLAN tunnel address).
-func (c *computer) vxlanV6Device() *VXLANDevice {
-	for _, p := range c.pools {
-		if !isEncap(p.VXLANMode) || p.CIDR.Addr().Is4() {
-			continue
-		}
-		if !c.hasLoc || !c.local.IPv6.IsValid() {
-			c.skip(VXLANV6DeviceName, fmt.Sprintf("pool %s has vxlanMode %s but this node has no IPv6 address", p.CIDR, p.VXLANMode))
-			return nil
-		}
-		if !c.local.VXLANTunnelAddrV6.Is6() {
-			c.skip(VXLANV6DeviceName, fmt.Sprintf("pool %s has vxlanMode %s but this node has no ipv6VXLANTunnelAddr yet", p.CIDR, p.VXLANMode))
-			return nil
-		}
-		return &VXLANDevice{
-			Name:    VXLANV6DeviceName,
-			VNI:     VXLANVNI,
-			Port:    VXLANPort,
-			MTU:     c.uplinkMTU() - VXLANV6Overhead,
-			MAC:     VXLANMACV6(c.local),
-			Addr:    c.local.VXLANTunnelAddrV6,
-			Parent:  c.s.Uplink,
-			SrcAddr: c.local.IPv6.Addr(),
-			Reason:  "pool " + p.CIDR.String() + " has vxlanMode " + p.VXLANMode,
-		}
-	}
-	return nil
-}
-
 // vtepsV6 lists the remote IPv6 VTEPs, sorted by tunnel address. Unlike the IPv4 ones they
 // are derived from all nodes on every Compute (only while vxlan-v6.calico is wanted): IPv6
 // VXLAN clusters are rare, and the dataplane diffs the list against the previous one.

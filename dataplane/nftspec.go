@@ -75,7 +75,10 @@ func u64Key(v uint64) []byte {
 
 // mergeRanges turns prefixes into sorted, disjoint ranges: an interval set rejects
 // overlapping elements, and pools may nest (a /16 inside a /8 from another pool).
-func mergeRanges(ps []netip.Prefix) []ipRange {
+func mergeRanges(ps []netip.Prefix) []ipRange { return joinRanges(prefixRanges(ps), true) }
+
+// prefixRanges turns the IPv4 prefixes of ps into [start, end) ranges, one per prefix.
+func prefixRanges(ps []netip.Prefix) []ipRange {
 	var rs []ipRange
 	for _, p := range ps {
 		if !p.Addr().Is4() {
@@ -85,10 +88,16 @@ func mergeRanges(ps []netip.Prefix) []ipRange {
 		start := addrU64(p.Addr())
 		rs = append(rs, ipRange{start, start + uint64(1)<<(32-p.Bits())})
 	}
+	return rs
+}
+
+// joinRanges sorts rs and joins the ranges that overlap and, with adjacent, also those that
+// touch (end == next start).
+func joinRanges(rs []ipRange, adjacent bool) []ipRange {
 	slices.SortFunc(rs, func(a, b ipRange) int { return cmp.Compare(a.start, b.start) })
 	var out []ipRange
 	for _, r := range rs {
-		if n := len(out); n > 0 && r.start <= out[n-1].end {
+		if n := len(out); n > 0 && (r.start < out[n-1].end || adjacent && r.start == out[n-1].end) {
 			out[n-1].end = max(out[n-1].end, r.end)
 			continue
 		}

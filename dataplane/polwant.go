@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"cmp"
 	"encoding/binary"
 	"maps"
 	"net/netip"
@@ -214,41 +213,10 @@ func setWant(name string, s PolSet) *polSetWant {
 // that overlap (one inside another: inline lists may nest, the model's sets never do).
 // Adjacent prefixes stay apart, so a member added or removed changes only its own two
 // elements.
-func netRanges(ps []netip.Prefix) []ipRange {
-	var rs []ipRange
-	for _, p := range ps {
-		if !p.Addr().Is4() {
-			continue
-		}
-		p = p.Masked()
-		start := addrU64(p.Addr())
-		rs = append(rs, ipRange{start, start + uint64(1)<<(32-p.Bits())})
-	}
-	slices.SortFunc(rs, func(a, b ipRange) int { return cmp.Compare(a.start, b.start) })
-	var out []ipRange
-	for _, r := range rs {
-		if n := len(out); n > 0 && r.start < out[n-1].end {
-			out[n-1].end = max(out[n-1].end, r.end)
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
-}
+func netRanges(ps []netip.Prefix) []ipRange { return joinRanges(prefixRanges(ps), false) }
 
 // mergeIntervals sorts and joins overlapping or adjacent [start, end) ranges.
-func mergeIntervals(rs []ipRange) []ipRange {
-	slices.SortFunc(rs, func(a, b ipRange) int { return cmp.Compare(a.start, b.start) })
-	var out []ipRange
-	for _, r := range rs {
-		if n := len(out); n > 0 && r.start <= out[n-1].end {
-			out[n-1].end = max(out[n-1].end, r.end)
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
-}
+func mergeIntervals(rs []ipRange) []ipRange { return joinRanges(rs, true) }
 
 // intervalElems renders ranges as interval-set elements of width bytes; a range reaching
 // top has no end element.

@@ -10,38 +10,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
 )
-
-func brindleBin(b *testing.B) string {
-	p := os.Getenv("BRINDLE_BIN")
-	if p == "" {
-		p = "../../bin/brindle"
-	}
-	abs, err := filepath.Abs(p)
-	if err == nil {
-		_, err = os.Stat(abs)
-	}
-	if err != nil {
-		b.Fatalf("brindle binary %s: %v (run `make build` first, or set BRINDLE_BIN)", p, err)
-	}
-	return abs
-}
 
 func setup(b *testing.B) (*cluster.Cluster, *cluster.DockerHost) {
 	testbed.RequireRoot(b)
 	cluster.RequireDocker(b)
 	c, err := cluster.Start(cluster.Options{Bed: testbed.Options{Prefix: "bdb-", Subnets: []netip.Prefix{netip.MustParsePrefix("172.31.9.0/24")},
-		Hosts: []testbed.HostOptions{{Name: "node1"}}}, Binary: brindleBin(b), WorkDir: b.TempDir()})
+		Hosts: []testbed.HostOptions{{Name: "node1"}}}, Binary: benchutil.BrindleBin(b), WorkDir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,9 +78,9 @@ func BenchmarkDockerRun(b *testing.B) {
 		rows = append(rows, []string{label[n], fmt.Sprint(len(times[n])), ms(p(times[n], 0.5)), ms(p(times[n], 0.9)),
 			ms(p(times[n], 0.5) - base)})
 	}
-	table("docker run -d, one dockerd in a test-bed host namespace, interleaved rounds",
+	benchutil.Table("docker run -d, one dockerd in a test-bed host namespace, interleaved rounds",
 		[]string{"network", "n", "p50 ms", "p90 ms", "network part p50 ms (p50 - none p50)"}, rows)
-	table("brindle plugin: time inside each call (from its debug log), all rounds",
+	benchutil.Table("brindle plugin: time inside each call (from its debug log), all rounds",
 		[]string{"method", "calls", "p50 ms", "p90 ms"}, pluginTimes(d.Plugin.Logs()))
 }
 
@@ -157,7 +141,7 @@ func BenchmarkDockerConcurrent(b *testing.B) {
 		}
 		ips[ip] = fmt.Sprintf("c%d", i)
 	}
-	table("50 concurrent docker run -d on the brindle network, one host",
+	benchutil.Table("50 concurrent docker run -d on the brindle network, one host",
 		[]string{"containers", "failed", "distinct addresses", "wall s"},
 		[][]string{{fmt.Sprint(n), fmt.Sprint(failed), fmt.Sprint(len(ips)), fmt.Sprintf("%.1f", wall.Seconds())}})
 	if len(ips) != n {
@@ -175,34 +159,3 @@ func p(s []time.Duration, q float64) time.Duration {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
-
-func table(title string, header []string, rows [][]string) {
-	w := make([]int, len(header))
-	for i, h := range header {
-		w[i] = len(h)
-	}
-	for _, r := range rows {
-		for i, c := range r {
-			w[i] = max(w[i], len(c))
-		}
-	}
-	line := func(cells []string) {
-		var sb strings.Builder
-		sb.WriteString("|")
-		for i, c := range cells {
-			fmt.Fprintf(&sb, " %-*s |", w[i], c)
-		}
-		fmt.Println(sb.String())
-	}
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("\n%s (load average %s)\n", title, strings.Join(strings.Fields(string(load))[:3], " "))
-	line(header)
-	sep := make([]string, len(header))
-	for i := range sep {
-		sep[i] = strings.Repeat("-", w[i])
-	}
-	line(sep)
-	for _, r := range rows {
-		line(r)
-	}
-}

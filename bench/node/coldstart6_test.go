@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 )
 
 // BenchmarkAgentColdStartIPv6 is the IPv6 twin of BenchmarkAgentColdStart's noencap rows:
@@ -32,7 +34,7 @@ func BenchmarkAgentColdStartIPv6(b *testing.B) {
 			ms(p.v4.bare), ms(p.v6.bare),
 			ms(p.v4.change.p50), ms(p.v6.change.p50)})
 	}
-	table("Agent cold start, IPv6 blocks against IPv4 blocks (node run --bgp=false, no encapsulation)",
+	benchutil.Table("Agent cold start, IPv6 blocks against IPv4 blocks (node run --bgp=false, no encapsulation)",
 		[]string{"remotes", "v4 all routes ms", "v6 all routes ms", "v6/v4", "v4 CPU ms", "v6 CPU ms",
 			"v4 RSS MiB", "v6 RSS MiB", "v6/v4 RSS", "v4 bare netlink ms", "v6 bare netlink ms",
 			"v4 change p50 ms", "v6 change p50 ms"}, out)

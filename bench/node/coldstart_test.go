@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
 )
@@ -70,7 +71,7 @@ func BenchmarkAgentColdStart(b *testing.B) {
 			ms(r.change.p50), ms(r.change.p90), ms(r.change.max), ms(r.cpuChange), ms(r.watch.p50),
 			ratio(r.change.p50, r.watch.p50)})
 	}
-	table("Agent cold start (node run --bgp=false) and one change on top",
+	benchutil.Table("Agent cold start (node run --bgp=false) and one change on top",
 		[]string{"pool", "remotes", "ready ms", "all routes ms", "agent CPU ms", "etcd list ms", "bare netlink ms",
 			"ratio", "RSS MiB", "peak RSS MiB", "change p50 ms", "p90", "max", "CPU/change ms", "bare watch p50 ms", "ratio p50"}, out)
 }
@@ -159,7 +160,7 @@ func coldStart(b *testing.B, mode string, n int) coldResult {
 	if res.rssKiB, err = vmRSS(a.Proc.PID); err != nil {
 		b.Fatal(err)
 	}
-	res.hwmKiB, _ = procField(a.Proc.PID, "VmHWM:")
+	res.hwmKiB, _ = benchutil.ProcKiB(a.Proc.PID, "VmHWM:")
 
 	var changes []time.Duration
 	if os.Getenv("BNB_PROFILE") != "" {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
 )
@@ -26,31 +27,13 @@ import (
 // prefix starts every namespace this package creates.
 const prefix = "bnb-"
 
-// brindleBin is the lean bin/brindle that `make build` produces (daemon roles exec the
-// embedded full build in the same PID, so /proc/<pid> of the started process is the agent).
-func brindleBin(b *testing.B) string {
-	b.Helper()
-	p := os.Getenv("BRINDLE_BIN")
-	if p == "" {
-		p = "../../bin/brindle"
-	}
-	abs, err := filepath.Abs(p)
-	if err == nil {
-		_, err = os.Stat(abs)
-	}
-	if err != nil {
-		b.Fatalf("brindle binary %s: %v (run `make build` first, or set BRINDLE_BIN)", p, err)
-	}
-	return abs
-}
-
 // startCluster builds the bed and starts the datastore; Cleanup stops every process by PID
 // and removes every namespace, also on failure (when it prints the tail of each log).
 func startCluster(b *testing.B, bed testbed.Options) *cluster.Cluster {
 	b.Helper()
 	testbed.RequireRoot(b)
 	bed.Prefix = prefix
-	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: brindleBin(b), WorkDir: b.TempDir()})
+	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: benchutil.BrindleBin(b), WorkDir: b.TempDir()})
 	if err != nil {
 		b.Fatalf("starting the cluster: %v", err)
 	}
@@ -95,22 +78,8 @@ spec:
 `, name, cidr, blockSize, ipip, vxlan)
 }
 
-// loadAvg is /proc/loadavg's first three fields: the machine is shared, so every table says
-// how busy it was.
-func loadAvg() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(raw))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
 // vmRSS reads VmRSS of a process in KiB.
-func vmRSS(pid int) (int64, error) { return procField(pid, "VmRSS:") }
+func vmRSS(pid int) (int64, error) { return benchutil.ProcKiB(pid, "VmRSS:") }
 
 // stats summarises latencies.
 type stats struct {
@@ -134,37 +103,6 @@ func summarize(d []time.Duration) stats {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
 
-// table prints a markdown table: a header row, then rows, every cell padded to its column.
-func table(title string, header []string, rows [][]string) {
-	w := make([]int, len(header))
-	for i, h := range header {
-		w[i] = len(h)
-	}
-	for _, r := range rows {
-		for i, c := range r {
-			w[i] = max(w[i], len(c))
-		}
-	}
-	line := func(cells []string) {
-		var sb strings.Builder
-		sb.WriteString("|")
-		for i, c := range cells {
-			fmt.Fprintf(&sb, " %-*s |", w[i], c)
-		}
-		fmt.Println(sb.String())
-	}
-	fmt.Printf("\n%s (load average %s)\n", title, loadAvg())
-	line(header)
-	sep := make([]string, len(header))
-	for i := range sep {
-		sep[i] = strings.Repeat("-", w[i])
-	}
-	line(sep)
-	for _, r := range rows {
-		line(r)
-	}
-}
-
 func splitComma(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {
@@ -173,22 +111,6 @@ func splitComma(s string) []string {
 		}
 	}
 	return out
-}
-
-// procField reads a "<name> <n> kB" line of /proc/<pid>/status (VmRSS:, VmHWM:) in KiB.
-func procField(pid int, name string) (int64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, name); ok {
-			var kb int64
-			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
-			return kb, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
 }
 
 // cpuTime is a process's user+system CPU time (all threads) from /proc/<pid>/stat, in clock

@@ -8,14 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/node/epstatus"
-	"github.com/brindle-net/brindle/store"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
 	"github.com/google/nftables"
-	"github.com/google/nftables/binaryutil"
 )
 
 const hostPolCount = 200
@@ -94,7 +92,6 @@ func BenchmarkHostPolicy(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	nft := &nftables.Table{Name: "brindle", Family: nftables.TableFamilyIPv4}
 	sock := bgpstatus.SocketPath(c.StateDir("node1"))
 	// ingressPolicies is what the agent reports for eth0's ingress hook: policy name -> chain.
 	ingressPolicies := func() map[string]string {
@@ -145,40 +142,19 @@ func BenchmarkHostPolicy(b *testing.B) {
 	var edit []time.Duration
 	for k := range 20 {
 		i, port := k*37%hostPolCount, 5000+k
-		p, err := store.GetAs[*api.GlobalNetworkPolicy](ctx, st, "", fmt.Sprintf("bench-h%d", i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		p.Spec.Ingress[0].Destination.Ports = []api.Port{{MinPort: uint16(port), MaxPort: uint16(port)}}
-		chain := chains[p.Name]
+		name := fmt.Sprintf("bench-h%d", i)
+		chain := chains[name]
 		if chain == "" {
-			b.Fatalf("policy %s not on eth0's ingress", p.Name)
+			b.Fatalf("policy %s not on eth0's ingress", name)
 		}
-		t0 := time.Now()
-		if _, err := st.Update(ctx, p); err != nil {
-			b.Fatal(err)
-		}
-		var at time.Time
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			rules, err := nc.GetRules(nft, &nftables.Chain{Name: chain, Table: nft})
-			found := false
-			for _, r := range rules {
-				found = found || hasCmp(r, binaryutil.BigEndian.PutUint16(uint16(port)))
-			}
-			if err == nil && found {
-				at = time.Now()
-				break
-			}
-		}
-		if at.IsZero() {
-			b.Fatalf("edit of %s never reached chain %s", p.Name, chain)
-		}
+		t0 := editIngressPort(ctx, b, st, name, port)
+		at := waitChainRules(b, nc, "the edit of "+name, chain, hasPort(port))
 		edit = append(edit, at.Sub(t0))
 		time.Sleep(50 * time.Millisecond)
 	}
 	se := summarize(edit)
 	b.ReportMetric(mean(pol)/mean(base), "policy/base")
-	table(fmt.Sprintf("Host policy: %d host policies + one of 50 rules on node1's eth0 host endpoint", hostPolCount),
+	benchutil.Table(fmt.Sprintf("Host policy: %d host policies + one of 50 rules on node1's eth0 host endpoint", hostPolCount),
 		[]string{"no policy Gbit/s (profile only)", "host policies Gbit/s", "ratio", "host policy edit p50 ms", "p90 ms", "max ms"},
 		[][]string{{gbps(base), gbps(pol), fmt.Sprintf("%.2f", mean(pol)/mean(base)), ms(se.p50), ms(se.p90), ms(se.max)}})
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
 )
@@ -25,7 +26,7 @@ func BenchmarkPodThroughput(b *testing.B) {
 			b.ReportMetric(mean(pod)/mean(host), "pod/host")
 		})
 	}
-	table("Pod-to-pod TCP throughput across hosts (iperf3 -t 3), ratio to host-to-host",
+	benchutil.Table("Pod-to-pod TCP throughput across hosts (iperf3 -t 3), ratio to host-to-host",
 		[]string{"pool", "host-to-host Gbit/s", "pod-to-pod Gbit/s", "ratio"}, rows)
 }
 

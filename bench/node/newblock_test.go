@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/ipam"
 	"github.com/brindle-net/brindle/store"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
@@ -32,7 +33,7 @@ func BenchmarkNewBlockToRemote(b *testing.B) {
 	for _, source := range []string{"datastore", "bgp"} {
 		b.Run(source, func(b *testing.B) { rows = append(rows, newBlock(b, source)...) })
 	}
-	table("New block on node1 -> route in the kernels of node2 and node3 (mesh of 3, no encapsulation)",
+	benchutil.Table("New block on node1 -> route in the kernels of node2 and node3 (mesh of 3, no encapsulation)",
 		[]string{"route source", "path", "n", "p50 ms", "p90 ms", "max ms", "ratio p50 to bare watch"}, rows)
 }
 

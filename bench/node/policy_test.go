@@ -1,7 +1,6 @@
 package nodebench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -11,10 +10,9 @@ import (
 	"time"
 
 	"github.com/google/nftables"
-	"github.com/google/nftables/binaryutil"
-	"github.com/google/nftables/expr"
 
 	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/node/epstatus"
 	"github.com/brindle-net/brindle/store"
@@ -131,7 +129,7 @@ spec:
 	}
 	time.Sleep(2 * time.Second)
 	rss, _ := vmRSS(a.Proc.PID)
-	hwm, _ := procField(a.Proc.PID, "VmHWM:")
+	hwm, _ := benchutil.ProcKiB(a.Proc.PID, "VmHWM:")
 
 	// Baseline: the same ruleset through nft -f into the sibling host.
 	dump, err := h.Run(ctx, testbed.RunOptions{Path: "nft", Args: []string{"list", "table", "ip", "brindle"}})
@@ -165,19 +163,6 @@ spec:
 		}
 	}
 	nft := &nftables.Table{Name: "brindle", Family: nftables.TableFamilyIPv4}
-	// waitRules polls the chain's rules (one small netlink dump per millisecond) until ok.
-	waitRules := func(what, chain string, ok func([]*nftables.Rule) bool) time.Time {
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			rules, err := nc.GetRules(nft, &nftables.Chain{Name: chain, Table: nft})
-			if err == nil && ok(rules) {
-				return time.Now()
-			}
-			time.Sleep(time.Millisecond)
-		}
-		b.Fatalf("%s: chain %s never as expected", what, chain)
-		return time.Time{}
-	}
 	head := func(rules []*nftables.Rule) string {
 		if len(rules) == 0 {
 			return ""
@@ -188,27 +173,13 @@ spec:
 	for k := range 20 {
 		// A policy edited: its ingress port changes.
 		i, port := k*37%polCount, 3000+k
-		p, err := store.GetAs[*api.GlobalNetworkPolicy](ctx, st, "", fmt.Sprintf("bench-p%d", i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		p.Spec.Ingress[0].Destination.Ports = []api.Port{{MinPort: uint16(port), MaxPort: uint16(port)}}
-		t0 := time.Now()
-		if _, err := st.Update(ctx, p); err != nil {
-			b.Fatal(err)
-		}
-		chain := chainOf[p.Name]
+		name := fmt.Sprintf("bench-p%d", i)
+		t0 := editIngressPort(ctx, b, st, name, port)
+		chain := chainOf[name]
 		if chain == "" {
-			b.Fatalf("policy %s applies to no endpoint", p.Name)
+			b.Fatalf("policy %s applies to no endpoint", name)
 		}
-		at := waitRules("the edited policy", chain, func(rs []*nftables.Rule) bool {
-			for _, r := range rs {
-				if hasCmp(r, binaryutil.BigEndian.PutUint16(uint16(port))) {
-					return true
-				}
-			}
-			return false
-		})
+		at := waitChainRules(b, nc, "the edited policy", chain, hasPort(port))
 		edit = append(edit, at.Sub(t0))
 		// An endpoint added.
 		j := epCount + k
@@ -216,7 +187,7 @@ spec:
 		if err := c.Apply(polWEP(j, fmt.Sprintf("a%d", k%50))); err != nil {
 			b.Fatal(err)
 		}
-		at = waitRules("the new endpoint", "fw-"+polIface(j), func(rs []*nftables.Rule) bool { return len(rs) > 0 })
+		at = waitChainRules(b, nc, "the new endpoint", "fw-"+polIface(j), func(rs []*nftables.Rule) bool { return len(rs) > 0 })
 		add = append(add, at.Sub(t0)) // includes the CLI's start: see the table note
 		// A label changed: the endpoint moves to another app's policies. After a pause, so
 		// that the agent has finished with the endpoint just added (its route and sysctls
@@ -237,33 +208,14 @@ spec:
 		if _, err := st.Update(ctx, w); err != nil {
 			b.Fatal(err)
 		}
-		at = waitRules("the relabelled endpoint", "fw-"+polIface(j), func(rs []*nftables.Rule) bool { return head(rs) != before && len(rs) > 0 })
+		at = waitChainRules(b, nc, "the relabelled endpoint", "fw-"+polIface(j), func(rs []*nftables.Rule) bool { return head(rs) != before && len(rs) > 0 })
 		label = append(label, at.Sub(t0))
 		time.Sleep(50 * time.Millisecond)
 	}
 	se, sa, sl := summarize(edit), summarize(add), summarize(label)
-	table(fmt.Sprintf("Policy: agent start to enforced, %d GlobalNetworkPolicies x 3 rules, %d local endpoints (records written in %s)", polCount, epCount, write.Round(time.Millisecond)),
+	benchutil.Table(fmt.Sprintf("Policy: agent start to enforced, %d GlobalNetworkPolicies x 3 rules, %d local endpoints (records written in %s)", polCount, epCount, write.Round(time.Millisecond)),
 		[]string{"agent ready ms", "every endpoint enforced ms", "nft -f same ruleset ms", "ratio", "RSS MiB", "peak RSS MiB",
 			"edit p50 ms", "edit p90", "endpoint added p50 ms (incl. CLI start)", "label change p50 ms", "label p90"},
 		[][]string{{ms(ready), ms(enforced), ms(nftF), ratio(enforced, nftF), fmt.Sprintf("%.1f", float64(rss)/1024), fmt.Sprintf("%.1f", float64(hwm)/1024),
 			ms(se.p50), ms(se.p90), ms(sa.p50), ms(sl.p50), ms(sl.p90)}})
-}
-
-func hasCmp(r *nftables.Rule, data []byte) bool {
-	for _, e := range r.Exprs {
-		if c, ok := e.(*expr.Cmp); ok && bytes.Equal(c.Data, data) {
-			return true
-		}
-	}
-	return false
-}
-
-func slicesChunk(s []string, n int) func(func([]string) bool) {
-	return func(yield func([]string) bool) {
-		for i := 0; i < len(s); i += n {
-			if !yield(s[i:min(i+n, len(s))]) {
-				return
-			}
-		}
-	}
 }

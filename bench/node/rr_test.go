@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/store"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
@@ -151,7 +152,7 @@ func BenchmarkRRConvergence(b *testing.B) {
 	}
 	all := summarize(toAll)
 	b.ReportMetric(float64(all.p50.Microseconds())/1000, "ms-to-all-p50")
-	table(fmt.Sprintf("New block on node1 -> through one route-reflector agent -> %d light clients and node2's kernel (light clients up %s after their start)",
+	benchutil.Table(fmt.Sprintf("New block on node1 -> through one route-reflector agent -> %d light clients and node2's kernel (light clients up %s after their start)",
 		n, up.Round(time.Millisecond)),
 		[]string{"path", "n", "p50 ms", "p90 ms", "max ms", "ratio p50 to bare watch"}, [][]string{
 			row("etcd write -> route in node2's kernel", toNode2),

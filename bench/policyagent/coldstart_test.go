@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
 )
@@ -89,7 +90,8 @@ func BenchmarkPolicyColdStartAndChanges(b *testing.B) {
 	}
 	cold := time.Duration(enforcedAt.Load())
 	time.Sleep(2 * time.Second) // let the agent settle before reading RSS
-	rss, hwm := procKiB(a.Proc.PID, "VmRSS:"), procKiB(a.Proc.PID, "VmHWM:")
+	rss, _ := benchutil.ProcKiB(a.Proc.PID, "VmRSS:")
+	hwm, _ := benchutil.ProcKiB(a.Proc.PID, "VmHWM:")
 
 	nftf, lines, err := nftBaseline(b, h.Netns)
 	if err != nil {
@@ -163,7 +165,7 @@ func BenchmarkPolicyColdStartAndChanges(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	table(fmt.Sprintf("Policy cold start: %d GlobalNetworkPolicies x 3 rules, %d local endpoints (records written in %v; agent table: %d lines of nft list)",
+	benchutil.Table(fmt.Sprintf("Policy cold start: %d GlobalNetworkPolicies x 3 rules, %d local endpoints (records written in %v; agent table: %d lines of nft list)",
 		nPol, nEP, write.Round(time.Millisecond), lines),
 		[]string{"step", "brindle node run", "baseline", "ratio"},
 		[][]string{
@@ -178,7 +180,7 @@ func BenchmarkPolicyColdStartAndChanges(b *testing.B) {
 	}{{"policy edited", edit}, {"endpoint added", add}, {"label changed", label}} {
 		rows = append(rows, []string{r.name, ms(r.s.p50), ms(r.s.p90), ms(r.s.max), ms(summarize(watch).p50), ratio(r.s.p50, summarize(watch).p50)})
 	}
-	table("Single changes at that scale: etcd write -> agent's nftables commit (21 each)",
+	benchutil.Table("Single changes at that scale: etcd write -> agent's nftables commit (21 each)",
 		[]string{"change", "p50 ms", "p90 ms", "max ms", "bare etcd watch p50 ms", "ratio p50"}, rows)
 	b.ReportMetric(float64(cold.Microseconds())/1000, "ms-cold")
 	b.ReportMetric(float64(rss)/1024, "MiB-RSS")

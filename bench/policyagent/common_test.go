@@ -26,6 +26,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/store"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
@@ -43,21 +44,6 @@ func envInt(name string, def int) int {
 	return def
 }
 
-func brindleBin(b *testing.B) string {
-	p := os.Getenv("BRINDLE_BIN")
-	if p == "" {
-		p = "../../bin/brindle"
-	}
-	abs, err := filepath.Abs(p)
-	if err == nil {
-		_, err = os.Stat(abs)
-	}
-	if err != nil {
-		b.Fatalf("brindle binary %s: %v (run `make build` first, or set BRINDLE_BIN)", p, err)
-	}
-	return abs
-}
-
 func startCluster(b *testing.B, hosts ...string) *cluster.Cluster {
 	b.Helper()
 	testbed.RequireRoot(b)
@@ -66,7 +52,7 @@ func startCluster(b *testing.B, hosts ...string) *cluster.Cluster {
 		hs = append(hs, testbed.HostOptions{Name: h})
 	}
 	c, err := cluster.Start(cluster.Options{Bed: testbed.Options{Prefix: prefix, Subnets: []netip.Prefix{subnet}, Hosts: hs},
-		Binary: brindleBin(b), WorkDir: b.TempDir()})
+		Binary: benchutil.BrindleBin(b), WorkDir: b.TempDir()})
 	if err != nil {
 		b.Fatalf("starting the cluster: %v", err)
 	}
@@ -153,62 +139,6 @@ func summarize(d []time.Duration) stats {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
-
-func loadAvg() string {
-	raw, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(raw))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// table prints a markdown table with the machine's load, since the machine is shared.
-func table(title string, header []string, rows [][]string) {
-	w := make([]int, len(header))
-	for i, h := range header {
-		w[i] = len(h)
-	}
-	for _, r := range rows {
-		for i, c := range r {
-			w[i] = max(w[i], len(c))
-		}
-	}
-	line := func(cells []string) {
-		var sb strings.Builder
-		sb.WriteString("|")
-		for i, c := range cells {
-			fmt.Fprintf(&sb, " %-*s |", w[i], c)
-		}
-		fmt.Println(sb.String())
-	}
-	fmt.Printf("\n%s (load average %s)\n", title, loadAvg())
-	line(header)
-	sep := make([]string, len(header))
-	for i := range sep {
-		sep[i] = strings.Repeat("-", w[i])
-	}
-	line(sep)
-	for _, r := range rows {
-		line(r)
-	}
-}
-
-// procKiB reads a "<name> <n> kB" line of /proc/<pid>/status.
-func procKiB(pid int, name string) int64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, name); ok {
-			var kb int64
-			fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
-			return kb
-		}
-	}
-	return 0
-}
 
 // bareWatch is the baseline of a change: an etcd write to its delivery on a plain watch of
 // the same datastore, n times.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/brindle-net/brindle/api"
+	"github.com/brindle-net/brindle/bench/internal/benchutil"
 	"github.com/brindle-net/brindle/store"
 	"github.com/brindle-net/brindle/test/e2e/cluster"
 	"github.com/brindle-net/brindle/test/testbed"
@@ -128,7 +129,7 @@ func BenchmarkPolicyPacketPath(b *testing.B) {
 	}
 	rows = append(rows, []string{"mean", fmt.Sprintf("%.2f", g0), fmt.Sprintf("%.2f", g1), fmt.Sprintf("%.2f", g1/g0),
 		fmt.Sprintf("%.0f", r0), fmt.Sprintf("%.0f", r1), fmt.Sprintf("%.2f", r1/r0)})
-	table(fmt.Sprintf("Pod-to-pod on one host, no policy vs %d GlobalNetworkPolicies (+1 allow; server pod's ingress chain: %d rules vs %d); "+
+	benchutil.Table(fmt.Sprintf("Pod-to-pod on one host, no policy vs %d GlobalNetworkPolicies (+1 allow; server pod's ingress chain: %d rules vs %d); "+
 		"iperf3 -t 3 and %d sequential new TCP connections, no policy and policies alternating", nPol, pathRules, bare, conns),
 		[]string{"", "Gbit/s no policy", "Gbit/s policies", "ratio", "conn/s no policy", "conn/s policies", "ratio"}, rows)
 	b.ReportMetric(g1/g0, "throughput-ratio")

@@ -85,27 +85,33 @@ func Listen(path string) (net.Listener, error) {
 
 // Fetch asks the agent listening on the unix socket at path for its status.
 func Fetch(ctx context.Context, path string) (*Reply, error) {
-	c := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		},
-	}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://brindle"+Path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, errors.New("status socket " + path + ": " + resp.Status)
-	}
 	var r Reply
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+	if err := GetJSON(ctx, path, Path, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// GetJSON GETs urlPath from the agent on the unix socket at sock and decodes the JSON reply
+// into v: the one client of every path on the status socket (node/epstatus uses it too).
+func GetJSON(ctx context.Context, sock, urlPath string, v any) error {
+	c := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://brindle"+urlPath, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New("status socket " + sock + ": " + resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }

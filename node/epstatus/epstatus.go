@@ -1,14 +1,13 @@
 // Package epstatus is the wire contract of `brindle node endpoints`: the agent serves it on
-// its status socket, the CLI prints it. No dependency beyond the standard library, so the
-// lean CLI build stays lean.
+// its status socket, the CLI prints it. No dependency beyond the standard library and
+// bgp/bgpstatus (the status socket's client, itself standard library only), so the lean CLI
+// build stays lean.
 package epstatus
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"net"
-	"net/http"
+
+	"github.com/brindle-net/brindle/bgp/bgpstatus"
 )
 
 // Path is where the agent serves Reply on its status socket (next to BGP status).
@@ -89,26 +88,8 @@ type Counter struct {
 
 // Fetch asks the agent on the unix socket at path.
 func Fetch(ctx context.Context, path string) (*Reply, error) {
-	c := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		},
-	}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://brindle"+Path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, errors.New("status socket " + path + ": " + resp.Status)
-	}
 	var r Reply
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+	if err := bgpstatus.GetJSON(ctx, path, Path, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil

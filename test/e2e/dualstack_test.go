@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -210,80 +206,27 @@ const (
 	defaultAS   = 64512 // Calico's default AS: this cluster applies no BGPConfiguration
 )
 
-// birdConf6 is birdConf for IPv6: sessions between IPv6 addresses with an ipv6 channel.
-const birdConf6 = `router id %[1]s;
-protocol device { scan time 10; }
-protocol static { ipv6; route %[3]s blackhole; }
-template bgp brindle_node {
-  local %[2]s as %[4]d;
-  ipv6 { import all; export where source = RTS_STATIC; };
-  graceful restart;
-  connect delay time 1; connect retry time 2; error wait time 1,5;
-}
-%[5]s`
-
 // birdPeer6 starts BIRD 2 in the "bird" host as an IPv6 global BGPPeer: it must learn every
 // IPv6 block with its owner's IPv6 address as next hop, and every node must get its prefix.
+// The sessions run between IPv6 addresses with an ipv6 channel.
 func birdPeer6(t *testing.T, c *cluster.Cluster, cts []*cluster.Container) {
-	birdBin, err := exec.LookPath("bird")
-	if err != nil {
-		t.Fatalf("bird2 is not installed (scripts/setup.sh installs it): %v", err)
-	}
 	h := c.Host("bird")
 	addr := h.Addr6.Addr()
-	var neighbors strings.Builder
-	for _, n := range nodes {
-		fmt.Fprintf(&neighbors, "protocol bgp %s from brindle_node { neighbor %s as %d; }\n", n, hostIP6(c, n), defaultAS)
-	}
-	dir := t.TempDir()
-	conf, sock := filepath.Join(dir, "bird6.conf"), filepath.Join(dir, "bird6.ctl")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, birdConf6, h.Addr.Addr(), addr, birdPrefix6, birdAS, neighbors.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := h.Start(testbed.ProcOptions{Name: "bird6", Path: birdBin, Args: []string{"-f", "-c", conf, "-s", sock}, LogDir: c.LogDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Track(p)
-	if err := c.Apply(fmt.Sprintf(`apiVersion: projectcalico.org/v3
-kind: BGPPeer
-metadata:
-  name: bird6-router
-spec:
-  peerIP: %s
-  asNumber: %d
-`, addr, birdAS)); err != nil {
-		t.Fatal(err)
-	}
-	birdc := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return h.Run(ctx, testbed.RunOptions{Path: "birdc", Args: append([]string{"-s", sock}, args...)})
-	}
+	conf := fmt.Sprintf(birdEdgeConf, h.Addr.Addr(), "ipv6", birdPrefix6, addr, birdAS, birdNeighbors(c, defaultAS, hostIP6))
+	bc, _ := startBird(t, c, h.Netns, "bird6", conf, "bird6-router", addr, birdAS)
 	for _, ct := range cts {
 		blk, err := cluster.BlockOf(c.Host(ct.Host), ct.IP6)
 		if err != nil {
 			t.Fatal(err)
 		}
-		owner := hostIP6(c, ct.Host).String()
-		err = cluster.WaitFor(45*time.Second, "BIRD to learn "+blk.String()+" via "+owner, func() (bool, string) {
-			out, err := birdc("show", "route", "for", blk.Addr().String())
-			return err == nil && strings.Contains(out, blk.String()) && strings.Contains(out, "via "+owner), out
-		})
-		if err != nil {
-			t.Error(err)
-		}
+		expectBirdLearns(t, bc, blk, hostIP6(c, ct.Host).String(), 45*time.Second)
 	}
-	if out, err := birdc("show", "route"); err == nil {
+	if out, err := bc("show", "route"); err == nil {
 		t.Logf("BIRD's IPv6 routes:\n%s", out)
 	}
 	if t.Failed() {
-		out, _ := birdc("show", "protocols", "all")
+		out, _ := bc("show", "protocols", "all")
 		t.Logf("BIRD's protocols:\n%s", out)
 	}
-	pfx := netip.MustParsePrefix(birdPrefix6)
-	for _, n := range nodes {
-		waitRoute(t, c, n, pfx, "BIRD's "+birdPrefix6+" via "+addr.String()+" proto bird",
-			func(r cluster.Route, ok bool) bool { return ok && r.Gw == addr && r.Dev == "eth0" && r.Proto == 12 })
-	}
+	expectBirdPrefix(t, c, birdPrefix6, addr)
 }

@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -172,43 +168,10 @@ spec:
 
 // startToR starts BIRD in the router namespace, makes it a global BGPPeer and returns a
 // birdc runner and the process.
-func startToR(t *testing.T, c *cluster.Cluster) (func(args ...string) (string, error), *testbed.Proc) {
-	birdBin, err := exec.LookPath("bird")
-	if err != nil {
-		t.Fatalf("bird2 is not installed (scripts/setup.sh installs it): %v", err)
-	}
+func startToR(t *testing.T, c *cluster.Cluster) (birdCtl, *testbed.Proc) {
 	tor := c.Bed.RouterAddr(0)
-	var neighbors strings.Builder
-	for _, n := range nodes {
-		fmt.Fprintf(&neighbors, "protocol bgp %s from brindle_node { neighbor %s as %d; }\n", n, hostIP(c, n), torAS)
-	}
-	dir := t.TempDir()
-	conf, sock := filepath.Join(dir, "bird.conf"), filepath.Join(dir, "bird.ctl")
-	body := fmt.Appendf(nil, torConf, tor, torPrefix, torUnroutable, torBadHop, torAS, neighbors.String())
-	if err := os.WriteFile(conf, body, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := c.StartProc(c.Bed.Router, testbed.ProcOptions{Name: "bird-tor", Path: birdBin,
-		Args: []string{"-f", "-c", conf, "-s", sock}, LogDir: c.LogDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Track(p)
-	if err := c.Apply(fmt.Sprintf(`apiVersion: projectcalico.org/v3
-kind: BGPPeer
-metadata:
-  name: tor
-spec:
-  peerIP: %s
-  asNumber: %d
-`, tor, torAS)); err != nil {
-		t.Fatal(err)
-	}
-	return func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return c.Bed.Router.Run(ctx, testbed.RunOptions{Path: "birdc", Args: append([]string{"-s", sock}, args...)})
-	}, p
+	conf := fmt.Sprintf(torConf, tor, torPrefix, torUnroutable, torBadHop, torAS, birdNeighbors(c, torAS, hostIP))
+	return startBird(t, c, c.Bed.Router, "bird-tor", conf, "tor", tor, torAS)
 }
 
 // unresolvable: the ToR's prefix with an unroutable next hop is not installed and reported
