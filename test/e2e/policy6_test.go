@@ -120,6 +120,14 @@ spec:
 		gnp("allow-b", 10, "[{action: Allow}]")
 		expect("allow to b", yes, all...)
 	})
+	t.Run("workload to host over IPv6 follows defaultEndpointToHostAction", func(t *testing.T) {
+		// Drop (the default) for the host's own IPv6 address, while neighbour discovery
+		// towards the host (accepted before policy) keeps b reachable through it.
+		if n, _ := testbed.Ping(a.NS, hostIP6(c, "node1"), 2, 300*time.Millisecond); n != 0 {
+			t.Error("a workload reached its own host over IPv6: defaultEndpointToHostAction Drop not enforced")
+		}
+		expect("still routed through the host", yes, all...)
+	})
 	t.Run("forged IPv6 source dropped", func(t *testing.T) {
 		forged := netip.MustParseAddr("fd00:99::1")
 		if out, err := exec.Command("ip", "-n", a.NS.Name, "addr", "add", forged.String()+"/128", "dev", "eth0", "nodad").CombinedOutput(); err != nil {
