@@ -50,7 +50,8 @@ type Dataplane struct {
 
 	polMu     sync.Mutex // serialises ApplyPolicy; independent of Apply
 	pol       *polTable
-	polResync bool // under resyncMu
+	pol6      *polTable // the IPv6 workload policy in `ip6 brindle` (polv6.go)
+	polResync bool      // under resyncMu
 
 	resyncMu sync.Mutex
 	resync   bool
@@ -80,6 +81,7 @@ func New(opts Options) (*Dataplane, error) {
 		nat6:    &nat6Table{h: h, log: log, stale: true},
 		sysctl:  &sysctls{h: h, log: log, stale: true},
 		pol:     &polTable{h: h, log: log, stale: true},
+		pol6:    &polTable{h: h, log: log, stale: true},
 	}, nil
 }
 

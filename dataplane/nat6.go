@@ -30,10 +30,11 @@ import (
 //	chain input { type filter hook input priority filter;
 //	    udp dport 4789 ip6 saddr @all-hosts accept; udp dport 4789 counter drop }
 //
-// The table exists only while an IPv6 pool exists, so IPv4-only hosts keep no IPv6 table.
-// It changes with the pools and, in IPv6 VXLAN clusters, the nodes, so any difference is
-// fixed by replacing the whole table in one transaction; a restart reads it back and leaves
-// it alone when equal.
+// The workload policy for IPv6 lives in the same table (polv6.go), so these objects are
+// owned by name (natOwned): they change with the pools and, in IPv6 VXLAN clusters, the
+// nodes, and any difference is fixed by deleting and re-adding these objects only, in one
+// transaction; a restart reads them back and leaves them alone when equal. The table itself
+// is deleted only when nothing else is in it.
 
 // nat6Spec is the table's intended content: merged pool ranges and, with vxlan, the hosts
 // VXLAN over IPv6 is accepted from.
@@ -41,6 +42,9 @@ type nat6Spec struct {
 	all, masq []range6
 	vxlan     bool
 	hosts     []netip.Addr // sorted
+	// sets and chains name the objects read back from the kernel (not compared): what
+	// delNAT6 deletes.
+	sets, chains []string
 }
 
 // range6 is [start, end); end invalid means up to the top of the address space.
@@ -131,7 +135,7 @@ func (n *nat6Table) apply(d *calc.Desired) error {
 		return fmt.Errorf("nftables (ip6): %w", err)
 	}
 	defer c.CloseLasting()
-	have, exists, err := readNAT6(c)
+	have, exists, foreign, err := readNAT6(c)
 	if err != nil {
 		return fmt.Errorf("nftables: read table ip6 %s: %w", nftTable, err)
 	}
@@ -139,8 +143,12 @@ func (n *nat6Table) apply(d *calc.Desired) error {
 	case !exists && want.empty():
 	case exists && !want.empty() && have.equal(want):
 	default:
-		if exists {
-			c.DelTable(&nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv6})
+		t := &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv6}
+		switch {
+		case exists && want.empty() && !foreign:
+			c.DelTable(t)
+		case exists:
+			delNAT6(c, t, have)
 		}
 		if !want.empty() {
 			if err := addNAT6(c, want); err != nil {
@@ -216,9 +224,28 @@ func addNAT6(c *nftables.Conn, want nat6Spec) error {
 	return nil
 }
 
-// readNAT6 reads `ip6 brindle` back as a spec; a table whose shape is not ours reads as
-// different from any spec (no pools), so it is replaced.
-func readNAT6(c *nftables.Conn) (nat6Spec, bool, error) {
+// delNAT6 queues the deletion of the NAT reconciler's objects that exist (chains first:
+// their rules refer to the sets).
+func delNAT6(c *nftables.Conn, t *nftables.Table, have nat6Spec) {
+	for _, name := range have.chains {
+		ch := &nftables.Chain{Name: name, Table: t}
+		c.FlushChain(ch)
+		c.DelChain(ch)
+	}
+	for _, name := range have.sets {
+		c.DelSet(&nftables.Set{Name: name, Table: t})
+	}
+}
+
+// readNAT6 reads the NAT reconciler's objects of `ip6 brindle` back as a spec; objects whose
+// shape is not ours read as different from any spec (no pools), so they are replaced.
+// foreign reports other objects in the table (the IPv6 policy's).
+func readNAT6(c *nftables.Conn) (spec nat6Spec, exists, foreign bool, err error) {
+	spec, exists, err = readNAT6Owned(c, &foreign)
+	return spec, exists, foreign, err
+}
+
+func readNAT6Owned(c *nftables.Conn, foreign *bool) (nat6Spec, bool, error) {
 	t, err := c.ListTableOfFamily(nftTable, nftables.TableFamilyIPv6)
 	if errors.Is(err, unix.ENOENT) {
 		return nat6Spec{}, false, nil
@@ -226,19 +253,43 @@ func readNAT6(c *nftables.Conn) (nat6Spec, bool, error) {
 	if err != nil {
 		return nat6Spec{}, false, err
 	}
-	sets, err := c.GetSets(t)
+	all, err := c.GetSets(t)
 	if err != nil {
 		return nat6Spec{}, true, err
 	}
-	var spec nat6Spec
+	var sets []*nftables.Set
+	var owned nat6Spec // only the names of the objects that exist, for delNAT6
+	for _, s := range all {
+		if !natOwned(s.Name) {
+			*foreign = true
+			continue
+		}
+		sets = append(sets, s)
+		owned.sets = append(owned.sets, s.Name)
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv6)
+	if err != nil {
+		return owned, true, err
+	}
+	for _, ch := range chains {
+		if ch.Table.Name != nftTable {
+			continue
+		}
+		if !natOwned(ch.Name) {
+			*foreign = true
+			continue
+		}
+		owned.chains = append(owned.chains, ch.Name)
+	}
+	spec := nat6Spec{sets: owned.sets, chains: owned.chains}
 	seen := map[string]bool{}
 	for _, s := range sets {
 		if s.KeyType.Name != nftables.TypeIP6Addr.Name || s.Interval != (s.Name != setAllHosts) {
-			return nat6Spec{}, true, nil
+			return owned, true, nil
 		}
 		es, err := c.GetSetElements(s)
 		if err != nil {
-			return nat6Spec{}, true, err
+			return owned, true, err
 		}
 		seen[s.Name] = true
 		if s.Name == setAllHosts {
@@ -252,7 +303,7 @@ func readNAT6(c *nftables.Conn) (nat6Spec, bool, error) {
 		}
 		rs, ok := rangesFromElems(es)
 		if !ok {
-			return nat6Spec{}, true, nil
+			return owned, true, nil
 		}
 		switch s.Name {
 		case setAllPools:
@@ -261,22 +312,18 @@ func readNAT6(c *nftables.Conn) (nat6Spec, bool, error) {
 			spec.masq = rs
 		}
 	}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv6)
-	if err != nil {
-		return nat6Spec{}, true, err
-	}
 	tags := map[string][]string{}
 	for _, ch := range chains {
-		if ch.Table.Name != nftTable {
+		if ch.Table.Name != nftTable || !natOwned(ch.Name) {
 			continue
 		}
 		hook := map[string]*nftables.ChainHook{chainPostNAT: nftables.ChainHookPostrouting, chainInput: nftables.ChainHookInput}[ch.Name]
 		if hook == nil || ch.Hooknum == nil || *ch.Hooknum != *hook {
-			return nat6Spec{}, true, nil
+			return owned, true, nil
 		}
 		rules, err := c.GetRules(t, ch)
 		if err != nil {
-			return nat6Spec{}, true, err
+			return owned, true, err
 		}
 		tags[ch.Name] = []string{}
 		for _, r := range rules {
@@ -293,7 +340,7 @@ func readNAT6(c *nftables.Conn) (nat6Spec, bool, error) {
 		ok = ok && len(tags) == 1
 	}
 	if !ok {
-		return nat6Spec{}, true, nil
+		return owned, true, nil
 	}
 	return spec, true, nil
 }

@@ -63,7 +63,7 @@ func counted(v expr.Any) []expr.Any { return []expr.Any{&expr.Counter{}, v} }
 // felix/rules/dispatch.go). The maps jump with goto: a group chain that allows accepts,
 // and the packet goes on (to the forward hook, where a local destination's ingress policy
 // runs, or to input).
-func dispatchRules(name string, toHost string, sets setRef) []polRuleOut {
+func dispatchRules(name string, v6 bool, toHost string, sets setRef) []polRuleOut {
 	vmap := func(in bool, m string) []expr.Any {
 		key := expr.MetaKeyOIFNAME
 		if in {
@@ -80,7 +80,11 @@ func dispatchRules(name string, toHost string, sets setRef) []polRuleOut {
 	case chainPolInput:
 		return []polRuleOut{polRule("workload-to-host", ifacePrefix(true, wlIfacePrefix), one(jump(chainWLToHost)))}
 	case chainFromWL:
-		return []polRuleOut{polRule("dispatch", vmap(true, mapFromWL)), polRule("unknown-interface", counted(drop))}
+		out := []polRuleOut{polRule("dispatch", vmap(true, mapFromWL)), polRule("unknown-interface", counted(drop))}
+		if v6 {
+			out = append(icmp6Router(), out...) // before anti-spoofing: NDP uses fe80:: and ::
+		}
+		return out
 	case chainToWL:
 		return []polRuleOut{polRule("dispatch", vmap(false, mapToWL)), polRule("unknown-interface", counted(drop))}
 	case chainWLToHost:
@@ -88,6 +92,9 @@ func dispatchRules(name string, toHost string, sets setRef) []polRuleOut {
 		// defaultEndpointToHostAction (felix/rules/static.go, cali-wl-to-host), except for
 		// replies on connections the host opened (host-to-workload is not policed).
 		out := []polRuleOut{polRule("ct-established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), one(accept))}
+		if v6 {
+			out = append(icmp6Router(), out...)
+		}
 		switch toHost {
 		case "Accept":
 			out = append(out, polRule("to-host-accept", counted(accept)))
@@ -113,15 +120,15 @@ func twRules(group string) []polRuleOut {
 	return []polRuleOut{polRule("group:"+group, one(&expr.Verdict{Kind: expr.VerdictGoto, Chain: group}))}
 }
 
-func fwRules(sources []netip.Prefix, group string, sets setRef) []polRuleOut {
+func fwRules(v6 bool, sources []netip.Prefix, group string, sets setRef) []polRuleOut {
 	var spoof polRuleOut
 	switch len(sources) {
 	case 0:
 		spoof = polRule("spoofed-source", counted(drop))
 	case 1:
-		spoof = polRule("spoofed-source", prefixMatch(true, sources[0], true), counted(drop))
+		spoof = polRule("spoofed-source", prefixMatch(v6, true, sources[0], true), counted(drop))
 	default:
-		spoof = polRule("spoofed-source", one(addrLoad(true, 1), lookup(sets(netsSetName(sources)), 1, true)), counted(drop))
+		spoof = polRule("spoofed-source", one(addrLoad(v6, true, 1), lookup(sets(netsSetName(sources)), 1, true)), counted(drop))
 	}
 	return []polRuleOut{spoof, polRule("group:"+group, one(&expr.Verdict{Kind: expr.VerdictGoto, Chain: group}))}
 }

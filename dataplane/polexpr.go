@@ -34,7 +34,16 @@ func cmpNeq(data []byte) expr.Any { return &expr.Cmp{Op: expr.CmpOpNeq, Register
 
 func metaLoad(key expr.MetaKey) expr.Any { return &expr.Meta{Key: key, Register: 1} }
 
-func addrLoad(src bool, reg uint32) expr.Any {
+// addrLoad loads `ip saddr`/`ip daddr` (IPv4 header offsets 12 and 16, 4 bytes) or, with
+// v6, `ip6 saddr`/`ip6 daddr` (IPv6 header offsets 8 and 24, 16 bytes).
+func addrLoad(v6, src bool, reg uint32) expr.Any {
+	if v6 {
+		off := uint32(24)
+		if src {
+			off = 8
+		}
+		return &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 16}
+	}
 	off := uint32(16)
 	if src {
 		off = 12
@@ -102,23 +111,23 @@ func markSet(bits uint32, set bool) []expr.Any {
 	}
 }
 
-// prefixMatch matches one network: `ip saddr 10.0.0.0/8` (or !=).
-func prefixMatch(src bool, p netip.Prefix, invert bool) []expr.Any {
+// prefixMatch matches one network: `ip saddr 10.0.0.0/8` or `ip6 saddr fd00::/64` (or !=).
+func prefixMatch(v6, src bool, p netip.Prefix, invert bool) []expr.Any {
 	p = p.Masked()
-	a := p.Addr().As4()
-	c := cmpEq(a[:])
+	a := p.Addr().AsSlice()
+	c := cmpEq(a)
 	if invert {
-		c = cmpNeq(a[:])
+		c = cmpNeq(a)
 	}
-	if p.Bits() == 32 {
-		return []expr.Any{addrLoad(src, 1), c}
+	if p.Bits() == len(a)*8 {
+		return []expr.Any{addrLoad(v6, src, 1), c}
 	}
-	mask := netip.PrefixFrom(netip.IPv4Unspecified(), 0).Addr().As4()
+	mask := make([]byte, len(a))
 	for i := range p.Bits() {
 		mask[i/8] |= 0x80 >> (i % 8)
 	}
-	return []expr.Any{addrLoad(src, 1),
-		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask[:], Xor: make([]byte, 4)}, c}
+	return []expr.Any{addrLoad(v6, src, 1),
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: uint32(len(a)), Mask: mask, Xor: make([]byte, len(a))}, c}
 }
 
 // portMatch matches one port range: `th dport 80` or `th dport 1000-2000` (or !=).
@@ -135,12 +144,17 @@ func portMatch(src bool, r PortRange, invert bool) []expr.Any {
 		&expr.Range{Op: op, Register: 1, FromData: from, ToData: binaryutil.BigEndian.PutUint16(r.Last)}}
 }
 
-// namedPortLookup matches `ip daddr . meta l4proto . th dport @set` (saddr/sport for src).
-func namedPortLookup(src bool, s *nftables.Set, invert bool) []expr.Any {
+// namedPortLookup matches `ip daddr . meta l4proto . th dport @set` (saddr/sport for src);
+// an IPv6 address fills four 4-byte registers, so protocol and port follow it there.
+func namedPortLookup(v6, src bool, s *nftables.Set, invert bool) []expr.Any {
+	next := uint32(reg32First + 1)
+	if v6 {
+		next = reg32First + 4
+	}
 	return []expr.Any{
-		addrLoad(src, reg32First),
-		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg32First + 1},
-		portLoad(src, reg32First+2),
+		addrLoad(v6, src, reg32First),
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: next},
+		portLoad(src, next+1),
 		lookup(s, reg32First, invert),
 	}
 }
@@ -150,13 +164,14 @@ func logStmt(prefix string) expr.Any {
 	return &expr.Log{Key: 1 << unix.NFTA_LOG_PREFIX, Data: []byte(prefix)}
 }
 
-// namedPortKey is a named-port set element: address, protocol and port, each padded to 4 bytes.
+// namedPortKey is a named-port set element: address (4 or 16 bytes), protocol and port,
+// each padded to 4 bytes.
 func namedPortKey(np NamedPort) []byte {
-	a := np.Addr.As4()
-	k := make([]byte, 12)
-	copy(k, a[:])
-	k[4] = np.Proto
-	k[8], k[9] = byte(np.Port>>8), byte(np.Port)
+	a := np.Addr.AsSlice()
+	k := make([]byte, len(a)+8)
+	copy(k, a)
+	k[len(a)] = np.Proto
+	k[len(a)+4], k[len(a)+5] = byte(np.Port>>8), byte(np.Port)
 	return k
 }
 
@@ -168,5 +183,6 @@ func ifnameKey(name string) []byte {
 }
 
 var (
-	typeNamedPort = nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetProto, nftables.TypeInetService)
+	typeNamedPort  = nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetProto, nftables.TypeInetService)
+	typeNamedPort6 = nftables.MustConcatSetType(nftables.TypeIP6Addr, nftables.TypeInetProto, nftables.TypeInetService)
 )

@@ -190,7 +190,7 @@ func markedChainWant(rules []PolRule) *polChainWant {
 func markedRules(rules []PolRule, sets setRef) []polRuleOut {
 	var out []polRuleOut
 	for _, r := range rules {
-		for _, ro := range renderRule(r, sets) {
+		for _, ro := range renderRule(r, false, sets) {
 			if n := len(ro.exprs); n > 0 && ro.exprs[n-1] == accept {
 				ro.exprs = append(slices.Clone(ro.exprs[:n-1]), append(markSet(markAccept, true), ret)...)
 			}

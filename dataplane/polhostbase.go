@@ -100,7 +100,7 @@ func failsafeRules(fs []PolFailsafe, sport, inbound bool) []polRuleOut {
 		if f.Net.IsValid() {
 			// remote side: the source of an inbound packet, the destination of an outbound one;
 			// for a reply (sport) the other way round
-			nets = prefixMatch(inbound != sport, f.Net, false)
+			nets = prefixMatch(false, inbound != sport, f.Net, false)
 		}
 		tag := "failsafe"
 		if sport {

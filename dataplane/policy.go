@@ -10,7 +10,8 @@ import (
 	"github.com/google/nftables/userdata"
 )
 
-// ApplyPolicy converges the policy part of the `ip brindle` table to spec in one
+// ApplyPolicy converges the policy part of the `ip brindle` table (`ip6 brindle` when
+// spec.V6) to spec in one
 // transaction holding only what changed since the last call (see polTable). It is
 // independent of Apply (routes, tunnels, NAT) so that a policy edit does not wait for
 // route programming, and vice versa.
@@ -19,11 +20,14 @@ func (d *Dataplane) ApplyPolicy(ctx context.Context, spec PolicySpec) error {
 	defer d.polMu.Unlock()
 	d.resyncMu.Lock()
 	if d.polResync {
-		d.pol.stale, d.polResync = true, false
+		d.pol.stale, d.pol6.stale, d.polResync = true, true, false
 	}
 	d.resyncMu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if spec.V6 {
+		return d.pol6.apply(spec)
 	}
 	return d.pol.apply(spec)
 }
@@ -84,6 +88,7 @@ func (d *Dataplane) ChainCounters(chains []string) (map[string][]RuleCounter, er
 func (d *Dataplane) tableLost() bool {
 	d.polMu.Lock()
 	wrotePol := d.pol.have != nil && d.pol.have.table
+	wrotePol6 := d.pol6.have != nil && d.pol6.have.table
 	d.polMu.Unlock()
 	c, err := d.h.nft()
 	if err != nil {
@@ -92,7 +97,7 @@ func (d *Dataplane) tableLost() bool {
 	defer c.CloseLasting()
 	t, err := c.ListTableOfFamily(nftTable, nftables.TableFamilyIPv4)
 	if err != nil {
-		return wrotePol || d.natWritten()
+		return wrotePol || d.natWritten() || wrotePol6
 	}
 	check := []string{}
 	if wrotePol {
@@ -107,7 +112,14 @@ func (d *Dataplane) tableLost() bool {
 			return true
 		}
 	}
-	return false
+	return wrotePol6 && d.table6Lost(c)
+}
+
+// table6Lost is tableLost for the IPv6 policy's base chain in `ip6 brindle`.
+func (d *Dataplane) table6Lost(c *nftables.Conn) bool {
+	t := polTableOf(true)
+	rules, err := c.GetRules(t, &nftables.Chain{Name: chainPolForward, Table: t})
+	return err != nil || len(rules) == 0
 }
 
 func (d *Dataplane) natWritten() bool {
@@ -127,5 +139,5 @@ func (d *Dataplane) PolicyStale() bool {
 	}
 	d.polMu.Lock()
 	defer d.polMu.Unlock()
-	return d.pol.stale
+	return d.pol.stale || d.pol6.stale && d.pol6.have != nil
 }

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 
@@ -21,7 +22,7 @@ func (d *Dataplane) ApplyPolicyProgram(ctx context.Context, prog *policy.Program
 	defer d.polMu.Unlock()
 	d.resyncMu.Lock()
 	if d.polResync {
-		d.pol.stale, d.polResync = true, false
+		d.pol.stale, d.pol6.stale, d.polResync = true, true, false
 	}
 	d.resyncMu.Unlock()
 	p := d.pol
@@ -29,15 +30,24 @@ func (d *Dataplane) ApplyPolicyProgram(ctx context.Context, prog *policy.Program
 		p.stale = true // this delta is lost: convert everything next time
 		return err
 	}
+	// IPv6 is converted in full each time (no Delta path): the Model emits family-6 rules
+	// only when built with IPv6, and a full conversion compares chain hashes, so only what
+	// changed is written. An IPv6 failure leaves pol6 stale and is returned with IPv4's.
+	var err6 error
+	if p6 := d.pol6; prog != nil {
+		if err6 = p6.apply(SpecFromProgram6(prog)); err6 != nil {
+			err6 = fmt.Errorf("IPv6: %w", err6)
+		}
+	}
 	// Host endpoints are few: a change to one converts everything. A policy edit alone takes
 	// the Delta path, which also rewrites the policy's marked copy (polhost.go).
 	host := len(delta.HostEndpointsChanged)+len(delta.HostEndpointsRemoved) > 0
 	if p.stale || p.want == nil || p.have == nil || delta.Full || delta.ConfigChanged || host {
 		p.spec = SpecFromProgram(prog)
-		return p.apply(p.spec)
+		return errors.Join(p.apply(p.spec), err6)
 	}
 	defer d.schedulePolicyCollect()
-	return p.applyDelta(prog, delta)
+	return errors.Join(p.applyDelta(prog, delta), err6)
 }
 
 func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
@@ -55,7 +65,7 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		}
 		ps := polSetFrom(s)
 		spec.Sets[name] = ps
-		w.sets[name] = setWant(name, ps)
+		w.sets[name] = setWant(false, name, ps)
 	}
 	for _, id := range delta.ChainsRemoved {
 		delete(w.chains, string(id))
@@ -69,7 +79,7 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		}
 		pc := PolChain{Rules: polRulesFrom(ch.Rules)}
 		spec.Chains[string(id)] = pc
-		w.chains[string(id)] = policyChainWant(pc.Rules)
+		w.chains[string(id)] = policyChainWant(false, pc.Rules)
 		only.chains[string(id)] = true
 		if m := markedChain(string(id)); w.chains[m] != nil {
 			w.chains[m] = markedChainWant(pc.Rules)
@@ -78,7 +88,7 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		chainInlineSets(pc, inline)
 		for name, kind := range chainSetRefs(pc) {
 			if _, ok := w.sets[name]; !ok {
-				w.sets[name] = setWant(name, PolSet{Kind: kind})
+				w.sets[name] = setWant(false, name, PolSet{Kind: kind})
 				only.sets[name] = true
 			}
 		}
@@ -120,7 +130,7 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		pe := polEndpointFrom(ep)
 		spec.Endpoints[iface] = pe
 		eg, ig := w.refGroup(pe.Egress, true, o), w.refGroup(pe.Ingress, false, o)
-		w.chains[fwChain(iface)] = fwChainWant(pe.Sources, eg)
+		w.chains[fwChain(iface)] = fwChainWant(false, pe.Sources, eg)
 		w.chains[twChain(iface)] = twChainWant(ig)
 		only.chains[fwChain(iface)], only.chains[twChain(iface)], only.chains[eg], only.chains[ig] = true, true, true, true
 		fe, te := vmapElem(iface, fwChain(iface)), vmapElem(iface, twChain(iface))
@@ -130,7 +140,7 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 	}
 	for name, s := range inline {
 		if _, ok := w.sets[name]; !ok {
-			w.sets[name] = setWant(name, s)
+			w.sets[name] = setWant(false, name, s)
 			only.sets[name] = true
 		}
 	}

@@ -95,7 +95,7 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	have, err := readPol(c, dp.h.ns)
+	have, err := readPol(c, dp.h.ns, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	if err := dp.collectPolicy(); err != nil {
 		t.Fatal(err)
 	}
-	if have, err = readPol(c, dp.h.ns); err != nil {
+	if have, err = readPol(c, dp.h.ns, false); err != nil {
 		t.Fatal(err)
 	}
 	for name := range have.dead {
@@ -147,7 +147,7 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	// A resync converts everything and removes the inline sets nothing uses any more.
 	dp.MarkResync()
 	flushApply()
-	if have, err = readPol(c, dp.h.ns); err != nil {
+	if have, err = readPol(c, dp.h.ns, false); err != nil {
 		t.Fatal(err)
 	}
 	for name := range have.sets {

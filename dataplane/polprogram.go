@@ -91,13 +91,16 @@ func polSetFrom(s *policy.Set) PolSet {
 	return PolSet{Kind: SetNets, Nets: slices.Clone(s.Nets)} // the Model reuses its slices
 }
 
-func polRulesFrom(rs []policy.Rule) []PolRule {
+func polRulesFrom(rs []policy.Rule) []PolRule { return polRulesFor(rs, 4) }
+
+// polRulesFor keeps the rules of one family (the Model splits a rule that can match both).
+func polRulesFor(rs []policy.Rule, fam uint8) []PolRule {
 	out := make([]PolRule, 0, len(rs))
 	for _, r := range rs {
-		if r.IPVersion == 6 {
+		if (r.IPVersion == 6) != (fam == 6) {
 			continue
 		}
-		pr := PolRule{Index: r.Index, Action: r.Action.String(), Src: polMatchFrom(r.Src), Dst: polMatchFrom(r.Dst),
+		pr := PolRule{Index: r.Index, Action: r.Action.String(), Src: polMatchFrom(r.Src, fam), Dst: polMatchFrom(r.Dst, fam),
 			ICMPType: -1, ICMPCode: -1, NotICMPType: -1, NotICMPCode: -1, LogPrefix: r.LogPrefix}
 		if r.Protocol != nil {
 			pr.Proto = *r.Protocol
@@ -122,7 +125,11 @@ func polRulesFrom(rs []policy.Rule) []PolRule {
 	return out
 }
 
-func polMatchFrom(m policy.Match) PolMatch {
+func polMatchFrom(m policy.Match, fam uint8) PolMatch {
+	v4 := v4
+	if fam == 6 {
+		v4 = v6only
+	}
 	ports := func(rs []policy.PortRange) []PortRange {
 		var out []PortRange
 		for _, r := range rs {

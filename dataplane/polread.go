@@ -13,9 +13,10 @@ import (
 )
 
 // readPol reads our part of the table back.
-func readPol(c *nftables.Conn, ns netns.NsHandle) (*polHave, error) {
+func readPol(c *nftables.Conn, ns netns.NsHandle, v6 bool) (*polHave, error) {
 	h := &polHave{chains: map[string]string{}, sets: map[string]*polSetHave{}, dead: map[string]bool{}}
-	t, err := c.ListTableOfFamily(nftTable, nftables.TableFamilyIPv4)
+	fam := polTableOf(v6).Family
+	t, err := c.ListTableOfFamily(nftTable, fam)
 	if errors.Is(err, unix.ENOENT) {
 		return h, nil
 	}
@@ -37,11 +38,11 @@ func readPol(c *nftables.Conn, ns netns.NsHandle) (*polHave, error) {
 		}
 		h.sets[s.Name] = &polSetHave{shape: setShape(s), elems: elemMap(es)}
 	}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	chains, err := c.ListChainsOfTableFamily(fam)
 	if err != nil {
 		return nil, err
 	}
-	heads, dead, err := firstRuleTags(ns)
+	heads, dead, err := firstRuleTags(ns, byte(fam))
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
@@ -63,7 +64,7 @@ func readPol(c *nftables.Conn, ns netns.NsHandle) (*polHave, error) {
 // firstRuleTags dumps every rule of the table in one request and returns, per chain, the
 // comment of its first rule, and the chains that hold superseded rules (polsupersede.go). google/nftables asks chain by chain (one dump per chain:
 // a second at 1,500 chains); the kernel dumps a whole table when no chain is named.
-func firstRuleTags(ns netns.NsHandle) (map[string]string, map[string]bool, error) {
+func firstRuleTags(ns netns.NsHandle, family byte) (map[string]string, map[string]bool, error) {
 	cfg := &mdnetlink.Config{}
 	if ns.IsOpen() {
 		cfg.NetNS = int(ns)
@@ -80,7 +81,7 @@ func firstRuleTags(ns netns.NsHandle) (map[string]string, map[string]bool, error
 	req := mdnetlink.Message{
 		Header: mdnetlink.Header{Type: mdnetlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETRULE),
 			Flags: mdnetlink.Request | mdnetlink.Dump},
-		Data: append([]byte{unix.AF_INET, unix.NFNETLINK_V0, 0, 0}, attrs...),
+		Data: append([]byte{family, unix.NFNETLINK_V0, 0, 0}, attrs...),
 	}
 	msgs, err := conn.Execute(req)
 	if err != nil {

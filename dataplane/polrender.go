@@ -26,7 +26,7 @@ type setRef func(name string) *nftables.Set
 // renderRule turns one Calico rule into kernel rules. Usually one; a rule listing both
 // numeric and named ports becomes one kernel rule per alternative (the kernel ANDs a
 // rule's matches, Calico ORs a rule's ports), as Felix does (felix/rules/policy.go).
-func renderRule(r PolRule, sets setRef) []polRuleOut {
+func renderRule(r PolRule, v6 bool, sets setRef) []polRuleOut {
 	var head []expr.Any
 	if r.Proto != 0 {
 		head = append(head, metaLoad(expr.MetaKeyL4PROTO), cmpEq([]byte{r.Proto}))
@@ -34,8 +34,8 @@ func renderRule(r PolRule, sets setRef) []polRuleOut {
 	if r.NotProto != 0 {
 		head = append(head, metaLoad(expr.MetaKeyL4PROTO), cmpNeq([]byte{r.NotProto}))
 	}
-	head = append(head, sideAddrs(true, r.Src, sets)...)
-	head = append(head, sideAddrs(false, r.Dst, sets)...)
+	head = append(head, sideAddrs(v6, true, r.Src, sets)...)
+	head = append(head, sideAddrs(v6, false, r.Dst, sets)...)
 	head = append(head, icmpMatch(r)...)
 	variants := [][]expr.Any{head}
 	for _, src := range []bool{true, false} {
@@ -43,7 +43,7 @@ func renderRule(r PolRule, sets setRef) []polRuleOut {
 		if src {
 			m = r.Src
 		}
-		alts := portAlternatives(src, m, sets)
+		alts := portAlternatives(v6, src, m, sets)
 		var next [][]expr.Any
 		for _, v := range variants {
 			for _, a := range alts {
@@ -77,30 +77,30 @@ func actionExprs(action, logPrefix string) []expr.Any {
 
 // sideAddrs renders a side's address conditions: nets (any of), not-nets (none of),
 // sets (all of), not-sets (none of).
-func sideAddrs(src bool, m PolMatch, sets setRef) []expr.Any {
+func sideAddrs(v6, src bool, m PolMatch, sets setRef) []expr.Any {
 	var out []expr.Any
 	switch len(m.Nets) {
 	case 0:
 	case 1:
-		out = append(out, prefixMatch(src, m.Nets[0], false)...)
+		out = append(out, prefixMatch(v6, src, m.Nets[0], false)...)
 	default:
-		out = append(out, addrLoad(src, 1), lookup(sets(netsSetName(m.Nets)), 1, false))
+		out = append(out, addrLoad(v6, src, 1), lookup(sets(netsSetName(m.Nets)), 1, false))
 	}
 	switch len(m.NotNets) {
 	case 0:
 	case 1:
-		out = append(out, prefixMatch(src, m.NotNets[0], true)...)
+		out = append(out, prefixMatch(v6, src, m.NotNets[0], true)...)
 	default:
-		out = append(out, addrLoad(src, 1), lookup(sets(netsSetName(m.NotNets)), 1, true))
+		out = append(out, addrLoad(v6, src, 1), lookup(sets(netsSetName(m.NotNets)), 1, true))
 	}
 	for _, s := range m.Sets {
-		out = append(out, addrLoad(src, 1), lookup(sets(s), 1, false))
+		out = append(out, addrLoad(v6, src, 1), lookup(sets(s), 1, false))
 	}
 	for _, s := range m.NotSets {
-		out = append(out, addrLoad(src, 1), lookup(sets(s), 1, true))
+		out = append(out, addrLoad(v6, src, 1), lookup(sets(s), 1, true))
 	}
 	for _, s := range m.NotPortSets {
-		out = append(out, namedPortLookup(src, sets(s), true)...)
+		out = append(out, namedPortLookup(v6, src, sets(s), true)...)
 	}
 	switch len(m.NotPorts) {
 	case 0:
@@ -114,7 +114,7 @@ func sideAddrs(src bool, m PolMatch, sets setRef) []expr.Any {
 
 // portAlternatives returns the ORed port conditions of a side: numeric ports as one
 // alternative, each named-port set as another; one empty alternative when there are none.
-func portAlternatives(src bool, m PolMatch, sets setRef) [][]expr.Any {
+func portAlternatives(v6, src bool, m PolMatch, sets setRef) [][]expr.Any {
 	var alts [][]expr.Any
 	switch len(m.Ports) {
 	case 0:
@@ -124,7 +124,7 @@ func portAlternatives(src bool, m PolMatch, sets setRef) [][]expr.Any {
 		alts = append(alts, []expr.Any{portLoad(src, 1), lookup(sets(portsSetName(m.Ports)), 1, false)})
 	}
 	for _, s := range m.PortSets {
-		alts = append(alts, namedPortLookup(src, sets(s), false))
+		alts = append(alts, namedPortLookup(v6, src, sets(s), false))
 	}
 	if len(alts) == 0 {
 		alts = [][]expr.Any{nil}

@@ -30,6 +30,9 @@ type PolicySpec struct {
 	// HostIPIP / HostVXLAN: accept IPIP / UDP to VXLANPort in the host input and output
 	// hooks before host endpoint policy (an IP pool uses that encapsulation).
 	HostIPIP, HostVXLAN bool
+	// V6 renders the spec into `ip6 brindle` (IPv6 addresses, nets and sets only; no host
+	// endpoints); see SpecFromProgram6.
+	V6 bool
 }
 
 // PolHostEndpoint is what applies to one host interface, per hook: Ingress/Egress to and

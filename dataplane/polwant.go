@@ -22,6 +22,7 @@ type polWant struct {
 	sets   map[string]*polSetWant
 	chains map[string]*polChainWant
 	refs   map[string]int // group chain -> endpoints using it
+	v6     bool           // for `ip6 brindle`
 }
 
 type polSetWant struct {
@@ -86,9 +87,9 @@ func buildPolWant(spec PolicySpec) *polWant {
 	}
 	addInlineSets(&spec)
 	addMissingSets(&spec)
-	w := &polWant{sets: map[string]*polSetWant{}, chains: map[string]*polChainWant{}, refs: map[string]int{}}
+	w := &polWant{sets: map[string]*polSetWant{}, chains: map[string]*polChainWant{}, refs: map[string]int{}, v6: spec.V6}
 	for name, s := range spec.Sets {
-		w.sets[name] = setWant(name, s)
+		w.sets[name] = setWant(spec.V6, name, s)
 	}
 	var fw, tw []nftables.SetElement
 	o := spec.epOpts()
@@ -96,7 +97,7 @@ func buildPolWant(spec PolicySpec) *polWant {
 		eg, ig := w.refGroup(ep.Egress, true, o), w.refGroup(ep.Ingress, false, o)
 		fw = append(fw, vmapElem(iface, fwChain(iface)))
 		tw = append(tw, vmapElem(iface, twChain(iface)))
-		w.chains[fwChain(iface)] = fwChainWant(ep.Sources, eg)
+		w.chains[fwChain(iface)] = fwChainWant(spec.V6, ep.Sources, eg)
 		w.chains[twChain(iface)] = twChainWant(ig)
 	}
 	// Host byte order in the set's userdata, as nft writes it for strings: without it
@@ -105,15 +106,19 @@ func buildPolWant(spec PolicySpec) *polWant {
 	w.sets[mapFromWL] = &polSetWant{proto: named(vmap, mapFromWL), elems: elemMap(fw)}
 	w.sets[mapToWL] = &polSetWant{proto: named(vmap, mapToWL), elems: elemMap(tw)}
 	for name, ch := range spec.Chains {
-		w.chains[name] = policyChainWant(ch.Rules)
+		w.chains[name] = policyChainWant(spec.V6, ch.Rules)
 	}
-	toHost := spec.ToHost
+	toHost, v6 := spec.ToHost, spec.V6
 	for _, name := range []string{chainPolPre, chainPolForward, chainPolInput, chainFromWL, chainToWL, chainWLToHost} {
 		name := name
-		w.chains[name] = &polChainWant{hash: contentHash([]any{polRenderVersion, name, toHost}), hook: basePolChains[name],
-			render: func(sets setRef) []polRuleOut { return dispatchRules(name, toHost, sets) }}
+		key := []any{polRenderVersion, name, toHost}
+		if v6 {
+			key = append(key, "v6")
+		}
+		w.chains[name] = &polChainWant{hash: contentHash(key), hook: basePolChains[name],
+			render: func(sets setRef) []polRuleOut { return dispatchRules(name, v6, toHost, sets) }}
 	}
-	if len(spec.HostEndpoints) > 0 {
+	if len(spec.HostEndpoints) > 0 && !spec.V6 {
 		w.addHost(spec)
 	}
 	return w
@@ -138,9 +143,9 @@ func twChainWant(group string) *polChainWant {
 		render: func(setRef) []polRuleOut { return twRules(group) }}
 }
 
-func fwChainWant(sources []netip.Prefix, group string) *polChainWant {
+func fwChainWant(v6 bool, sources []netip.Prefix, group string) *polChainWant {
 	return &polChainWant{hash: contentHash([]any{polRenderVersion, sources, group}),
-		render: func(sets setRef) []polRuleOut { return fwRules(sources, group, sets) }}
+		render: func(sets setRef) []polRuleOut { return fwRules(v6, sources, group, sets) }}
 }
 
 // groupName names the group chain of a direction's content: "eg-" (egress) or "ig-"
@@ -174,28 +179,32 @@ func (w *polWant) unrefGroup(name string) bool {
 	return true
 }
 
-func policyChainWant(rules []PolRule) *polChainWant {
+func policyChainWant(v6 bool, rules []PolRule) *polChainWant {
 	return &polChainWant{hash: contentHash([]any{polRenderVersion, rules}),
 		render: func(sets setRef) []polRuleOut {
 			var out []polRuleOut
 			for _, r := range rules {
-				out = append(out, renderRule(r, sets)...)
+				out = append(out, renderRule(r, v6, sets)...)
 			}
 			return out
 		}}
 }
 
-// setWant turns a model set into its kernel shape and elements.
-func setWant(name string, s PolSet) *polSetWant {
+// setWant turns a model set into its kernel shape and elements, for the `ip6` table with v6.
+func setWant(v6 bool, name string, s PolSet) *polSetWant {
 	switch s.Kind {
 	case SetNamedPorts:
 		var es []nftables.SetElement
 		for _, np := range s.Ports {
-			if np.Addr.Is4() {
+			if np.Addr.Is4() != v6 {
 				es = append(es, nftables.SetElement{Key: namedPortKey(np)})
 			}
 		}
-		return &polSetWant{proto: nftables.Set{Name: name, KeyType: typeNamedPort, Concatenation: true}, elems: elemMap(es)}
+		key := typeNamedPort
+		if v6 {
+			key = typeNamedPort6
+		}
+		return &polSetWant{proto: nftables.Set{Name: name, KeyType: key, Concatenation: true}, elems: elemMap(es)}
 	case SetPorts:
 		var rs []ipRange
 		for _, r := range s.Range {
@@ -204,6 +213,10 @@ func setWant(name string, s PolSet) *polSetWant {
 		return &polSetWant{proto: nftables.Set{Name: name, KeyType: nftables.TypeInetService, Interval: true},
 			elems: elemMap(intervalElems(mergeIntervals(rs), 2, 1<<16))}
 	default:
+		if v6 {
+			return &polSetWant{proto: nftables.Set{Name: name, KeyType: nftables.TypeIP6Addr, Interval: true},
+				elems: elemMap(range6Elems(netRanges6(s.Nets)))}
+		}
 		return &polSetWant{proto: nftables.Set{Name: name, KeyType: nftables.TypeIPAddr, Interval: true},
 			elems: elemMap(intervalElems(netRanges(s.Nets), 4, maxAddrPlus1))}
 	}

@@ -74,8 +74,8 @@ func (p *polTable) apply(spec PolicySpec) error {
 	defer c.CloseLasting()
 	have, read := p.have, false
 	if p.stale || have == nil {
-		if have, err = readPol(c, p.h.ns); err != nil {
-			return fmt.Errorf("nftables: read policy in table %s: %w", nftTable, err)
+		if have, err = readPol(c, p.h.ns, spec.V6); err != nil {
+			return fmt.Errorf("nftables: read policy in table %s: %w", polTableOf(spec.V6).Name, err)
 		}
 		read = true
 	}
@@ -92,6 +92,15 @@ func (p *polTable) apply(spec PolicySpec) error {
 	return nil
 }
 
+// polTableOf is the table a policy reconciler owns objects in: `ip brindle`, or with v6
+// `ip6 brindle`.
+func polTableOf(v6 bool) *nftables.Table {
+	if v6 {
+		return &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv6}
+	}
+	return &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv4}
+}
+
 // polTouched limits a write to the named chains and sets (an incremental apply); nil means
 // everything is compared.
 type polTouched struct {
@@ -104,7 +113,7 @@ type polTouched struct {
 // accepts inside one transaction: objects are created before anything refers to them and
 // deleted after the last reference is gone. It reports whether anything was queued.
 func queuePol(c *nftables.Conn, have *polHave, want *polWant, only *polTouched, refill bool) bool {
-	t := &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv4}
+	t := polTableOf(want.v6)
 	queued := false
 	if !have.table {
 		c.AddTable(t)

@@ -48,7 +48,7 @@ type policyID struct {
 
 func newPolicyCache(me string) *policyCache {
 	// dirty from the start: the first sync programs the table even with no policy at all.
-	return &policyCache{model: policy.New(policy.Options{Node: me}), ids: map[string]policyID{}, dirty: true}
+	return &policyCache{model: policy.New(policy.Options{Node: me, IPv6: true}), ids: map[string]policyID{}, dirty: true}
 }
 
 // event folds one watch event into the Model; cheap (the Model defers work to Flush).
