@@ -10,6 +10,7 @@ package dataplane
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 
 	"github.com/brindle-net/brindle/calc"
@@ -48,10 +49,15 @@ type Dataplane struct {
 	nat6    *nat6Table
 	sysctl  *sysctls
 
-	polMu     sync.Mutex // serialises ApplyPolicy; independent of Apply
-	pol       *polTable
-	pol6      *polTable // the IPv6 workload policy in `ip6 brindle` (polv6.go)
-	polResync bool      // under resyncMu
+	polMu sync.Mutex // serialises ApplyPolicy; independent of Apply
+	pol   *polTable
+	pol6  *polTable // the IPv6 workload policy in `ip6 brindle` (polv6.go)
+	// noIPv6: the kernel runs without IPv6 (booted with ipv6.disable=1, so there is no
+	// /proc/sys/net/ipv6): no `ip6` table can be written and none is needed, since no
+	// workload can send IPv6. Writing one anyway would fail every policy apply and keep the
+	// node not ready.
+	noIPv6    bool
+	polResync bool // under resyncMu
 
 	resyncMu sync.Mutex
 	resync   bool
@@ -82,7 +88,14 @@ func New(opts Options) (*Dataplane, error) {
 		sysctl:  &sysctls{h: h, log: log, stale: true},
 		pol:     &polTable{h: h, log: log, stale: true},
 		pol6:    &polTable{h: h, log: log, stale: true},
+		noIPv6:  !kernelHasIPv6(),
 	}, nil
+}
+
+// kernelHasIPv6 reports whether the kernel runs with IPv6 at all.
+func kernelHasIPv6() bool {
+	_, err := os.Stat("/proc/sys/net/ipv6")
+	return err == nil
 }
 
 // Close releases the namespace handles. Kernel state stays as it is.

@@ -34,7 +34,7 @@ func (d *Dataplane) ApplyPolicyProgram(ctx context.Context, prog *policy.Program
 	// only when built with IPv6, and a full conversion compares chain hashes, so only what
 	// changed is written. An IPv6 failure leaves pol6 stale and is returned with IPv4's.
 	var err6 error
-	if p6 := d.pol6; prog != nil {
+	if p6 := d.pol6; prog != nil && !d.noIPv6 {
 		if err6 = p6.apply(SpecFromProgram6(prog)); err6 != nil {
 			err6 = fmt.Errorf("IPv6: %w", err6)
 		}
