@@ -87,7 +87,7 @@ func New(opts Options) (*Dataplane, error) {
 		nat6:    &nat6Table{h: h, log: log, stale: true},
 		sysctl:  &sysctls{h: h, log: log, stale: true},
 		pol:     &polTable{h: h, log: log, stale: true},
-		pol6:    &polTable{h: h, log: log, stale: true},
+		pol6:    &polTable{h: h, log: log, stale: true, v6: true},
 		noIPv6:  !kernelHasIPv6(),
 	}, nil
 }

@@ -30,24 +30,41 @@ func (d *Dataplane) ApplyPolicyProgram(ctx context.Context, prog *policy.Program
 		p.stale = true // this delta is lost: convert everything next time
 		return err
 	}
-	// IPv6 is converted in full each time (no Delta path): the Model emits family-6 rules
-	// only when built with IPv6, and a full conversion compares chain hashes, so only what
-	// changed is written. An IPv6 failure leaves pol6 stale and is returned with IPv4's.
+	// IPv6 takes the same paths in its own table (`ip6 brindle`); its failure leaves pol6
+	// stale and is returned with IPv4's.
 	var err6 error
-	if p6 := d.pol6; prog != nil && !d.noIPv6 {
-		if err6 = p6.apply(SpecFromProgram6(prog)); err6 != nil {
+	if prog != nil && !d.noIPv6 {
+		if err6 = d.applyPolicyFamily(d.pol6, prog, delta); err6 != nil {
 			err6 = fmt.Errorf("IPv6: %w", err6)
 		}
 	}
-	// Host endpoints are few: a change to one converts everything. A policy edit alone takes
-	// the Delta path, which also rewrites the policy's marked copy (polhost.go).
+	return errors.Join(d.applyPolicyFamily(p, prog, delta), err6)
+}
+
+// applyPolicyFamily writes prog into one family's table: the whole Program after a failure,
+// a resync, a configuration or host endpoint change (host endpoints are few: a change to one
+// converts everything), else only the Delta. A policy edit alone takes the Delta path, which
+// also rewrites the policy's marked copy (polhost.go).
+func (d *Dataplane) applyPolicyFamily(p *polTable, prog *policy.Program, delta policy.Delta) error {
 	host := len(delta.HostEndpointsChanged)+len(delta.HostEndpointsRemoved) > 0
 	if p.stale || p.want == nil || p.have == nil || delta.Full || delta.ConfigChanged || host {
-		p.spec = SpecFromProgram(prog)
-		return errors.Join(p.apply(p.spec), err6)
+		if p.v6 {
+			p.spec = SpecFromProgram6(prog)
+		} else {
+			p.spec = SpecFromProgram(prog)
+		}
+		return p.apply(p.spec)
 	}
-	defer d.schedulePolicyCollect()
-	return errors.Join(p.applyDelta(prog, delta), err6)
+	defer d.schedulePolicyCollect(p)
+	return p.applyDelta(prog, delta)
+}
+
+// family is the address family of the table's rules.
+func (p *polTable) family() uint8 {
+	if p.v6 {
+		return 6
+	}
+	return 4
 }
 
 func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
@@ -58,14 +75,14 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		name := setName(id)
 		only.sets[name] = true
 		s := prog.Sets[id]
-		if sd.Removed || s == nil || s.Family == 6 {
+		if sd.Removed || s == nil || (s.Family == 6) != p.v6 {
 			delete(w.sets, name)
 			delete(spec.Sets, name)
 			continue
 		}
 		ps := polSetFrom(s)
 		spec.Sets[name] = ps
-		w.sets[name] = setWant(false, name, ps)
+		w.sets[name] = setWant(p.v6, name, ps)
 	}
 	for _, id := range delta.ChainsRemoved {
 		delete(w.chains, string(id))
@@ -77,9 +94,9 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		if ch == nil {
 			continue
 		}
-		pc := PolChain{Rules: polRulesFrom(ch.Rules)}
+		pc := PolChain{Rules: polRulesFor(ch.Rules, p.family())}
 		spec.Chains[string(id)] = pc
-		w.chains[string(id)] = policyChainWant(false, pc.Rules)
+		w.chains[string(id)] = policyChainWant(p.v6, pc.Rules)
 		only.chains[string(id)] = true
 		if m := markedChain(string(id)); w.chains[m] != nil {
 			w.chains[m] = markedChainWant(pc.Rules)
@@ -88,7 +105,7 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 		chainInlineSets(pc, inline)
 		for name, kind := range chainSetRefs(pc) {
 			if _, ok := w.sets[name]; !ok {
-				w.sets[name] = setWant(false, name, PolSet{Kind: kind})
+				w.sets[name] = setWant(p.v6, name, PolSet{Kind: kind})
 				only.sets[name] = true
 			}
 		}
@@ -127,10 +144,10 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 			continue
 		}
 		drop(iface)
-		pe := polEndpointFrom(ep)
+		pe := polEndpointFor(ep, p.v6)
 		spec.Endpoints[iface] = pe
 		eg, ig := w.refGroup(pe.Egress, true, o), w.refGroup(pe.Ingress, false, o)
-		w.chains[fwChain(iface)] = fwChainWant(false, pe.Sources, eg)
+		w.chains[fwChain(iface)] = fwChainWant(p.v6, pe.Sources, eg)
 		w.chains[twChain(iface)] = twChainWant(ig)
 		only.chains[fwChain(iface)], only.chains[twChain(iface)], only.chains[eg], only.chains[ig] = true, true, true, true
 		fe, te := vmapElem(iface, fwChain(iface)), vmapElem(iface, twChain(iface))
@@ -140,7 +157,7 @@ func (p *polTable) applyDelta(prog *policy.Program, delta policy.Delta) error {
 	}
 	for name, s := range inline {
 		if _, ok := w.sets[name]; !ok {
-			w.sets[name] = setWant(false, name, s)
+			w.sets[name] = setWant(p.v6, name, s)
 			only.sets[name] = true
 		}
 	}

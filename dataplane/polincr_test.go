@@ -3,6 +3,7 @@ package dataplane
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/google/nftables"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -34,8 +35,8 @@ func testGNP(t *testing.T, i, port int, nets bool) *api.GlobalNetworkPolicy {
 func testWEP(t *testing.T, j int, app string) *api.WorkloadEndpoint {
 	return mustDecode[*api.WorkloadEndpoint](t, fmt.Sprintf(`{"kind":"WorkloadEndpoint",
 	"metadata":{"name":"local-cni-c%d-eth0","namespace":"default","labels":{"app":"%s","role":"r%d","projectcalico.org/namespace":"default"}},
-	"spec":{"node":"local","interfaceName":"cali%011d","ipNetworks":["10.65.0.%d/32"],"profiles":["net1"],
-	"ports":[{"name":"http","protocol":"TCP","port":8080}]}}`, j, app, j%2, j, j+1))
+	"spec":{"node":"local","interfaceName":"cali%011d","ipNetworks":["10.65.0.%d/32","fd00:65::%d/128"],"profiles":["net1"],
+	"ports":[{"name":"http","protocol":"TCP","port":8080}]}}`, j, app, j%2, j, j+1, j+1))
 }
 
 // TestPolicyDeltaMatchesFull: random edits applied through the Delta leave the kernel
@@ -45,7 +46,7 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	needRoot(t)
 	a := newNS(t, "d")
 	dp := newDP(t, a)
-	m := policy.New(policy.Options{Node: "local"})
+	m := policy.New(policy.Options{Node: "local", IPv6: true})
 	m.SetConfig(policy.Config{EndpointToHost: "Drop", LogPrefix: "calico-packet", DropInvalid: true, VXLANPort: 4789})
 	m.SetProfile(mustDecode[*api.Profile](t, `{"kind":"Profile","metadata":{"name":"net1"},"spec":{"egress":[{"action":"Allow"}],
 		"ingress":[{"action":"Allow","source":{"selector":"has(net1)"}},{"action":"Allow","protocol":"TCP","destination":{"ports":["http"]}}],
@@ -66,7 +67,7 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	flushApply()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for step := range 60 {
-		before := dp.PolicyWrites()
+		before, before6 := dp.PolicyWrites(), writes6(dp)
 		switch rng.IntN(5) {
 		case 0:
 			m.SetGlobalNetworkPolicy(testGNP(t, rng.IntN(8), 80+step, rng.IntN(2) == 0))
@@ -83,6 +84,9 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 		if n := dp.PolicyWrites() - before; n > 1 {
 			t.Fatalf("step %d: %d transactions", step, n)
 		}
+		if n := writes6(dp) - before6; n > 1 {
+			t.Fatalf("step %d: %d IPv6 transactions", step, n)
+		}
 	}
 	// A policy edit that adds and removes nothing else supersedes the policy's chain.
 	m.SetGlobalNetworkPolicy(testGNP(t, 0, 9998, false))
@@ -90,12 +94,51 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	m.SetGlobalNetworkPolicy(testGNP(t, 0, 9999, false))
 	flushApply()
 	prog, _ := m.Flush()
-	want := buildPolWant(SpecFromProgram(prog))
 	c, err := dp.h.nft()
 	if err != nil {
 		t.Fatal(err)
 	}
-	have, err := readPol(c, dp.h.ns, false)
+	// Both families' tables: the IPv6 one takes the same incremental path (dual-stack
+	// endpoints, rules of both families).
+	for _, fam := range []struct {
+		v6   bool
+		p    *polTable
+		want *polWant
+	}{{false, dp.pol, buildPolWant(SpecFromProgram(prog))}, {true, dp.pol6, buildPolWant(SpecFromProgram6(prog))}} {
+		t.Run(fmt.Sprintf("v6=%v", fam.v6), func(t *testing.T) {
+			checkPolTable(t, c, dp, fam.p, fam.want)
+		})
+	}
+	// A resync converts everything and removes the inline sets nothing uses any more.
+	dp.MarkResync()
+	flushApply()
+	for _, v6 := range []bool{false, true} {
+		want := buildPolWant(SpecFromProgram(prog))
+		if v6 {
+			want = buildPolWant(SpecFromProgram6(prog))
+		}
+		have, err := readPol(c, dp.h.ns, v6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range have.sets {
+			if want.sets[name] == nil {
+				t.Errorf("v6=%v: after resync, set %s left in the kernel", v6, name)
+			}
+		}
+	}
+}
+
+func writes6(dp *Dataplane) int {
+	dp.polMu.Lock()
+	defer dp.polMu.Unlock()
+	return dp.pol6.writes
+}
+
+// checkPolTable: the table holds superseded rules after single edits, and after the
+// collection exactly what want says (chain hashes and set elements).
+func checkPolTable(t *testing.T, c *nftables.Conn, dp *Dataplane, p *polTable, want *polWant) {
+	have, err := readPol(c, dp.h.ns, p.v6)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +146,10 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 		t.Error("no chain holds superseded rules: incremental writes should only add rules")
 	}
 	// The collection rewrites those chains with only their current rules.
-	if err := dp.collectPolicy(); err != nil {
+	if err := dp.collectPolicy(p); err != nil {
 		t.Fatal(err)
 	}
-	if have, err = readPol(c, dp.h.ns, false); err != nil {
+	if have, err = readPol(c, dp.h.ns, p.v6); err != nil {
 		t.Fatal(err)
 	}
 	for name := range have.dead {
@@ -142,17 +185,6 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	for name := range have.sets {
 		if want.sets[name] == nil && !strings.HasPrefix(name, "n-") && !strings.HasPrefix(name, "p-") {
 			t.Errorf("set %s left in the kernel", name)
-		}
-	}
-	// A resync converts everything and removes the inline sets nothing uses any more.
-	dp.MarkResync()
-	flushApply()
-	if have, err = readPol(c, dp.h.ns, false); err != nil {
-		t.Fatal(err)
-	}
-	for name := range have.sets {
-		if want.sets[name] == nil {
-			t.Errorf("after resync, set %s left in the kernel", name)
 		}
 	}
 }

@@ -45,13 +45,12 @@ func queueSupersede(c *nftables.Conn, ch *nftables.Chain, cw *polChainWant) {
 
 // schedulePolicyCollect (re)arms the collection timer when chains hold superseded rules.
 // Called with polMu held.
-func (d *Dataplane) schedulePolicyCollect() {
-	p := d.pol
+func (d *Dataplane) schedulePolicyCollect(p *polTable) {
 	if p.closed || p.have == nil || len(p.have.dead) == 0 {
 		return
 	}
 	if p.collect == nil {
-		p.collect = time.AfterFunc(polCollectDelay, func() { _ = d.collectPolicy() })
+		p.collect = time.AfterFunc(polCollectDelay, func() { _ = d.collectPolicy(p) })
 		return
 	}
 	p.collect.Reset(polCollectDelay)
@@ -60,10 +59,9 @@ func (d *Dataplane) schedulePolicyCollect() {
 // collectPolicy rewrites, in one transaction, every chain that holds superseded rules with
 // only its current ones. A failure marks the table stale: the next apply reads it back and
 // the full conversion rewrites those chains.
-func (d *Dataplane) collectPolicy() error {
+func (d *Dataplane) collectPolicy(p *polTable) error {
 	d.polMu.Lock()
 	defer d.polMu.Unlock()
-	p := d.pol
 	if p.closed || p.stale || p.have == nil || p.want == nil || len(p.have.dead) == 0 {
 		return nil
 	}
@@ -73,7 +71,7 @@ func (d *Dataplane) collectPolicy() error {
 		return fmt.Errorf("nftables: %w", err)
 	}
 	defer c.CloseLasting()
-	t := &nftables.Table{Name: nftTable, Family: nftables.TableFamilyIPv4}
+	t := polTableOf(p.v6)
 	for name := range p.have.dead {
 		cw := p.want.chains[name]
 		if cw == nil {
@@ -96,8 +94,10 @@ func (d *Dataplane) collectPolicy() error {
 func (d *Dataplane) stopPolicyCollect() {
 	d.polMu.Lock()
 	defer d.polMu.Unlock()
-	d.pol.closed = true
-	if d.pol.collect != nil {
-		d.pol.collect.Stop()
+	for _, p := range []*polTable{d.pol, d.pol6} {
+		p.closed = true
+		if p.collect != nil {
+			p.collect.Stop()
+		}
 	}
 }

@@ -79,7 +79,7 @@ func TestPolicySupersededEnforced(t *testing.T) {
 		t.Fatalf("back to app x, px allows:\n%s", list())
 	}
 	// The collection removes the superseded rules; nothing changes for packets.
-	if err := dp.collectPolicy(); err != nil {
+	if err := dp.collectPolicy(dp.pol); err != nil {
 		t.Fatal(err)
 	}
 	if len(dp.pol.have.dead) != 0 {

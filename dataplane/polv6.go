@@ -71,11 +71,19 @@ func SpecFromProgram6(p *policy.Program) PolicySpec {
 		spec.Chains[string(id)] = PolChain{Rules: polRulesFor(ch.Rules, 6)}
 	}
 	for iface, ep := range p.Endpoints {
-		pe := polEndpointFrom(ep)
-		pe.Sources = append(append(v6only(ep.Addrs), v6only(ep.AllowSpoofed)...), linkLocal6)
-		spec.Endpoints[iface] = pe
+		spec.Endpoints[iface] = polEndpointFor(ep, true)
 	}
 	return spec
+}
+
+// polEndpointFor is an endpoint as one family's table enforces it: the IPv6 table accepts
+// its /128s, its IPv6 allowSpoofedSourcePrefixes and link-local sources.
+func polEndpointFor(ep *policy.Endpoint, v6 bool) PolEndpoint {
+	pe := polEndpointFrom(ep)
+	if v6 {
+		pe.Sources = append(append(v6only(ep.Addrs), v6only(ep.AllowSpoofed)...), linkLocal6)
+	}
+	return pe
 }
 
 // linkLocal6 is accepted as a workload's source besides its own addresses: a workload talks

@@ -31,6 +31,7 @@ type polTable struct {
 
 	collect *time.Timer // deletes superseded rules once the policy is quiet (polsupersede.go)
 	closed  bool
+	v6      bool // the table is `ip6 brindle` (polv6.go)
 }
 
 // polHave is what the kernel holds of ours.

@@ -92,7 +92,7 @@ func BenchmarkPolicyScale(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m := policy.New(policy.Options{Node: "local"})
+		m := policy.New(policy.Options{Node: "local", IPv6: true}) // as the agent builds it
 		m.SetConfig(policy.Config{EndpointToHost: "Drop", LogPrefix: "calico-packet", DropInvalid: true, VXLANPort: 4789})
 		m.SetProfile(decode[*api.Profile](b, `{"kind":"Profile","metadata":{"name":"net1"},"spec":{"egress":[{"action":"Allow"}],
 			"ingress":[{"action":"Allow","source":{"selector":"has(net1)"}}],"labelsToApply":{"net1":""}}}`))
