@@ -3,9 +3,6 @@ package dataplane
 import (
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -175,30 +172,7 @@ func goldenSpec6() PolicySpec {
 // TestPolicyGolden6 is TestPolicyGolden for `ip6 brindle` (testdata/policy6.nft), written
 // next to NAT66's objects, which both reconcilers leave to each other.
 func TestPolicyGolden6(t *testing.T) {
-	needRoot(t)
-	a := newNS(t, "g6")
-	dp := newDP(t, a)
-	applyPol(t, dp, goldenSpec6())
-	got := sh(t, "ip", "netns", "exec", a, "nft", "list", "table", "ip6", "brindle")
-	got = regexp.MustCompile(`h:[0-9a-f]{64}`).ReplaceAllString(got, "h:<hash>")
-	path := filepath.Join("testdata", "policy6.nft")
-	if *updateGolden {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("ruleset differs from %s (run with -update after review):\n%s", path, got)
-	}
-	w0 := dp.PolicyWrites()
-	applyPol(t, dp, goldenSpec6())
-	if dp.PolicyWrites() != w0 {
-		t.Error("an unchanged spec was written again")
-	}
+	checkPolicyGolden(t, "g6", goldenSpec6, "policy6.nft")
 }
 
 // TestNAT66KeepsPolicy6: NAT66 comes and goes beside the IPv6 policy in `ip6 brindle`; each
