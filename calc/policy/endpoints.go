@@ -1,6 +1,9 @@
 package policy
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 func (s *state) localUpdate(old, it *item) {
 	if old != nil && old.local {
@@ -119,21 +122,7 @@ func (s *state) sortedPolicies(it *item, host bool) ([]*policy, map[string]tierR
 		}
 	}
 	slices.SortFunc(pols, func(a, b *policy) int {
-		if c := compareTierRank(ranks[a.tier], ranks[b.tier]); c != 0 {
-			return c
-		}
-		if a.order != b.order {
-			if a.order < b.order {
-				return -1
-			}
-			return 1
-		}
-		if a.sortName < b.sortName {
-			return -1
-		} else if a.sortName > b.sortName {
-			return 1
-		}
-		return 0
+		return cmp.Or(compareTierRank(ranks[a.tier], ranks[b.tier]), cmp.Compare(a.order, b.order), cmp.Compare(a.sortName, b.sortName))
 	})
 	return pols, ranks
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"math"
 
 	"github.com/brindle-net/brindle/api"
@@ -21,21 +22,7 @@ type itemKey struct {
 }
 
 func compareItemKey(a, b itemKey) int {
-	if a.kind != b.kind {
-		return int(a.kind) - int(b.kind)
-	}
-	if a.namespace != b.namespace {
-		if a.namespace < b.namespace {
-			return -1
-		}
-		return 1
-	}
-	if a.name < b.name {
-		return -1
-	} else if a.name > b.name {
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
 }
 
 type policyKey struct {
@@ -192,16 +179,5 @@ func compareTierRank(a, b tierRank) int {
 		}
 		return -1
 	}
-	if a.order != b.order {
-		if a.order < b.order {
-			return -1
-		}
-		return 1
-	}
-	if a.name < b.name {
-		return -1
-	} else if a.name > b.name {
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.name, b.name))
 }
