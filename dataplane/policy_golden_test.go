@@ -99,17 +99,12 @@ func checkPolicyGolden(t *testing.T, tag string, spec func() PolicySpec, file st
 	if got != string(want) {
 		t.Errorf("ruleset differs from %s (run with -update after review):\n%s", path, got)
 	}
-	writes := func() int {
-		dp.polMu.Lock()
-		defer dp.polMu.Unlock()
-		return table.writes
-	}
-	w0 := writes()
+	w0 := tableWrites(dp, table)
 	if w0 == 0 {
 		t.Fatalf("no transaction counted on the %s table: the rewrite check below would prove nothing", family)
 	}
 	applyPol(t, dp, spec())
-	if writes() != w0 {
+	if tableWrites(dp, table) != w0 {
 		t.Error("an unchanged spec was written again")
 	}
 }

@@ -67,7 +67,7 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	flushApply()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for step := range 60 {
-		before, before6 := dp.PolicyWrites(), writes6(dp)
+		before, before6 := dp.PolicyWrites(), tableWrites(dp, dp.pol6)
 		switch rng.IntN(5) {
 		case 0:
 			m.SetGlobalNetworkPolicy(testGNP(t, rng.IntN(8), 80+step, rng.IntN(2) == 0))
@@ -84,7 +84,7 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 		if n := dp.PolicyWrites() - before; n > 1 {
 			t.Fatalf("step %d: %d transactions", step, n)
 		}
-		if n := writes6(dp) - before6; n > 1 {
+		if n := tableWrites(dp, dp.pol6) - before6; n > 1 {
 			t.Fatalf("step %d: %d IPv6 transactions", step, n)
 		}
 	}
@@ -129,10 +129,11 @@ func TestPolicyDeltaMatchesFull(t *testing.T) {
 	}
 }
 
-func writes6(dp *Dataplane) int {
+// tableWrites counts the transactions that wrote to one policy table.
+func tableWrites(dp *Dataplane, p *polTable) int {
 	dp.polMu.Lock()
 	defer dp.polMu.Unlock()
-	return dp.pol6.writes
+	return p.writes
 }
 
 // checkPolTable: the table holds superseded rules after single edits, and after the
