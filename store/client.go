@@ -5,7 +5,6 @@ package store
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"strings"
@@ -61,6 +60,8 @@ type Client struct {
 	cfg  Config
 	log  *zap.Logger
 	tls  *tls.Config // for diagnosing a failed connect
+	// tlsFiles, when set, replaces tls with the files' current content (rotation).
+	tlsFiles *tlsFiles
 
 	broken brokenLog // broken records already reported
 }
@@ -92,9 +93,18 @@ func Dial(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	tlsCfg, err := tlsConfig(cfg)
+	if (cfg.Username == "") != (cfg.Password == "") {
+		// Calico silently ignores one without the other; a typo should not look like "no auth".
+		return nil, fmt.Errorf("ETCD_USERNAME and ETCD_PASSWORD (etcdUsername, etcdPassword) must be given together")
+	}
+	tlsCfg, files, err := tlsSetup(cfg)
 	if err != nil {
 		return nil, err
+	}
+	dialOpts := []grpc.DialOption{reconnectParams()}
+	if files != nil {
+		// After clientv3's own TLS credentials, so these win (gRPC keeps the last).
+		dialOpts = append(dialOpts, grpc.WithTransportCredentials(&reloadingCreds{files: files}))
 	}
 	ec, err := clientv3.New(clientv3.Config{
 		Endpoints:            cfg.Endpoints,
@@ -104,13 +114,16 @@ func Dial(cfg Config) (*Client, error) {
 		TLS:                  tlsCfg,
 		Username:             cfg.Username,
 		Password:             cfg.Password,
-		DialOptions:          []grpc.DialOption{reconnectParams()},
+		DialOptions:          dialOpts,
 		Logger:               cfg.Logger.Named("etcd-client").WithOptions(zap.IncreaseLevel(zap.ErrorLevel)),
 	})
 	if err != nil {
+		if authErr := credentialsRefused(err); authErr != nil {
+			err = authErr // clientv3 authenticates while dialling
+		}
 		return nil, fmt.Errorf("connecting to etcd at %s: %w", strings.Join(cfg.Endpoints, ","), err)
 	}
-	return &Client{etcd: ec, cfg: cfg, log: cfg.Logger, tls: tlsCfg}, nil
+	return &Client{etcd: ec, cfg: cfg, log: cfg.Logger, tls: tlsCfg, tlsFiles: files}, nil
 }
 
 // NewFromEtcd wraps an existing etcd client (tests, the embedded datastore).
@@ -139,37 +152,20 @@ func (c *Client) Endpoints() []string { return c.etcd.Endpoints() }
 // Close releases the connection.
 func (c *Client) Close() error { return c.etcd.Close() }
 
-func tlsConfig(cfg Config) (*tls.Config, error) {
+// tlsSetup resolves the TLS side of cfg: nil for plain http, a fixed config for https
+// without files (the system roots), else the files, reloaded when they change.
+func tlsSetup(cfg Config) (*tls.Config, *tlsFiles, error) {
 	if cfg.CACertFile == "" && cfg.CertFile == "" && cfg.KeyFile == "" {
 		for _, e := range cfg.Endpoints {
 			if strings.HasPrefix(e, "https://") {
-				// https without files: verify against the system roots.
-				return &tls.Config{MinVersion: tls.VersionTLS12}, nil
+				return &tls.Config{MinVersion: tls.VersionTLS12}, nil, nil
 			}
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
-	t := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.CACertFile != "" {
-		pem, err := os.ReadFile(cfg.CACertFile)
-		if err != nil {
-			return nil, fmt.Errorf("ETCD_CA_CERT_FILE: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ETCD_CA_CERT_FILE %s: no PEM certificate found", cfg.CACertFile)
-		}
-		t.RootCAs = pool
+	files, err := newTLSFiles(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
-	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
-		return nil, fmt.Errorf("ETCD_CERT_FILE and ETCD_KEY_FILE must be given together")
-	}
-	if cfg.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("ETCD_CERT_FILE/ETCD_KEY_FILE: %w", err)
-		}
-		t.Certificates = []tls.Certificate{cert}
-	}
-	return t, nil
+	return files.current(), files, nil
 }

@@ -26,7 +26,14 @@ func (c *Client) Ping(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if cause := probeEndpoints(c.cfg.Endpoints, c.tls, c.cfg.DialTimeout); cause != nil {
+	if authErr := credentialsRefused(err); authErr != nil {
+		return fmt.Errorf("etcd at %s: %w", strings.Join(c.cfg.Endpoints, ","), authErr)
+	}
+	tlsCfg := c.tls
+	if c.tlsFiles != nil {
+		tlsCfg = c.tlsFiles.current()
+	}
+	if cause := probeEndpoints(c.cfg.Endpoints, tlsCfg, c.cfg.DialTimeout); cause != nil {
 		err = cause
 	}
 	return fmt.Errorf("etcd at %s did not answer within %s: %w", strings.Join(c.cfg.Endpoints, ","), c.cfg.DialTimeout, err)
