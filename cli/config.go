@@ -87,6 +87,9 @@ func mergeConfig(c *ucli.Context, cfg *store.Config) error {
 	if err != nil || file == nil {
 		return err
 	}
+	if fi, err := os.Stat(path); err == nil && file.Password != "" && fi.Mode().Perm()&0o077 != 0 {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s holds etcdPassword and is readable by group or others (mode %#o); chmod 0600 it\n", path, fi.Mode().Perm())
+	}
 	if len(cfg.Endpoints) == 0 {
 		cfg.Endpoints = file.Endpoints
 	}

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/brindle-net/brindle/docker"
+	"github.com/brindle-net/brindle/store"
 	ucli "github.com/urfave/cli/v2"
 )
 
@@ -55,7 +56,12 @@ func runDockerPlugin(c *ucli.Context) error {
 			mtu, _ = strconv.Atoi(strings.TrimSpace(string(b))) // unreadable: 0, the default
 		}
 	}
-	sc, err := storeClient(c)
+	cfg, err := storeConfig(c)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	sc, err := store.Connect(c.Context, cfg)
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 		return err
 	}
 	defer log.Sync()
-	st, err := storeDialer(c)
+	st, err := storeDialer(c, log)
 	if err != nil {
 		return err
 	}

@@ -111,6 +111,13 @@ func (p *Plugin) Listen() error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", path, err)
 	}
+	// Only dockerd (root) talks to the plugin: whoever can connect can allocate addresses
+	// and wire interfaces. The umask would usually leave 0755 (connecting needs write, so
+	// root only already), but not under every umask.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("socket %s: %w", path, err)
+	}
 	p.ln = ln
 	mux := http.NewServeMux()
 	for path, h := range p.handlers() {

@@ -108,6 +108,9 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 	}
 	o.StateDir = StateDir(o.StateDir)
 	a.opts.StateDir = o.StateDir
+	if err := EnsureStateDir(o.StateDir); err != nil {
+		return nil, err
+	}
 	name, err := ResolveNodename(o.Name, o.StateDir)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // DefaultStateDir is where Calico's node writes nodename and mtu for the CNI plugin.
@@ -23,9 +24,35 @@ func StateDir(flag string) string {
 	return DefaultStateDir
 }
 
+// EnsureStateDir creates the state directory owner-only (0700) and refuses one that others
+// could write to, as sshd's StrictModes refuses a writable home: whoever can write there
+// can replace the status socket (and so answer `brindle node status` and `explain` in the
+// agent's name) or the nodename and mtu files the CNI plugin trusts. An existing
+// directory that is only readable by others (Calico's /var/lib/calico is 0755) is left as
+// it is: nothing in it is secret and the socket itself is 0600.
+func EnsureStateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("state dir %s: %w", dir, err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("state dir %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("state dir %s: not a directory", dir)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("state dir %s is writable by group or others (mode %#o): anyone who can write there could replace the status socket or the nodename and mtu files; chmod 0700 %s", dir, perm, dir)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("state dir %s belongs to uid %d, not to this process (uid %d): chown it", dir, st.Uid, os.Geteuid())
+	}
+	return nil
+}
+
 // WriteStateFile writes name atomically (temp file + rename) so the CNI plugin never reads half a value.
 func WriteStateFile(dir, name, value string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("state dir %s: %w", dir, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+name+".*")

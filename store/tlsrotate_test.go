@@ -11,7 +11,6 @@ import (
 
 	"github.com/brindle-net/brindle/datastore"
 	"github.com/brindle-net/brindle/store"
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // replaceFile puts src's content at dst the way rotation tools do: a new file renamed over
@@ -140,7 +139,7 @@ func TestTLSHalfRotationKeepsOldMaterial(t *testing.T) {
 // read and write /calico/ only) and connects as Calico's etcdUsername/etcdPassword would.
 func TestEtcdUsernamePassword(t *testing.T) {
 	s, admin := datastore.StartTest(t)
-	if err := enableAuth(context.Background(), admin.Etcd(), "brindle", "s3cret"); err != nil {
+	if err := datastore.EnableAuth(context.Background(), admin.Etcd(), "r00t", "brindle", "s3cret"); err != nil {
 		t.Fatal(err)
 	}
 	ep := s.ClientURLs()
@@ -178,28 +177,4 @@ func TestEtcdUsernamePassword(t *testing.T) {
 			}
 		})
 	}
-}
-
-// enableAuth creates root (with a random password nobody needs afterwards) and user with
-// readwrite on /calico/, then turns authentication on.
-func enableAuth(ctx context.Context, ec *clientv3.Client, user, password string) error {
-	steps := []func() error{
-		func() error { _, err := ec.RoleAdd(ctx, "root"); return err },
-		func() error { _, err := ec.UserAdd(ctx, "root", "root-"+password); return err },
-		func() error { _, err := ec.UserGrantRole(ctx, "root", "root"); return err },
-		func() error { _, err := ec.RoleAdd(ctx, user); return err },
-		func() error {
-			_, err := ec.RoleGrantPermission(ctx, user, "/calico/", clientv3.GetPrefixRangeEnd("/calico/"), clientv3.PermissionType(clientv3.PermReadWrite))
-			return err
-		},
-		func() error { _, err := ec.UserAdd(ctx, user, password); return err },
-		func() error { _, err := ec.UserGrantRole(ctx, user, user); return err },
-		func() error { _, err := ec.AuthEnable(ctx); return err },
-	}
-	for _, s := range steps {
-		if err := s(); err != nil {
-			return err
-		}
-	}
-	return nil
 }

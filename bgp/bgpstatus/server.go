@@ -66,7 +66,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 // calicoctl). A socket file left by an agent that died is removed first; the caller must
 // be the only agent for this state dir.
 func Listen(path string) (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/brindle-net/brindle/datastore"
+)
+
+// TestConfigFileEtcdUsernamePassword: calicoctl.cfg's etcdUsername/etcdPassword reach a
+// real etcd with authentication on; a wrong password fails naming the settings, and a
+// config file holding a password that others can read draws a warning.
+func TestConfigFileEtcdUsernamePassword(t *testing.T) {
+	e := newCLIEnv(t)
+	if err := datastore.EnableAuth(t.Context(), e.store.Etcd(), "r00t", "brindle", "pw1"); err != nil {
+		t.Fatal(err)
+	}
+	spec := "  datastoreType: etcdv3\n  etcdEndpoints: " + e.endpoints + "\n  etcdUsername: brindle\n"
+	good := writeConfig(t, spec+"  etcdPassword: pw1\n")
+	if err := os.Chmod(good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runApp(poolsYAML, "brindle", "--config", good, "apply", "-f", "-")
+	if r.err != nil {
+		t.Fatalf("apply with etcdUsername/etcdPassword: %v\n%s", r.err, r.errOut)
+	}
+	if !strings.Contains(r.errOut, "holds etcdPassword and is readable by group or others") {
+		t.Errorf("no warning about a 0644 config file with a password: %q", r.errOut)
+	}
+	bad := writeConfig(t, spec+"  etcdPassword: wrong\n")
+	r = runApp("", "brindle", "--config", bad, "get", "ippools")
+	if r.err == nil || !strings.Contains(r.err.Error(), "user name or password refused") {
+		t.Errorf("wrong password: %v", r.err)
+	}
+	if strings.Contains(r.errOut, "readable by group") {
+		t.Errorf("a 0600 config file drew the warning: %q", r.errOut)
+	}
+}
