@@ -102,8 +102,10 @@ func Dial(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	dialOpts := []grpc.DialOption{reconnectParams()}
-	if files != nil {
-		// After clientv3's own TLS credentials, so these win (gRPC keeps the last).
+	if files != nil && secureEndpoint(cfg.Endpoints[0]) {
+		// After clientv3's own TLS credentials, so these win (gRPC keeps the last). Only
+		// where clientv3 would use TLS itself: it decides by the first endpoint's scheme,
+		// and certificate files next to http endpoints stay unused, as they always were.
 		dialOpts = append(dialOpts, grpc.WithTransportCredentials(&reloadingCreds{files: files}))
 	}
 	ec, err := clientv3.New(clientv3.Config{
@@ -151,6 +153,10 @@ func (c *Client) Endpoints() []string { return c.etcd.Endpoints() }
 
 // Close releases the connection.
 func (c *Client) Close() error { return c.etcd.Close() }
+
+func secureEndpoint(e string) bool {
+	return strings.HasPrefix(e, "https://") || strings.HasPrefix(e, "unixs://")
+}
 
 // tlsSetup resolves the TLS side of cfg: nil for plain http, a fixed config for https
 // without files (the system roots), else the files, reloaded when they change.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -54,6 +55,10 @@ func probe(endpoint string, tlsCfg *tls.Config, timeout time.Duration) error {
 	_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	if _, err := conn.Read(make([]byte, 1)); err != nil {
 		if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+			if len(cfg.Certificates) > 0 && strings.Contains(err.Error(), "certificate required") {
+				// Go offers a certificate only when its issuer is one the server named.
+				return fmt.Errorf("endpoint %s: TLS: %w (the client certificate was not offered: etcd accepts certificates from other CAs only; check its --trusted-ca-file)", endpoint, err)
+			}
 			return fmt.Errorf("endpoint %s: TLS: %w", endpoint, err)
 		}
 	}

@@ -178,3 +178,17 @@ func TestEtcdUsernamePassword(t *testing.T) {
 		})
 	}
 }
+
+// TestCertFilesWithHTTPEndpoint: certificate files next to an http endpoint stay unused,
+// as they were before the files were reloadable.
+func TestCertFilesWithHTTPEndpoint(t *testing.T) {
+	s, _ := datastore.StartTest(t)
+	dir := t.TempDir()
+	ca := newCA(t, dir, "ca")
+	cert, key := ca.issue(t, dir, "client", false)
+	c, err := store.Connect(context.Background(), store.Config{Endpoints: s.ClientURLs(), CACertFile: ca.file, CertFile: cert, KeyFile: key, DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
