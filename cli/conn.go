@@ -59,13 +59,11 @@ func storeClient(c *ucli.Context) (*store.Client, error) {
 
 // storeDialer builds a datastore client without waiting for etcd: the node agent starts
 // while etcd is down and connects when it answers (its own retry loop reports why not).
-// log (nil: silent) gets the client's own reports, such as TLS files reloaded.
-func storeDialer(c *ucli.Context, log *zap.Logger) (*store.Client, error) {
+func storeDialer(c *ucli.Context) (*store.Client, error) {
 	cfg, err := storeConfig(c)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Logger = log
 	return store.Dial(cfg)
 }
 

@@ -93,7 +93,7 @@ func collectDiags(ctx context.Context, c *ucli.Context, d *diags, name string) {
 // collectDatastore writes this node's records (and the cluster configuration its
 // behaviour depends on) as `etcdctl get --prefix` would print them: key line, value line.
 func collectDatastore(ctx context.Context, c *ucli.Context, d *diags, name string) {
-	st, err := storeDialer(c, nil)
+	st, err := storeDialer(c)
 	if err != nil {
 		d.add("datastore/records.txt", nil, err)
 		return

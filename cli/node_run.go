@@ -10,7 +10,9 @@ import (
 
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/node"
+	"github.com/brindle-net/brindle/store"
 	ucli "github.com/urfave/cli/v2"
+	"go.uber.org/zap"
 )
 
 func agentFlags() []ucli.Flag {
@@ -68,8 +70,24 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 		return err
 	}
 	defer log.Sync()
-	st, err := storeDialer(c, log)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg, err := storeConfig(c)
 	if err != nil {
+		return err
+	}
+	cfg.Logger = log // the client's own reports, such as TLS files reloaded
+	last := ""
+	st, err := store.DialRetry(ctx, cfg, func(err error) {
+		if err.Error() != last {
+			log.Warn("waiting for etcd to authenticate this agent (ETCD_USERNAME)", zap.Error(err))
+			last = err.Error()
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	defer st.Close()
@@ -79,8 +97,6 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	go followLogLevelSignals(ctx, log, c.String("log-level"))
 	return node.Run(ctx, node.Options{
 		StatusListen: c.String("status-listen"), StatusTLS: statusTLS,

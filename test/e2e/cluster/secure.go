@@ -24,6 +24,14 @@ type DatastoreTLS struct{ CertFile, KeyFile, CAFile string }
 // the https URL. The cluster's own CLI (Ctl) has no certificate, so ready, run until it
 // returns nil, is how the caller proves the datastore answers (its CLI with its material).
 func (c *Cluster) RestartDatastoreTLS(tls DatastoreTLS, ready func() error) error {
+	return c.RestartDatastoreWith("https", []string{"--cert-file", tls.CertFile, "--key-file", tls.KeyFile,
+		"--trusted-ca-file", tls.CAFile, "--client-cert-auth"}, ready)
+}
+
+// RestartDatastoreWith (re)starts the datastore on the same data dir and address with a
+// scheme (http, https) and more flags, waiting until ready returns nil: for a datastore
+// the cluster's own CLI cannot talk to (client certificates, etcd authentication).
+func (c *Cluster) RestartDatastoreWith(scheme string, args []string, ready func() error) error {
 	c.mu.Lock()
 	running := c.etcd != nil
 	c.mu.Unlock()
@@ -32,12 +40,11 @@ func (c *Cluster) RestartDatastoreTLS(tls DatastoreTLS, ready func() error) erro
 			return err
 		}
 	}
-	url := "https://" + c.EtcdAddr().String()
+	url := scheme + "://" + c.EtcdAddr().String()
 	p, err := c.StartProc(c.Bed.Router, testbed.ProcOptions{
 		Name: "datastore", Path: c.Bin, LogDir: c.LogDir(),
-		Args: []string{"datastore", "run", "--data-dir", filepath.Join(c.Dir, "etcd"),
-			"--listen-client-urls", url, "--listen-peer-urls", "http://127.0.0.1:12380",
-			"--cert-file", tls.CertFile, "--key-file", tls.KeyFile, "--trusted-ca-file", tls.CAFile, "--client-cert-auth"},
+		Args: append([]string{"datastore", "run", "--data-dir", filepath.Join(c.Dir, "etcd"),
+			"--listen-client-urls", url, "--listen-peer-urls", "http://127.0.0.1:12380"}, args...),
 	})
 	if err != nil {
 		return err
@@ -46,7 +53,7 @@ func (c *Cluster) RestartDatastoreTLS(tls DatastoreTLS, ready func() error) erro
 	c.etcd = p
 	c.mu.Unlock()
 	c.Endpoints = url
-	return WaitFor(30*time.Second, "the https datastore to answer", func() (bool, string) {
+	return WaitFor(30*time.Second, "the datastore to answer", func() (bool, string) {
 		if !p.Running() {
 			return false, "datastore exited: " + p.Logs()
 		}
