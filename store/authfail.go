@@ -25,7 +25,7 @@ func credentialsRefused(err error) error {
 	case errors.Is(err, rpctypes.ErrUserEmpty), errors.Is(err, rpctypes.ErrInvalidAuthToken):
 		return refused{fmt.Errorf("authentication is enabled and no credentials were accepted: set ETCD_USERNAME and ETCD_PASSWORD, or a client certificate whose common name is an etcd user: %w", err)}
 	case errors.Is(err, rpctypes.ErrPermissionDenied):
-		return fmt.Errorf("the etcd user may not read /calico/ (grant its role readwrite on the /calico/ prefix): %w", err)
+		return fmt.Errorf("the etcd user (ETCD_USERNAME, or the client certificate's common name) may not read /calico/ (grant its role readwrite on the /calico/ prefix): %w", err)
 	}
 	return nil
 }

@@ -192,3 +192,47 @@ func TestCertFilesWithHTTPEndpoint(t *testing.T) {
 	}
 	c.Close()
 }
+
+// TestEtcdUserFromCertificate: with client certificates and etcd's authentication both on,
+// etcd takes the certificate's common name as the user, so each component's certificate
+// can carry its own role; a certificate the CA signed for a name etcd does not know reads
+// nothing.
+func TestEtcdUserFromCertificate(t *testing.T) {
+	dir := t.TempDir()
+	ca := newCA(t, dir, "ca")
+	srvCert, srvKey := ca.issue(t, dir, "server", true)
+	adminCert, adminKey := ca.issue(t, dir, "admin", false)
+	userCert, userKey := ca.issue(t, dir, "brindle", false)
+	strangerCert, strangerKey := ca.issue(t, dir, "stranger", false)
+	s, err := datastore.Start(datastore.Options{DataDir: t.TempDir(), ClientURLs: []string{"https://" + datastore.FreeAddr(t)},
+		PeerURLs:  []string{"http://" + datastore.FreeAddr(t)},
+		ClientTLS: datastore.TLSOptions{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: ca.file, ClientCertAuth: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ctx := context.Background()
+	conf := func(cert, key string) store.Config {
+		return store.Config{Endpoints: s.ClientURLs(), CACertFile: ca.file, CertFile: cert, KeyFile: key, DialTimeout: 2 * time.Second}
+	}
+	admin, err := store.Connect(ctx, conf(adminCert, adminKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := datastore.EnableAuth(ctx, admin.Etcd(), "r00t", "brindle", "unused"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.Connect(ctx, conf(userCert, userKey))
+	if err != nil {
+		t.Fatalf("certificate with common name brindle: %v", err)
+	}
+	defer c.Close()
+	mustCreate(t, c, pool("by-cn", "10.9.4.0/24"))
+	if sc, err := store.Connect(ctx, conf(strangerCert, strangerKey)); err == nil {
+		sc.Close()
+		t.Fatal("a certificate for a name etcd has no user for could read /calico/")
+	} else {
+		t.Log(err)
+	}
+}
