@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/brindle-net/brindle/datastore"
+	"github.com/brindle-net/brindle/store"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // TestConfigFileEtcdUsernamePassword: calicoctl.cfg's etcdUsername/etcdPassword reach a
@@ -35,5 +40,27 @@ func TestConfigFileEtcdUsernamePassword(t *testing.T) {
 	}
 	if strings.Contains(r.errOut, "readable by group") {
 		t.Errorf("a 0600 config file drew the warning: %q", r.errOut)
+	}
+}
+
+// TestInitialiseGivesUpUnderAuth: `brindle datastore run` restarted after etcd's
+// authentication was enabled does not retry its credential-less initialisation forever
+// (a warning a second); it says why once and leaves it to the clients.
+func TestInitialiseGivesUpUnderAuth(t *testing.T) {
+	srv, admin := datastore.StartTest(t)
+	if err := datastore.EnableAuth(t.Context(), admin.Etcd(), "r00t", "brindle", "pw1"); err != nil {
+		t.Fatal(err)
+	}
+	ec := srv.Client()
+	defer ec.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	core, logs := observer.New(zap.InfoLevel)
+	initialise(ctx, store.NewFromEtcd(ec, nil), zap.New(core))
+	if ctx.Err() != nil {
+		t.Fatal("initialise still retrying after 20s")
+	}
+	if logs.FilterMessageSnippet("initialised by its clients").Len() != 1 {
+		t.Errorf("logs: %v", logs.All())
 	}
 }

@@ -122,6 +122,13 @@ func initialise(ctx context.Context, c *store.Client, log *zap.Logger) {
 		if ctx.Err() != nil {
 			return
 		}
+		if store.CredentialsRefused(err) {
+			// The member's in-process client carries no credentials. Once etcd's
+			// authentication is on, the clients initialise instead (the agent at start, the
+			// CLI before a write), as with a separate etcd.
+			log.Info("etcd authentication is enabled; the datastore is initialised by its clients", zap.Error(err))
+			return
+		}
 		log.Warn("initialising datastore; will retry", zap.Error(err))
 		select {
 		case <-ctx.Done():

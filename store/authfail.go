@@ -29,3 +29,7 @@ func credentialsRefused(err error) error {
 	}
 	return nil
 }
+
+// CredentialsRefused reports whether err is etcd asking for credentials it was not given,
+// refusing them, or denying their user access: retrying the same request cannot succeed.
+func CredentialsRefused(err error) bool { return credentialsRefused(err) != nil }
