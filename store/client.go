@@ -97,14 +97,16 @@ func Dial(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	ec, err := clientv3.New(clientv3.Config{
-		Endpoints:            cfg.Endpoints,
-		DialTimeout:          cfg.DialTimeout,
-		DialKeepAliveTime:    30 * time.Second,
-		DialKeepAliveTimeout: 10 * time.Second,
+		Endpoints:   cfg.Endpoints,
+		DialTimeout: cfg.DialTimeout,
+		// A connection whose packets are dropped is given up after about 9 s and redialled
+		// (quickDial). etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time).
+		DialKeepAliveTime:    6 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
 		TLS:                  tlsCfg,
 		Username:             cfg.Username,
 		Password:             cfg.Password,
-		DialOptions:          []grpc.DialOption{reconnectParams()},
+		DialOptions:          []grpc.DialOption{reconnectParams(), quickDial(), requireLeader()},
 		Logger:               cfg.Logger.Named("etcd-client").WithOptions(zap.IncreaseLevel(zap.ErrorLevel)),
 	})
 	if err != nil {
