@@ -52,3 +52,27 @@ func (c *Cluster) AddContainerArgs(host, name, extra string, o ContainerOptions)
 	c.mu.Unlock()
 	return ct, nil
 }
+
+// DelContainerID runs CNI DEL for a container ID whose namespace is gone (CNI_NETNS empty),
+// as containerd and CRI-O do after an ADD that failed.
+func (c *Cluster) DelContainerID(host, name string, o ContainerOptions) error {
+	h := c.Host(host)
+	if h == nil {
+		return fmt.Errorf("no host %q", host)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.CNIDir, "calico"))
+	cmd.Env = append(cmd.Environ(), "CNI_COMMAND=DEL", "CNI_CONTAINERID="+name, "CNI_NETNS=",
+		"CNI_IFNAME=eth0", "CNI_PATH="+c.CNIDir, "BRINDLE_STATE_DIR="+c.StateDir(host), "CNI_ARGS="+o.cniArgs())
+	cmd.Stdin = bytes.NewReader(c.cniConf(host, o.network()))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := h.StartCmd(cmd); err != nil {
+		return err
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("CNI DEL %s on %s: %w: %s", name, host, err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}

@@ -2,6 +2,8 @@ package etcdfault
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,7 +17,11 @@ import (
 // churn adds and removes containers on one host through the real CNI plugin, without
 // pause, for as long as it runs: a runtime under a steady stream of pods. A failed ADD is
 // recorded with its CNI error code and checked at once for leftovers (a veth no container
-// owns); a failed DEL is retried, as runtimes do.
+// owns), then followed by a DEL of its container ID, retried until it succeeds, as
+// containerd and CRI-O do; a failed DEL is retried too. A DEL after a failed ADD that
+// found an endpoint to delete means the ADD's write committed while its answer was lost
+// and the plugin's own undo could not reach etcd either: counted, and what the final scan
+// checks is that nothing is left once the runtime's DELs went through.
 type churn struct {
 	c    *cluster.Cluster
 	host string
@@ -24,16 +30,20 @@ type churn struct {
 	mu       sync.Mutex
 	events   []churnEvent
 	live     []*cluster.Container
+	failed   []string // container IDs of failed ADDs, still to DEL
+	delStuck bool     // the last DEL of a live container failed
+	cleaned  int      // DELs after a failed ADD that deleted an endpoint
 	problems []string
 	stop     chan struct{}
 	done     chan struct{}
 }
 
 type churnEvent struct {
-	at   time.Time // when the call returned
-	add  bool
-	code int // 0 = success, else the CNI error code (-1: no code in the output)
-	dur  time.Duration
+	at        time.Time // when the call returned
+	add       bool
+	afterFail bool // a DEL after a failed ADD
+	code      int  // 0 = success, else the CNI error code (-1: no code in the output)
+	dur       time.Duration
 }
 
 var codeRE = regexp.MustCompile(`"code":\s*(\d+)`)
@@ -46,19 +56,23 @@ func startChurn(c *cluster.Cluster, host string, keep int) *churn {
 
 func (ch *churn) run() {
 	defer close(ch.done)
-	for n := 0; ; {
+	for n, turn := 0, 0; ; turn++ {
 		select {
 		case <-ch.stop:
 			return
 		default:
 		}
 		ch.mu.Lock()
-		nlive := len(ch.live)
+		nlive, nfailed, stuck := len(ch.live), len(ch.failed), ch.delStuck
 		ch.mu.Unlock()
-		if nlive < ch.keep {
+		switch {
+		case nfailed > 0 && turn%2 == 0:
+			ch.delFailed()
+		// While DELs fail (an outage) keep trying ADDs too: what they do then is the point.
+		case nlive < ch.keep || stuck && nlive < ch.keep+5:
 			n++
 			ch.add(fmt.Sprintf("k%s-%d", strings.TrimPrefix(ch.host, "node"), n))
-		} else {
+		default:
 			ch.del()
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -86,7 +100,43 @@ func (ch *churn) add(name string) {
 	ch.events = append(ch.events, ev)
 	if ct != nil {
 		ch.live = append(ch.live, ct)
+	} else {
+		ch.failed = append(ch.failed, name)
 	}
+}
+
+// delFailed sends the DEL a runtime sends after a failed ADD and notes whether it found an
+// endpoint of that container (the plugin's log says "workload deleted" only then).
+func (ch *churn) delFailed() {
+	ch.mu.Lock()
+	id := ch.failed[0]
+	ch.mu.Unlock()
+	start := time.Now()
+	err := ch.c.DelContainerID(ch.host, id, cluster.ContainerOptions{})
+	ev := churnEvent{at: time.Now(), dur: time.Since(start), afterFail: true}
+	if err != nil {
+		ev.code = -1
+		if m := codeRE.FindStringSubmatch(err.Error()); m != nil {
+			ev.code, _ = strconv.Atoi(m[1])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	found := err == nil && ch.logSays(`"msg":"workload deleted","verb":"DEL","containerID":"`+id+`"`)
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if err == nil {
+		ch.failed = ch.failed[1:]
+		if found {
+			ch.cleaned++
+		}
+	}
+	ch.events = append(ch.events, ev)
+}
+
+// logSays reports whether the host's CNI log holds s.
+func (ch *churn) logSays(s string) bool {
+	b, err := os.ReadFile(filepath.Join(ch.c.LogDir(), "cni-"+ch.host+".log"))
+	return err == nil && strings.Contains(string(b), s)
 }
 
 func (ch *churn) del() {
@@ -96,17 +146,19 @@ func (ch *churn) del() {
 	start := time.Now()
 	err := ch.c.DelContainer(ct)
 	ev := churnEvent{at: time.Now(), dur: time.Since(start)}
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
 	if err != nil {
 		ev.code = -1
 		if m := codeRE.FindStringSubmatch(err.Error()); m != nil {
 			ev.code, _ = strconv.Atoi(m[1])
 		}
 		time.Sleep(100 * time.Millisecond) // retried on the next turn
-	} else {
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if err == nil {
 		ch.live = ch.live[1:]
 	}
+	ch.delStuck = err != nil
 	ch.events = append(ch.events, ev)
 }
 

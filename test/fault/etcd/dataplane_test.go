@@ -3,6 +3,7 @@ package etcdfault
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,7 +25,9 @@ func dataplane(c *cluster.Cluster, host string, nft bool) (string, error) {
 	}
 	var lines []string
 	for _, r := range rs {
-		if !strings.HasPrefix(r.Dev, "cali") {
+		// IPv6 link-local routes come and go with the churn's veths (and may be listed
+		// without their device while one is being deleted).
+		if !strings.HasPrefix(r.Dev, "cali") && !linkLocal6.Contains(r.Dst.Addr()) {
 			lines = append(lines, r.String())
 		}
 	}
@@ -55,7 +58,10 @@ func dataplane(c *cluster.Cluster, host string, nft bool) (string, error) {
 	return strings.Join(lines, "\n") + "\n--- nft ---\n" + strings.Join(rules, "\n"), nil
 }
 
-var caliRE = regexp.MustCompile(`cali[0-9a-z-]+`)
+var (
+	caliRE     = regexp.MustCompile(`cali[0-9a-z-]+`)
+	linkLocal6 = netip.MustParsePrefix("fe80::/10")
+)
 
 // diffLines names the lines only in a and only in b.
 func diffLines(a, b string) string {

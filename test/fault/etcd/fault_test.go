@@ -151,8 +151,8 @@ func (r *faultRun) setup() {
 	}
 	t.Cleanup(func() {
 		for _, p := range append(r.pings, r.probe["node2"], r.probe["node3"]) {
-			if p != nil && p.pc != nil {
-				p.pc.Close()
+			if p != nil {
+				p.Stop()
 			}
 		}
 	})

@@ -154,12 +154,15 @@ func (r *faultRun) finish() {
 		ch.Stop()
 	}
 	var problems []string
+	cleaned := 0
 	for _, ch := range r.churns {
 		problems = append(problems, ch.problems...)
+		cleaned += ch.cleaned
 	}
 	all := countChurn(r.churns, time.Time{}, time.Now())
 	r.add("all", "CNI calls", "%s", all)
 	r.add("all", "ADDs failed with anything but code 11 or leaving a veth", "%d", len(problems))
+	r.add("all", "failed ADDs whose endpoint only the runtime's DEL removed (write committed, answer and undo lost)", "%d", cleaned)
 	sent, lost := 0, 0
 	for _, p := range r.pings {
 		s, l := p.Stop()

@@ -111,7 +111,6 @@ func (r *faultRun) partition() {
 // After: how long until writes work, every agent is ready and the policy reaches them.
 func (r *faultRun) clusterDown(d time.Duration) {
 	fault := fmt.Sprintf("whole cluster down (%s)", d)
-	start := time.Now()
 	for _, p := range r.m.procs {
 		if err := p.Stop(10 * time.Second); err != nil {
 			r.t.Fatal(err)
@@ -171,5 +170,4 @@ func (r *faultRun) clusterDown(d time.Duration) {
 	r.policyFigures(fault, false, at, "node2", "node3")
 	time.Sleep(2 * time.Second)
 	r.window(fault+", after", during, time.Now())
-	_ = start
 }

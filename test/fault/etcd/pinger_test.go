@@ -28,6 +28,7 @@ type pinger struct {
 	mu    sync.Mutex
 	stop  chan struct{}
 	done  sync.WaitGroup
+	once  sync.Once
 }
 
 func startPinger(from *cluster.Container, dst netip.Addr, interval time.Duration) (*pinger, error) {
@@ -105,11 +106,14 @@ func (p *pinger) receive() {
 }
 
 // Stop ends sending, waits a second for the last replies and returns sent and lost.
+// Calling it again only returns the figures.
 func (p *pinger) Stop() (sent, lost int) {
-	close(p.stop)
-	time.Sleep(time.Second)
-	p.pc.Close()
-	p.done.Wait()
+	p.once.Do(func() {
+		close(p.stop)
+		time.Sleep(time.Second)
+		p.pc.Close()
+		p.done.Wait()
+	})
 	return p.counts(time.Time{}, time.Now())
 }
 
