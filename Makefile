@@ -49,3 +49,8 @@ bench: build
 
 clean:
 	rm -rf bin cli/payload
+
+# fault suite
+# etcd cluster faults and a host cut off from etcd (test/fault/etcd): CI holds each outage 60 s; this holds them 5 min.
+test-faults-long-etcd:
+	BRINDLE_FAULT_OUTAGE=300s $(GO) test -count=1 -v -timeout 40m -run TestEtcdFaults ./test/fault/etcd/

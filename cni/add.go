@@ -104,11 +104,16 @@ func cmdAdd(args *skel.CmdArgs) error {
 	}
 	got, err := src.assign(ctx, req)
 	ph.done("ipam")
-	if got.fresh {
+	// A write whose answer was lost (etcd unavailable mid-request: leader killed, member
+	// cut off) may have committed all the same. Undo what it would have made: releasing by
+	// this container's handle and deleting an endpoint only if it names this container are
+	// harmless when it did not. (A container that had an endpoint before keeps its addresses.)
+	lost := unanswered(err) && first.wep == nil
+	if got.fresh || lost {
 		undo.push("release addresses", func(uctx context.Context) error { return src.release(uctx, req) })
 	}
 	wepCreated := req.also != nil && req.also.Created
-	if wepCreated {
+	if wepCreated || lost && req.also != nil {
 		undo.push("delete endpoint", func(uctx context.Context) error { return deleteWEP(uctx, sc, c.id, args.ContainerID) })
 	}
 	if err != nil {
@@ -129,7 +134,9 @@ func cmdAdd(args *skel.CmdArgs) error {
 		wep := c.newEndpoint(veth.ContainerMAC(), ips)
 		writeEndpoint = func() (err error) {
 			if wepWritten, err = writeWEP(ctx, sc, wep); err != nil {
-				return wrapErr(ErrDatastore, fmt.Errorf("writing WorkloadEndpoint %s/%s: %w", c.id.Namespace, c.id.Name, err), "")
+				err = wrapErr(ErrDatastore, fmt.Errorf("writing WorkloadEndpoint %s/%s: %w", c.id.Namespace, c.id.Name, err), "")
+				wepWritten = unanswered(err) // it may have been written: undo deletes it if so
+				return err
 			}
 			return nil
 		}

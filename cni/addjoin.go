@@ -50,7 +50,7 @@ func prefetchReady(ctx context.Context, sc *store.Client, c *call, extra ...stri
 	keys := append([]string{resourceKey("ClusterInformation", "", "default")}, extra...)
 	pre, err := ipam.New(sc, ipam.Options{Logger: c.log}).Prefetch(ctx, c.node, handleID(c.conf.Name, c.args.ContainerID), keys...)
 	if err != nil {
-		return nil, newError(ErrDatastore, err.Error(), "")
+		return nil, wrapErr(ErrDatastore, err, "")
 	}
 	var ci clusterInfoDoc
 	ciKV := pre.Extra(0)

@@ -119,7 +119,7 @@ func checkReady(ctx context.Context, sc *store.Client) error {
 	var ci clusterInfoDoc
 	found, err := getDoc(ctx, sc, "ClusterInformation", "", "default", &ci)
 	if err != nil {
-		return newError(ErrDatastore, "reading clusterinformations/default: "+err.Error(), "")
+		return wrapErr(ErrDatastore, fmt.Errorf("reading clusterinformations/default: %w", err), "")
 	}
 	return readyVerdict(found, ci)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/containernetworking/cni/pkg/types"
+
+	"github.com/brindle-net/brindle/store"
 )
 
 // Plugin-specific CNI error codes (the spec reserves 1-99; 100+ belong to the plugin).
@@ -22,7 +24,10 @@ func newError(code uint, msg, details string) *types.Error {
 	return &types.Error{Code: code, Msg: msg, Details: details}
 }
 
-// wrapErr turns err into a CNI error of the given code unless it already is one.
+// wrapErr turns err into a CNI error of the given code unless it already is one. A datastore
+// that could not answer for now (unreachable, no leader, timed out) is the spec's code 11
+// "Try again later" whatever the step: the runtime retries the call, and ADD has undone
+// what it did (undo.go), so nothing half-made stays behind.
 func wrapErr(code uint, err error, details string) error {
 	if err == nil {
 		return nil
@@ -30,6 +35,9 @@ func wrapErr(code uint, err error, details string) error {
 	var ce *types.Error
 	if errors.As(err, &ce) {
 		return ce
+	}
+	if store.IsUnavailable(err) {
+		return newError(types.ErrTryAgainLater, err.Error(), "the datastore did not answer; try again later")
 	}
 	return newError(code, err.Error(), details)
 }
@@ -41,4 +49,11 @@ func asCNIError(err error) *types.Error {
 		return ce
 	}
 	return newError(types.ErrInternal, err.Error(), "")
+}
+
+// unanswered reports whether err is the "try again later" of a datastore that did not
+// answer: a write that failed so may have been applied all the same.
+func unanswered(err error) bool {
+	var ce *types.Error
+	return errors.As(err, &ce) && ce.Code == types.ErrTryAgainLater
 }

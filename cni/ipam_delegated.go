@@ -80,7 +80,7 @@ func resolvePodCIDR(ctx context.Context, r *ipamRequest) ([]byte, error) {
 	}
 	cidrs, err := nodePodCIDRs(ctx, r.sc, r.node)
 	if err != nil {
-		return nil, newError(ErrDatastore, "ipam.subnet usePodCidr: "+err.Error(), "")
+		return nil, wrapErr(ErrDatastore, fmt.Errorf("ipam.subnet usePodCidr: %w", err), "")
 	}
 	pick := func(want string) (string, error) {
 		for _, c := range cidrs {

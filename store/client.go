@@ -101,7 +101,7 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	dialOpts := []grpc.DialOption{reconnectParams()}
+	dialOpts := []grpc.DialOption{reconnectParams(), quickDial(), requireLeader()}
 	if files != nil && secureEndpoint(cfg.Endpoints[0]) {
 		// After clientv3's own TLS credentials, so these win (gRPC keeps the last). Only
 		// where clientv3 would use TLS itself: it decides by the first endpoint's scheme,
@@ -109,10 +109,12 @@ func Dial(cfg Config) (*Client, error) {
 		dialOpts = append(dialOpts, grpc.WithTransportCredentials(&reloadingCreds{files: files}))
 	}
 	ec, err := clientv3.New(clientv3.Config{
-		Endpoints:            cfg.Endpoints,
-		DialTimeout:          cfg.DialTimeout,
-		DialKeepAliveTime:    30 * time.Second,
-		DialKeepAliveTimeout: 10 * time.Second,
+		Endpoints:   cfg.Endpoints,
+		DialTimeout: cfg.DialTimeout,
+		// A connection whose packets are dropped is given up after about 9 s and redialled
+		// (quickDial). etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time).
+		DialKeepAliveTime:    6 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
 		TLS:                  tlsCfg,
 		Username:             cfg.Username,
 		Password:             cfg.Password,
