@@ -9,6 +9,7 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
+	"go.uber.org/zap"
 )
 
 // ipamAdd is calico-ipam's ADD: addresses only, each with its block's mask, as calico-ipam
@@ -31,6 +32,7 @@ func ipamAdd(args *skel.CmdArgs) error {
 		if err != nil {
 			return err
 		}
+		c.log.Debug("IPAM ADD served by the node agent", zap.String("socket", brokerSocket(c.conf)))
 		return types.PrintResult(res, c.conf.CNIVersion)
 	}
 	// Readiness, the handle and IPAM's first reads in one transaction that also proves the
