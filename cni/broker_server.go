@@ -51,7 +51,7 @@ func ServeIPAM(ctx context.Context, stateDir string, sc *store.Client, node stri
 		l.Close()
 		return err
 	}
-	b := &Broker{sc: sc, alloc: ipam.New(sc, ipam.Options{Logger: log}), node: node, log: log, sem: make(chan struct{}, brokerMaxCalls)}
+	b := &Broker{sc: sc, alloc: ipam.New(sc, ipam.Options{Logger: log, Shared: true}), node: node, log: log, sem: make(chan struct{}, brokerMaxCalls)}
 	go func() {
 		<-ctx.Done()
 		l.Close()

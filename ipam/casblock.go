@@ -77,7 +77,11 @@ func (a *Allocator) casBlock(ctx context.Context, op blockOp) error {
 		recheck = err != nil || w == nil
 	}
 	if !recheck && op.batch != nil {
-		done, noTurn, err := a.casBatched(ctx, op, keys)
+		batched := a.casBatched
+		if a.opts.Shared {
+			batched = a.casBatchedMem
+		}
+		done, noTurn, err := batched(ctx, op, keys)
 		if done || err != nil {
 			return err
 		}
