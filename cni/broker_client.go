@@ -65,6 +65,10 @@ func brokerAdd(ctx context.Context, c *call) (res *current.Result, served bool, 
 		// call's handle, which the plugin's own ADD finds and returns.
 		return skip("no answer", err)
 	}
+	if r.Error != nil && r.Error.Code == ErrDatastore {
+		// The agent's own connection failing says little about this process's.
+		return skip("the agent's datastore failed: "+r.Error.Msg, nil)
+	}
 	if r.Error != nil {
 		return nil, true, r.Error
 	}

@@ -130,7 +130,10 @@ func (b *Broker) add(ctx context.Context, req *brokerRequest) (*current.Result, 
 		return nil, newError(types.ErrInvalidNetworkConfig, fmt.Sprintf("ipam.type: %q is not calico-ipam or brindle-ipam", c.conf.IPAM.Type), "")
 	}
 	c.resolveAs("IPAM ADD", req.Node, b.log)
-	pre, err := prefetchReady(ctx, b.sc, c)
+	// As the plugin bounds its first request (startLazySession).
+	fctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	pre, err := prefetchReady(fctx, b.sc, c)
 	if err != nil {
 		return nil, err
 	}
