@@ -189,6 +189,7 @@ func (a *Allocator) casInTurn(ctx context.Context, op blockOp, keys blockKeys, s
 		}
 		a.cache.set(op.cidr, bkv)
 		losses++
+		a.log.Debugw("block write lost to a concurrent writer; retrying", "block", op.cidr, "losses", losses)
 		if losses >= a.opts.MaxRetries {
 			return false, fmt.Errorf("writing block %s: %w", op.cidr, ErrMaxRetries)
 		}

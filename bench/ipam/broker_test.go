@@ -77,7 +77,7 @@ func BenchmarkIPAMBroker(b *testing.B) {
 	}
 	for range b.N {
 		fmt.Printf("\nIPAM burst on one host with a running agent, %d at once, a process each, %d rounds (load at start: %s)\n", n, rounds, loadavg())
-		fmt.Printf("%-32s %8s %9s %9s %9s %9s %9s %9s\n", "case", "calls", "wall ms", "p50 ms", "p99 ms", "cpu/call", "agent/call", "etcd/call")
+		fmt.Printf("%-32s %8s %9s %9s %9s %9s %9s %9s %9s\n", "case", "calls", "wall ms", "p50 ms", "p99 ms", "cpu/call", "agent/call", "etcd/call", "writes")
 		ratios := map[string][]float64{}
 		for r := range rounds {
 			walls := map[string]time.Duration{}
@@ -203,8 +203,10 @@ func (h *burstHost) run(b *testing.B, cs burstCase, round int) time.Duration {
 				"BRINDLE_STATE_DIR=" + h.state, "BRINDLE_IPAM_BROKER=" + cs.broker}
 		}
 	}
+	r0 := h.revision(b)
 	a0, e0 := procCPU(h.agentPID), procCPU(h.etcdPID)
 	outs, lat, wall := h.burst(b, cs.bin, env("ADD"), conf)
+	writes := h.revision(b) - r0
 	agentCPU, etcdCPU := procCPU(h.agentPID)-a0, procCPU(h.etcdPID)-e0
 	h.total[cs.name] = (h.cpu + agentCPU + etcdCPU) / time.Duration(h.n)
 	if b.Failed() {
@@ -224,8 +226,8 @@ func (h *burstHost) run(b *testing.B, cs burstCase, round int) time.Duration {
 		}
 		seen[p.Addr()] = true
 	}
-	fmt.Printf("%-32s %8d %9.0f %9.1f %9.1f %9.1f %9.1f %9.1f\n", "ADD, "+cs.name, h.n, ms(wall), ms(pct(lat, .5)), ms(pct(lat, .99)),
-		ms(h.cpu)/float64(h.n), ms(agentCPU)/float64(h.n), ms(etcdCPU)/float64(h.n))
+	fmt.Printf("%-32s %8d %9.0f %9.1f %9.1f %9.1f %9.1f %9.1f %9d\n", "ADD, "+cs.name, h.n, ms(wall), ms(pct(lat, .5)), ms(pct(lat, .99)),
+		ms(h.cpu)/float64(h.n), ms(agentCPU)/float64(h.n), ms(etcdCPU)/float64(h.n), writes)
 	if _, _, delWall := h.burst(b, cs.bin, env("DEL"), conf); !b.Failed() {
 		fmt.Printf("%-32s %8d %9.0f %9s %9s\n", "DEL, "+cs.name, h.n, ms(delWall), "", "")
 	}
@@ -273,4 +275,13 @@ func procCPU(pid int) time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	k, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+k) * time.Second / 100 // USER_HZ
+}
+
+// revision is etcd's revision: the writes committed so far.
+func (h *burstHost) revision(b *testing.B) int64 {
+	_, rev, err := h.sc.ListKV(context.Background(), "/bipb-nothing/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rev
 }
