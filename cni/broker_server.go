@@ -109,6 +109,9 @@ func (b *Broker) serve(ctx context.Context, conn *net.UnixConn) {
 	defer cancel()
 	reply := brokerReply{}
 	res, err := b.add(cctx, &req)
+	if err != nil && ctx.Err() != nil {
+		return // the agent is stopping: no answer, so the plugin does the call itself
+	}
 	if err == nil {
 		reply.Result, err = json.Marshal(res)
 	}

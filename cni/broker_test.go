@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/brindle-net/brindle/api"
 	"github.com/brindle-net/brindle/datastore"
@@ -73,5 +74,16 @@ func TestBrokerServesDeclinesAndDistrusts(t *testing.T) {
 	}
 	if _, served, _ := brokerAdd(ctx, mk("bcni-broker", eps, "c4")); served {
 		t.Fatal("a socket that anyone may write to was trusted")
+	}
+	// A stopped agent takes its socket away; the plugin then does the call itself.
+	cancel()
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); os.IsNotExist(err) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, served, _ := brokerAdd(context.Background(), mk("bcni-broker", eps, "c5")); served {
+		t.Fatal("served after the agent stopped")
 	}
 }
