@@ -27,6 +27,16 @@ type ipamRequest struct {
 	// IPAM's write (cni/addjoin.go).
 	pre  *ipam.Prefetched
 	also *ipam.Also
+	// alloc, if set, is a long-lived allocator shared by concurrent calls (the node agent's,
+	// broker_server.go): its calls take turns in memory and share its block cache.
+	alloc *ipam.Allocator
+}
+
+func (r *ipamRequest) allocator() *ipam.Allocator {
+	if r.alloc != nil {
+		return r.alloc
+	}
+	return ipam.New(r.sc, ipam.Options{Logger: r.log})
 }
 
 func (r *ipamRequest) handle() string { return handleID(r.conf.Name, r.containerID) }

@@ -52,14 +52,25 @@ func (c *call) resolve(verb string) error {
 	if err != nil {
 		return err
 	}
-	c.node = node
-	c.id = identify(node, c.args.ContainerID, c.args.IfName, c.k8s, c.workload)
-	c.log = newLogger(c.conf, zap.String("verb", verb), zap.String("containerID", c.args.ContainerID),
-		zap.String("ifName", c.args.IfName), zap.String("node", node), zap.String("endpoint", c.id.Name))
+	c.resolveAs(verb, node, nil)
 	if c.conf.kubernetes() {
 		c.log.Debug("conf is Kubernetes' (kubernetes block or policy type k8s): pods are named as Calico names them; no Kubernetes API is read")
 	}
 	return nil
+}
+
+// resolveAs is resolve with the node name given, logging to log (nil: the conf's log); the
+// node agent uses it for the calls it serves (broker_server.go).
+func (c *call) resolveAs(verb, node string, log *zap.Logger) {
+	c.node = node
+	c.id = identify(node, c.args.ContainerID, c.args.IfName, c.k8s, c.workload)
+	fields := []zap.Field{zap.String("verb", verb), zap.String("containerID", c.args.ContainerID),
+		zap.String("ifName", c.args.IfName), zap.String("node", node), zap.String("endpoint", c.id.Name)}
+	if log != nil {
+		c.log = log.With(fields...)
+	} else {
+		c.log = newLogger(c.conf, fields...)
+	}
 }
 
 func (c *call) ipamRequest(sc *store.Client) *ipamRequest {

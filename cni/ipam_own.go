@@ -14,7 +14,7 @@ import (
 type ownIPAM struct{}
 
 func (ownIPAM) assign(ctx context.Context, r *ipamRequest) (assigned, error) {
-	a := ipam.New(r.sc, ipam.Options{Logger: r.log})
+	a := r.allocator()
 	h := r.handle()
 	// A repeated ADD finds the addresses of the first one under the same handle.
 	var have []netip.Addr

@@ -9,6 +9,7 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
+	"go.uber.org/zap"
 )
 
 // ipamAdd is calico-ipam's ADD: addresses only, each with its block's mask, as calico-ipam
@@ -26,6 +27,14 @@ func ipamAdd(args *skel.CmdArgs) error {
 	}
 	ctx, cancel := newContext()
 	defer cancel()
+	// The node agent, if it runs here, does the call on its connection (broker.go).
+	if res, served, err := brokerAdd(ctx, c); served {
+		if err != nil {
+			return err
+		}
+		c.log.Debug("IPAM ADD served by the node agent", zap.String("socket", brokerSocket(c.conf)))
+		return types.PrintResult(res, c.conf.CNIVersion)
+	}
 	// Readiness, the handle and IPAM's first reads in one transaction that also proves the
 	// connection; then the assignment's write: two requests per call (cni/addjoin.go).
 	var pre *ipam.Prefetched
@@ -38,18 +47,28 @@ func ipamAdd(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	req := c.ipamRequest(sc)
-	req.pre = pre
-	got, err := ownIPAM{}.assign(ctx, req)
+	res, err := ipamAssign(ctx, c, sc, pre, nil)
 	if err != nil {
 		return err
 	}
 	sess.exiting = true // the process ends after the result (see session)
+	return types.PrintResult(res, c.conf.CNIVersion)
+}
+
+// ipamAssign is calico-ipam's assignment once the first reads (pre) are done: addresses
+// only, each with its block's mask. alloc nil: an allocator of this call's own.
+func ipamAssign(ctx context.Context, c *call, sc *store.Client, pre *ipam.Prefetched, alloc *ipam.Allocator) (*current.Result, error) {
+	req := c.ipamRequest(sc)
+	req.pre, req.alloc = pre, alloc
+	got, err := ownIPAM{}.assign(ctx, req)
+	if err != nil {
+		return nil, err
+	}
 	res := &current.Result{CNIVersion: current.ImplementedSpecVersion, DNS: c.conf.DNS}
 	for _, p := range got.ips {
 		res.IPs = append(res.IPs, &current.IPConfig{Address: *prefixToIPNet(p)})
 	}
-	return types.PrintResult(res, c.conf.CNIVersion)
+	return res, nil
 }
 
 // ipamDel releases the attachment's handle; a missing handle is success.

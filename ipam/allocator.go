@@ -31,6 +31,9 @@ type Options struct {
 	QueueDir string
 	// QueueWait bounds the wait for a turn, after which the caller proceeds without one.
 	QueueWait time.Duration
+	// Shared: one long-lived allocator serves many concurrent requests (the node agent's
+	// IPAM broker); their block writes combine in memory (batch_mem.go).
+	Shared bool
 }
 
 // Allocator assigns and releases addresses. It is safe for concurrent use, also with other
@@ -41,6 +44,7 @@ type Allocator struct {
 	log   *zap.SugaredLogger
 	q     *queue
 	cache blockCache
+	mem   memBatches // Options.Shared's posted requests
 }
 
 // New returns an allocator on c.

@@ -124,7 +124,9 @@ func (a *Allocator) combinedCAS(ctx context.Context, op blockOp, keys blockKeys,
 			// Our own handle exists: not a fresh request after all; do it the usual way.
 			return errBatchHandle
 		}
-		if losses++; losses >= a.opts.MaxRetries {
+		losses++
+		a.log.Debugw("block write lost to a concurrent writer; retrying", "block", op.cidr, "losses", losses, "combined", len(reqs))
+		if losses >= a.opts.MaxRetries {
 			return ErrMaxRetries
 		}
 		if err := a.backoff(ctx, losses); err != nil {

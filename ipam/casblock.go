@@ -77,7 +77,11 @@ func (a *Allocator) casBlock(ctx context.Context, op blockOp) error {
 		recheck = err != nil || w == nil
 	}
 	if !recheck && op.batch != nil {
-		done, noTurn, err := a.casBatched(ctx, op, keys)
+		batched := a.casBatched
+		if a.opts.Shared {
+			batched = a.casBatchedMem
+		}
+		done, noTurn, err := batched(ctx, op, keys)
 		if done || err != nil {
 			return err
 		}
@@ -185,6 +189,7 @@ func (a *Allocator) casInTurn(ctx context.Context, op blockOp, keys blockKeys, s
 		}
 		a.cache.set(op.cidr, bkv)
 		losses++
+		a.log.Debugw("block write lost to a concurrent writer; retrying", "block", op.cidr, "losses", losses)
 		if losses >= a.opts.MaxRetries {
 			return false, fmt.Errorf("writing block %s: %w", op.cidr, ErrMaxRetries)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/calc"
+	"github.com/brindle-net/brindle/cni"
 	"github.com/brindle-net/brindle/dataplane"
 	"github.com/brindle-net/brindle/explain"
 	"github.com/brindle-net/brindle/ipam"
@@ -90,6 +91,10 @@ func Run(ctx context.Context, o Options) error {
 			return nil // stopped while waiting for the datastore
 		}
 		return err
+	}
+	// Registered: this host's IPAM plugins may now hand their ADDs to the agent (cni/broker.go).
+	if err := cni.ServeIPAM(ctx, a.opts.StateDir, a.store, a.name, a.log.Named("ipam-broker")); err != nil {
+		a.log.Warn("no IPAM socket; the IPAM plugin assigns on its own", zap.Error(err))
 	}
 	return a.loop(ctx)
 }
