@@ -9,15 +9,17 @@ import (
 )
 
 // GoBGP sets TCP_MD5SIG for a peer's password on the dialing socket and on the listeners,
-// but a kernel built without CONFIG_TCP_MD5SIG only makes it log a warning: the peer is
-// added anyway and keeps dialing (gobgp pkg/server/sockopt_linux.go). Such a peer is held
-// instead, with the kernel's answer in status: a session that was meant to be
-// authenticated never runs without its password.
+// but when the kernel refuses it GoBGP only logs a warning: the peer is added anyway and
+// keeps dialing (gobgp pkg/server/server.go "failed to set md5"). The kernel refuses it
+// when built without CONFIG_TCP_MD5SIG, and also on an MPTCP socket, which is what Go 1.24+
+// listeners are by default (brindle's main package turns that off with
+// //go:debug multipathtcp=0). Such a peer is held instead, with the kernel's answer in
+// status: a session that was meant to be authenticated never runs without its password.
 
 // md5Unavailable probes once whether the kernel accepts a TCP MD5 key; "" means it does.
 var md5Unavailable = sync.OnceValue(func() string {
-	// The key is set on a listening loopback socket, as GoBGP does: this CI kernel accepts
-	// it on a fresh unbound socket and refuses it only once the socket listens.
+	// The key is set on a listener made the way GoBGP makes its own (net.ListenConfig), so
+	// that an MPTCP listener is caught as well as a kernel without TCP MD5.
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		return "TCP MD5 probe: " + err.Error()
@@ -41,7 +43,7 @@ var md5Unavailable = sync.OnceValue(func() string {
 	case serr == nil:
 		return ""
 	case errors.Is(serr, unix.ENOPROTOOPT):
-		return "this kernel has no TCP MD5 support (CONFIG_TCP_MD5SIG): setsockopt TCP_MD5SIG: " + serr.Error()
+		return "TCP MD5 refused on a listening socket (a kernel without CONFIG_TCP_MD5SIG, or an MPTCP listener: GODEBUG multipathtcp): setsockopt TCP_MD5SIG: " + serr.Error()
 	default:
 		return "setsockopt TCP_MD5SIG: " + serr.Error()
 	}
