@@ -113,7 +113,7 @@ func TestHeldPeer(t *testing.T) {
 	if err := sp[0].SetPeers(ctx, held); err != nil {
 		t.Fatal(err)
 	}
-	if row := peerRow(sp[0], 1, net); row.Info != "Idle Not started: "+held[0].Hold {
+	if row := peerRow(sp[0], 1, net); row.Info != "Idle Not started: "+held[0].Hold || !row.NotStarted {
 		t.Fatalf("held peer row %+v", row)
 	}
 	if len(sp[0].Peers()) != 0 {

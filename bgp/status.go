@@ -103,6 +103,7 @@ func (t *statusTracker) list() []PeerStatus {
 			row.State = "up"
 		} else if ps.hold != "" {
 			row.Info += " Not started: " + ps.hold
+			row.NotStarted = true
 		} else if ps.reason != "" {
 			row.Info += " Last down: " + ps.reason
 		}
