@@ -17,11 +17,12 @@ var actedOn = sync.OnceValue(func() map[string]map[string]bool {
 	return map[string]map[string]bool{
 		// node/tunnels.go (MTUs) and node/report.go (status reporting).
 		"FelixConfiguration": set("ipipMTU", "vxlanMTU", "reportingInterval", "reportingTTL"),
-		// node/convert.go calcBGPConfig.
-		"BGPConfiguration": set("nodeToNodeMeshEnabled", "asNumber", "listenPort", "nodeMeshMaxRestartTime"),
+		// node/convert.go calcBGPConfig (passwords: node/secrets.go).
+		"BGPConfiguration": set("nodeToNodeMeshEnabled", "asNumber", "listenPort", "nodeMeshMaxRestartTime",
+			"nodeMeshPassword"),
 		// node/convert.go calcPeerSpec.
 		"BGPPeer": set("node", "nodeSelector", "peerIP", "asNumber", "peerSelector", "keepOriginalNextHop",
-			"sourceAddress", "maxRestartTime", "ttlSecurity"),
+			"sourceAddress", "maxRestartTime", "ttlSecurity", "password"),
 		"IPPool": set("cidr", "vxlanMode", "ipipMode", "natOutgoing", "disabled", "disableBGPExport", "blockSize",
 			"nodeSelector", "allowedUses", "assignmentMode"),
 		"WorkloadEndpoint": set("orchestrator", "workload", "node", "containerID", "pod", "endpoint", "serviceAccountName",

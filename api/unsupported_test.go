@@ -16,7 +16,7 @@ func TestUnsupportedFields(t *testing.T) {
 		{"bgp config", kind("BGPConfiguration", "{name: default}", "{asNumber: 65000, serviceClusterIPs: [{cidr: 10.96.0.0/12}], communities: [{name: a, value: '1:2'}]}"),
 			[]string{"spec.communities", "spec.serviceClusterIPs"}},
 		{"bgp peer", kind("BGPPeer", "{name: p}", "{peerIP: 10.0.0.1, asNumber: 65001, password: {secretKeyRef: {name: s, key: k}}, filters: [f]}"),
-			[]string{"spec.filters", "spec.password"}},
+			[]string{"spec.filters"}},
 		{"pool", kind("IPPool", "{name: p}", "{cidr: 10.0.0.0/16, natOutgoing: true, blockSize: 26}"), nil},
 		{"policy rules", kind("GlobalNetworkPolicy", "{name: p}", "{ingress: [{action: Allow}, {action: Allow, http: {methods: [GET]}, source: {services: {name: s, namespace: d}}}], egress: [{action: Allow, destination: {services: {name: k, namespace: d}}}]}"),
 			[]string{"spec.egress[0].destination.services", "spec.ingress[1].http", "spec.ingress[1].source.services"}},

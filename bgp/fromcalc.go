@@ -12,7 +12,7 @@ func PeersFromCalc(in []calc.BGPPeer) []Peer {
 			Address: p.Address, Port: p.Port, AS: p.AS, Type: PeerType(p.Type), Passive: p.Passive,
 			Password: p.Password, LocalAddress: p.LocalAddress, RestartTime: p.RestartTime,
 			KeepOriginalNextHop: p.KeepOriginalNextHop, TTLSecurity: p.TTLSecurity,
-			RRClient: p.RRClient, RRClusterID: p.RRClusterID,
+			RRClient: p.RRClient, RRClusterID: p.RRClusterID, Hold: p.Hold,
 		})
 	}
 	return out

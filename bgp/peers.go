@@ -41,12 +41,21 @@ func (s *Speaker) SetPeers(ctx context.Context, desired []Peer) error {
 			errs = append(errs, err)
 		}
 	}
+	for _, addr := range sortedAddrs(s.held) {
+		if _, keep := want[addr]; !keep {
+			delete(s.held, addr)
+			s.status.remove(addr)
+		}
+	}
 	for _, addr := range sortedAddrs(want) {
-		p := want[addr]
+		p := withMD5Check(want[addr])
 		old, exists := s.peers[addr]
 		var err error
 		switch {
+		case p.Hold != "":
+			err = s.holdPeer(ctx, p)
 		case !exists:
+			delete(s.held, addr)
 			err = s.addPeer(ctx, p)
 		case sessionConfigEqual(old, p):
 			s.peers[addr] = p // type (status only) may have changed
@@ -75,6 +84,22 @@ func (s *Speaker) addPeer(ctx context.Context, p Peer) error {
 	}
 	s.log.Info("BGP peer added", zap.Stringer("peer", p), zap.Bool("passive", p.Passive), zap.Bool("rrClient", p.RRClient))
 	s.peers[p.Address] = p
+	return nil
+}
+
+// holdPeer keeps p out of GoBGP (removing it if it ran) and lists it in status with the
+// reason, which is logged once per change.
+func (s *Speaker) holdPeer(ctx context.Context, p Peer) error {
+	if _, running := s.peers[p.Address]; running {
+		if err := s.deletePeer(ctx, p.Address); err != nil {
+			return err
+		}
+	}
+	if prev, ok := s.held[p.Address]; !ok || prev.Hold != p.Hold {
+		s.log.Warn("BGP peer not started", zap.Stringer("peer", p), zap.String("reason", p.Hold))
+	}
+	s.held[p.Address] = p
+	s.status.setHeld(p)
 	return nil
 }
 

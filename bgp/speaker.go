@@ -70,8 +70,9 @@ type Speaker struct {
 	cancel  context.CancelFunc
 	started time.Time
 
-	cfgMu   sync.Mutex // serialises SetPeers/SetAdvertisements and guards peers, adverts
-	peers   map[netip.Addr]Peer
+	cfgMu   sync.Mutex          // serialises SetPeers/SetAdvertisements and guards peers, adverts
+	peers   map[netip.Addr]Peer // in GoBGP
+	held    map[netip.Addr]Peer // wanted but kept out of GoBGP (Peer.Hold)
 	adverts map[netip.Prefix]Advertisement
 
 	learned *learnedQueue
@@ -92,6 +93,7 @@ func Start(ctx context.Context, opts Options) (*Speaker, error) {
 		opts:    opts,
 		log:     opts.Logger,
 		peers:   map[netip.Addr]Peer{},
+		held:    map[netip.Addr]Peer{},
 		adverts: map[netip.Prefix]Advertisement{},
 		learned: newLearnedQueue(),
 		status:  newStatusTracker(),

@@ -26,6 +26,7 @@ type peerState struct {
 	session api.PeerState_SessionState
 	since   time.Time
 	reason  string
+	hold    string // why the session is not started (Peer.Hold)
 }
 
 // statusTracker is fed by SetPeers, GoBGP's peer watcher and its BMP peer-down messages
@@ -45,10 +46,25 @@ func (t *statusTracker) setConfigured(p Peer) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if st, ok := t.peers[p.Address]; ok {
+		if st.hold != "" {
+			st.hold, st.reason, st.since = "", "", t.now()
+		}
 		st.peer = p
 		return
 	}
 	t.peers[p.Address] = &peerState{peer: p, session: api.PeerState_IDLE, since: t.now()}
+}
+
+// setHeld lists p as not started, with why.
+func (t *statusTracker) setHeld(p Peer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, ok := t.peers[p.Address]
+	if !ok || st.hold != p.Hold {
+		st = &peerState{since: t.now()}
+		t.peers[p.Address] = st
+	}
+	st.peer, st.session, st.hold = p, api.PeerState_IDLE, p.Hold
 }
 
 func (t *statusTracker) remove(addr netip.Addr) {
@@ -85,6 +101,9 @@ func (t *statusTracker) list() []PeerStatus {
 			State: "start", Since: ps.since, Info: sessionName(ps.session)}
 		if ps.session == api.PeerState_ESTABLISHED {
 			row.State = "up"
+		} else if ps.hold != "" {
+			row.Info += " Not started: " + ps.hold
+			row.NotStarted = true
 		} else if ps.reason != "" {
 			row.Info += " Last down: " + ps.reason
 		}

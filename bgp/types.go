@@ -49,6 +49,10 @@ type Peer struct {
 	// RRClient marks the peer a route-reflector client with cluster ID RRClusterID.
 	RRClient    bool
 	RRClusterID string
+	// Hold, when set, keeps the session out of GoBGP and says why in status (a password
+	// that could not be read, or a kernel without TCP MD5): a peer that should be
+	// authenticated never runs unauthenticated.
+	Hold string
 }
 
 // DefaultRestartTime is BIRD's graceful-restart time, which Calico keeps by default.

@@ -121,7 +121,8 @@ func (d *bgpDeriver) meshPeers() {
 			d.skip("mesh peer "+n.Name, "route reflector (cluster ID "+n.RRClusterID+"), not part of the mesh")
 			continue
 		}
-		for _, t := range d.nodeTargets(n, BGPPeerSpec{Password: d.in.Global.NodeMeshPassword, MaxRestartTime: d.in.Global.NodeMeshMaxRestartTime}) {
+		for _, t := range d.nodeTargets(n, BGPPeerSpec{Password: d.in.Global.NodeMeshPassword,
+			PasswordProblem: d.in.Global.NodeMeshPasswordProblem, MaxRestartTime: d.in.Global.NodeMeshMaxRestartTime}) {
 			t.Type, t.Reason = BGPPeerMesh, "node-to-node mesh with node "+n.Name
 			d.mesh[peerKey{t.Address, t.Port}] = t
 		}
@@ -146,6 +147,9 @@ func (d *bgpDeriver) specTarget(a netip.Addr, port uint16, as uint32, spec BGPPe
 	t := target{BGPPeer: BGPPeer{Address: a, Port: port, AS: as,
 		Password: spec.Password, RestartTime: spec.MaxRestartTime,
 		KeepOriginalNextHop: spec.KeepOriginalNextHop, TTLSecurity: spec.TTLSecurity}}
+	if spec.PasswordProblem != "" {
+		t.Hold = "password: " + spec.PasswordProblem
+	}
 	if spec.SourceAddress != "None" {
 		t.LocalAddress = d.myAddr(a)
 	}

@@ -60,6 +60,9 @@ func peerLine(p BGPPeer) string {
 	if p.KeepOriginalNextHop {
 		b.WriteString(" keep-nh")
 	}
+	if p.Hold != "" {
+		b.WriteString(" hold=" + p.Hold)
+	}
 	return b.String()
 }
 
@@ -122,6 +125,12 @@ func TestComputeBGPPeers(t *testing.T) {
 			Peers: []BGPPeerSpec{{Name: "tor", PeerIP: "192.0.2.1:1179", ASNumber: 65530, TTLSecurity: 1,
 				KeepOriginalNextHop: true, SourceAddress: "None", Password: "pw", MaxRestartTime: time.Minute}}}, []string{
 			"192.0.2.1:1179 AS65530 global pw=pw restart=1m0s ttl=1 keep-nh",
+		}},
+		{"unreadable passwords hold the peer and the mesh", BGPInput{NodeName: "c", Nodes: three[1:],
+			Global: BGPConfig{NodeMeshPasswordProblem: "no secret mesh/pw"},
+			Peers:  []BGPPeerSpec{{Name: "tor", PeerIP: "192.0.2.1", ASNumber: 65530, PasswordProblem: "no secret tor/pw"}}}, []string{
+			"10.0.0.10 AS64512 node-to-node mesh src=10.0.0.11 hold=password: no secret mesh/pw",
+			"192.0.2.1 AS65530 global src=10.0.0.11 hold=password: no secret tor/pw",
 		}},
 		{"node-specific dropped for a global peering to the same ip:port", BGPInput{NodeName: "a", Nodes: three,
 			Global: BGPConfig{NodeToNodeMeshEnabled: boolp(false)},

@@ -35,7 +35,10 @@ type BGPPeerSpec struct {
 	PeerSelector        string
 	KeepOriginalNextHop bool
 	Password            string
-	MaxRestartTime      time.Duration
+	// PasswordProblem, when set, says why the configured password could not be read (a
+	// missing or unsafe secret file): the peering is held, never run without its password.
+	PasswordProblem string
+	MaxRestartTime  time.Duration
 	// SourceAddress is "UseNodeIP" (the default when empty) or "None".
 	SourceAddress string
 	TTLSecurity   uint8
@@ -47,10 +50,12 @@ type BGPConfig struct {
 	// NodeToNodeMeshEnabled nil means true.
 	NodeToNodeMeshEnabled *bool
 	// ASNumber 0 means 64512.
-	ASNumber               uint32
-	ListenPort             uint16
-	NodeMeshPassword       string
-	NodeMeshMaxRestartTime time.Duration
+	ASNumber         uint32
+	ListenPort       uint16
+	NodeMeshPassword string
+	// NodeMeshPasswordProblem holds the mesh sessions as PasswordProblem holds a BGPPeer's.
+	NodeMeshPasswordProblem string
+	NodeMeshMaxRestartTime  time.Duration
 }
 
 // DefaultBGPAS is Calico's default AS number.
@@ -83,6 +88,9 @@ type BGPPeer struct {
 	TTLSecurity         uint8
 	RRClient            bool
 	RRClusterID         string
+	// Hold, when set, says why the session must not start (its password is unreadable);
+	// the peer is still listed so that status can say so.
+	Hold string
 	// Reason says which resource asked for this peering.
 	Reason string
 }

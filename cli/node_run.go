@@ -33,6 +33,8 @@ func agentFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "status-tls-cert", Usage: "certificate for --status-listen (default: the etcd client certificate)"},
 		&ucli.StringFlag{Name: "status-tls-key", Usage: "key for --status-listen (default: the etcd client key)"},
 		&ucli.StringFlag{Name: "status-tls-ca", Usage: "CA that signs explain clients' certificates (default: the etcd CA)"},
+		&ucli.StringFlag{Name: "secrets-dir", EnvVars: []string{"BRINDLE_SECRETS_DIR"}, Value: node.DefaultSecretsDir,
+			Usage: "BGP passwords: a BGPPeer's password.secretKeyRef {name, key} is the file <dir>/<name>/<key> (mode 600)"},
 		&ucli.BoolFlag{Name: "auto-host-endpoint", EnvVars: []string{"BRINDLE_AUTO_HOST_ENDPOINT"},
 			Usage: "keep a HostEndpoint <node>-auto-hep (interfaceName *, the Node's labels, default-allow profile) as Calico's kube-controllers does"},
 	}
@@ -105,5 +107,6 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 		AS: uint32(c.Uint("as")), StateDir: c.String("state-dir"),
 		HealthPort: c.Int("health-port"), HealthHost: c.String("health-host"),
 		BGP: withBGP, Dataplane: withDataplane, Store: st, Logger: log, AutoHostEndpoint: c.Bool("auto-host-endpoint"),
+		SecretsDir: c.String("secrets-dir"),
 	})
 }

@@ -42,8 +42,10 @@ type Options struct {
 	// AutoHostEndpoint: keep a HostEndpoint "<node>-auto-hep" (interfaceName "*", the Node's
 	// labels and addresses, default-allow profile) as Calico's kube-controllers does.
 	AutoHostEndpoint bool
-	Store            *store.Client
-	Logger           *zap.Logger
+	// SecretsDir holds BGP passwords as <dir>/<secret>/<key> (default DefaultSecretsDir).
+	SecretsDir string
+	Store      *store.Client
+	Logger     *zap.Logger
 }
 
 // Agent is one running node agent.
@@ -133,6 +135,9 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 	a.cache = newCache(name, o.BGP)
 	a.cache.report = a.store.ReportBroken
 	a.cache.unsupported = newUnsupportedLog(a.log)
+	if o.BGP {
+		a.cache.secrets = newSecretFiles(o.SecretsDir, a.log.Named("secrets"))
+	}
 	a.cache.state.Uplink, a.cache.state.UplinkMTU = a.uplink, a.mtu
 	a.cache.state.RoutesFromBGP = o.BGP
 	if o.Dataplane {

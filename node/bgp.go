@@ -96,8 +96,13 @@ func (s *statusSource) Status() bgpstatus.Status {
 }
 
 // peerCounts returns how many configured peers are Established, and how many there are.
+// Peers held for their password are left out: they cannot come up, and the restart
+// warm-up should not wait its full bound for them.
 func (a *Agent) peerCounts() (established, configured int) {
 	for _, p := range a.status.Status().Peers {
+		if p.NotStarted {
+			continue
+		}
 		configured++
 		if p.Info == "Established" {
 			established++

@@ -37,6 +37,8 @@ type cache struct {
 	// unsupported says once which set fields brindle ignores; nil in tests that leave it out.
 	unsupported *unsupportedLog
 	pol         *policyCache // calc/policy's Model, fed from the same events
+	// secrets resolves BGP passwords (node/secrets.go); nil resolves none.
+	secrets *secretFiles
 
 	// What changed since the last look; the loop uses these to decide what to recompute.
 	poolsChanged, nodesChanged, bgpChanged, felixChanged bool

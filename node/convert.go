@@ -101,19 +101,37 @@ func (c *cache) bgpInput() calc.BGPInput {
 		in.Nodes = append(in.Nodes, n.calc(name))
 	}
 	sort.Slice(in.Nodes, func(i, j int) bool { return in.Nodes[i].Name < in.Nodes[j].Name })
+	if c.secrets != nil {
+		c.secrets.begin()
+	}
 	for _, p := range c.peers {
-		in.Peers = append(in.Peers, calcPeerSpec(p))
+		spec := calcPeerSpec(p)
+		spec.Password, spec.PasswordProblem = c.password(p.Spec.Password)
+		in.Peers = append(in.Peers, spec)
 	}
 	sort.Slice(in.Peers, func(i, j int) bool { return in.Peers[i].Name < in.Peers[j].Name })
 	for name, bc := range c.bgpConfigs {
 		cfg := calcBGPConfig(bc)
 		if name == "default" {
+			cfg.NodeMeshPassword, cfg.NodeMeshPasswordProblem = c.password(bc.Spec.NodeMeshPassword)
 			in.Global = cfg
 		} else if node, ok := strings.CutPrefix(name, "node."); ok {
 			in.NodeConfigs[node] = cfg
 		}
 	}
 	return in
+}
+
+// password resolves a secret reference; without a secrets directory (unit tests) a set
+// password holds the peering.
+func (c *cache) password(pw *api.BGPPassword) (value, problem string) {
+	if c.secrets == nil {
+		if pw != nil && pw.SecretKeyRef != nil {
+			return "", "no secrets directory"
+		}
+		return "", ""
+	}
+	return c.secrets.password(pw)
 }
 
 func calcPeerSpec(p *api.BGPPeer) calc.BGPPeerSpec {

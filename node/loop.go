@@ -68,6 +68,10 @@ func (a *Agent) loop(ctx context.Context) error {
 	var warm *bgpWarmup
 	warmTick := time.NewTicker(time.Second)
 	defer warmTick.Stop()
+	// Password files are re-read every few seconds (a handful of small files): a rotated
+	// secret reaches GoBGP without waiting for the 90 s resync.
+	secretTick := time.NewTicker(secretPoll)
+	defer secretTick.Stop()
 	if a.opts.BGP && a.dp != nil {
 		for _, r := range a.kernelRoutes() {
 			a.cache.state.SetLearnedRoute(r)
@@ -129,6 +133,12 @@ func (a *Agent) loop(ctx context.Context) error {
 				a.dp.MarkResync()
 			}
 			a.markDataplane()
+		case <-secretTick.C:
+			if a.cache.secrets == nil || !a.cache.secrets.changed() {
+				continue
+			}
+			a.log.Info("BGP password file changed; updating peers")
+			a.comp.bgp.mark()
 		case now := <-warmTick.C:
 			if warm == nil || a.speaker == nil {
 				continue

@@ -29,6 +29,9 @@ type PeerStatus struct {
 	// Info is the BGP session state ("Established", "Active", ...) and, while the session
 	// is not up, why it last went down.
 	Info string `json:"info"`
+	// NotStarted: the session is held out of the speaker (its password is unreadable, or
+	// the kernel refuses TCP MD5); Info says why.
+	NotStarted bool `json:"notStarted,omitempty"`
 }
 
 // Status is what the agent reports about its speaker.
