@@ -111,7 +111,8 @@ func (c *Cluster) startDatastore() error {
 	c.mu.Unlock()
 	c.Endpoints = url
 	// Ready means initialised (cluster information written), which `get clusterinfo` shows.
-	return WaitFor(30*time.Second, "the datastore to answer", func() (bool, string) {
+	// 60 s: under TCG in the VM suite on a loaded machine the embedded server took over 30 s.
+	return WaitFor(60*time.Second, "the datastore to answer", func() (bool, string) {
 		if !p.Running() {
 			return false, "datastore exited: " + p.Logs()
 		}

@@ -46,7 +46,7 @@ func boot(o bootOptions) (*bootResult, error) {
 		"-virtfs", "local,path=" + o.Share + ",mount_tag=vmshare,security_model=none,id=vmshare",
 		"-kernel", o.Vmlinux, "-initrd", o.Initrd,
 		// panic=-1 with -no-reboot turns a kernel panic into a qemu exit instead of a hang.
-		"-append", "console=ttyS0 panic=-1 quiet",
+		"-append", "console=ttyS0 panic=-1 quiet no_timer_check",
 	}
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", args...)
 	cmd.WaitDelay = 5 * time.Second
