@@ -49,3 +49,7 @@ bench: build
 
 clean:
 	rm -rf bin cli/payload
+
+# fault suite: the long versions of test/fault (the short ones run in `make test`)
+soak:
+	BRINDLE_SOAK_CYCLES=$${BRINDLE_SOAK_CYCLES:-10000} $(GO) test -count=1 -v -timeout 4h -run TestContainerChurn ./test/fault/churn/
