@@ -26,12 +26,12 @@ type poolWatch struct {
 	done chan struct{}
 	exit chan struct{}
 
-	mu       sync.Mutex
-	present  map[netip.Prefix]bool
-	adds     map[netip.Prefix]int
-	deleted  []netip.Prefix
-	lost     int // subscription errors (a full socket buffer loses announcements)
-	onCount  func(int)
+	mu      sync.Mutex
+	present map[netip.Prefix]bool
+	adds    map[netip.Prefix]int
+	deleted []netip.Prefix
+	lost    int // subscription errors (a full socket buffer loses announcements)
+	onCount func(int)
 }
 
 func watchPool(t *testing.T, h *testbed.Host, pool netip.Prefix) *poolWatch {
