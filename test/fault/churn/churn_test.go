@@ -85,7 +85,7 @@ spec: {cidr: 10.244.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never, na
 	}
 	// Warm-up: a few cycles per host so that every lazily built thing (blocks, profile
 	// chains, caches) exists before the baseline.
-	if _, err := churn(c, 3*len(hosts), "warm"); err != nil {
+	if _, err := churn(c, 3*len(hosts), "warm", nil); err != nil {
 		t.Fatal(err)
 	}
 	base := map[string]hostState{}
@@ -101,7 +101,16 @@ spec: {cidr: 10.244.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never, na
 	rss0, cpu0 := agentFigures(t, c)
 
 	start := time.Now()
-	perCycle, err := churn(c, n, "ch")
+	perCycle, err := churn(c, n, "ch", func(done int) {
+		var sb strings.Builder
+		for _, h := range hosts {
+			pid := c.Agent(h).Proc.PID
+			r, _ := cluster.ProcRSS(pid)
+			u, _ := cluster.ProcCPU(pid)
+			fmt.Fprintf(&sb, " %s RSS %.1f MiB CPU +%v;", h, float64(r)/1024, (u - cpu0[h]).Round(10*time.Millisecond))
+		}
+		t.Logf("%d/%d cycles after %v:%s", done, n, time.Since(start).Round(time.Second), sb.String())
+	})
 	if err != nil {
 		t.Fatalf("after %d cycles: %v", n, err)
 	}
@@ -152,8 +161,11 @@ func eventsOn(host string, n int) int {
 type latencies struct{ p50, max time.Duration }
 
 // churn runs n ADD/DEL cycles, cycle i on hosts[i%3], one goroutine per host, and returns
-// the CNI ADD+DEL time per cycle.
-func churn(c *cluster.Cluster, n int, prefix string) (latencies, error) {
+// the CNI ADD+DEL time per cycle. progress, if not nil, is called every progressEvery
+// cycles (a long soak reports as it goes, so a partial run still has figures).
+const progressEvery = 500
+
+func churn(c *cluster.Cluster, n int, prefix string, progress func(done int)) (latencies, error) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var all []time.Duration
@@ -174,7 +186,11 @@ func churn(c *cluster.Cluster, n int, prefix string) (latencies, error) {
 				}
 				mu.Lock()
 				all = append(all, time.Since(t0))
+				done := len(all)
 				mu.Unlock()
+				if progress != nil && done%progressEvery == 0 {
+					progress(done)
+				}
 			}
 		}()
 	}
