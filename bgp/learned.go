@@ -28,8 +28,10 @@ type learnedQueue struct {
 // them as stale until those reconnect (RFC 4724 4.1 wants the deferral to wait for every
 // peer, as BIRD does). Clients retry every 5 s (IdleHoldTimeAfterReset, ConnectRetry), so
 // the late ones are back within 10 s; a stale route that is really gone lingers that much
-// longer on top of the restart time it was kept for anyway. Withdrawals of fresh paths
-// (a session reset without graceful restart, a peer deconfigured, an UPDATE) are not held.
+// longer on top of the restart time it was kept for anyway. Only that case is held: a
+// stale path dropped at the End-of-RIB of a peer whose session is up again. Stale paths of
+// a peer that is down (restart time over, peer deconfigured: `brindle delete node`) and
+// withdrawals of fresh paths (a reset without graceful restart, an UPDATE) go at once.
 var staleHold = 10 * time.Second
 
 func newLearnedQueue() *learnedQueue {
@@ -136,8 +138,9 @@ func (s *Speaker) onBest(paths []*api.Path) {
 		if p.NeighborIp == "<nil>" || p.NeighborIp == "" {
 			r.Withdrawn = true
 		}
-		if r.Withdrawn && p.IsWithdraw && p.Stale {
-			// Dropped at a restarted peer's End-of-RIB or when its restart time ran out.
+		if from, err := netip.ParseAddr(p.NeighborIp); err == nil && r.Withdrawn && p.IsWithdraw && p.Stale && s.status.established(from) {
+			// Dropped at the End-of-RIB of a peer back from a restart. Stale paths dropped
+			// while the peer is down (its restart time ran out, it was deconfigured) go at once.
 			s.learned.holdStale(r.Prefix)
 			continue
 		}

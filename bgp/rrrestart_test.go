@@ -44,15 +44,7 @@ func TestRouteReflectorRestartKeepsLateClientsRoutes(t *testing.T) {
 		return bgptest.HasRoute(a, blockOf(2), net.Addrs[2])
 	})
 
-	// As SIGKILL: the kernel aborts the reflector's sessions (ss -K, a RST to each client),
-	// then its server stops with no session left to send a NOTIFICATION on.
-	rr.Close()
-	if out, err := exec.Command("ss", "-K", "src", net.Addrs[0].String()).CombinedOutput(); err != nil {
-		t.Fatalf("ss -K: %v\n%s", err, out)
-	}
-	if err := rr.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	killSpeaker(t, rr)
 	bgptest.WaitFor(t, 20*time.Second, "A to see the reflector go", func() (bool, string) {
 		ok, msg := bgptest.Established(a)
 		return !ok, msg
@@ -88,4 +80,51 @@ func TestRouteReflectorRestartKeepsLateClientsRoutes(t *testing.T) {
 	watch(func() bool { ok, _ := bgptest.Established(rr2); return ok }, "B's session to the restarted reflector")
 	time.Sleep(time.Second)
 	watch(func() bool { return true }, "after B is back")
+}
+
+// killSpeaker stops s as SIGKILL would: the kernel aborts its sessions (ss -K, a RST to each
+// peer), then its server stops with no session left to send a NOTIFICATION on.
+func killSpeaker(t *testing.T, s *bgp.Speaker) {
+	t.Helper()
+	s.Close()
+	if out, err := exec.Command("ss", "-K", "src", s.RouterID().String()).CombinedOutput(); err != nil {
+		t.Fatalf("ss -K: %v\n%s", err, out)
+	}
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The hold above is only for End-of-RIB: a peer that is down with its routes kept as stale
+// and then deconfigured (`brindle delete node`) takes its routes with it at once.
+func TestDeconfiguredRestartingPeerWithdrawsAtOnce(t *testing.T) {
+	const as = 64512
+	net := bgptest.Loopback(t, 2)
+	sp := make([]*bgp.Speaker, 2)
+	for i := range sp {
+		sp[i] = bgptest.StartSpeaker(t, net, i, bgptest.Options{AS: as})
+		if err := sp[i].SetPeers(ctx, net.MeshPeers(i, as)); err != nil {
+			t.Fatal(err)
+		}
+		if err := sp[i].SetAdvertisements(ctx, []bgp.Advertisement{{Prefix: blockOf(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bgptest.WaitFor(t, 30*time.Second, "0 learns 1's block", func() (bool, string) {
+		return bgptest.HasRoute(sp[0], blockOf(1), net.Addrs[1])
+	})
+	killSpeaker(t, sp[1])
+	bgptest.WaitFor(t, 20*time.Second, "0 to see 1 go", func() (bool, string) {
+		ok, msg := bgptest.Established(sp[0])
+		return !ok, msg
+	})
+	if ok, msg := bgptest.HasRoute(sp[0], blockOf(1), net.Addrs[1]); !ok {
+		t.Fatalf("graceful restart should keep 1's route while it is away: %s", msg)
+	}
+	if err := sp[0].SetPeers(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	bgptest.WaitFor(t, 3*time.Second, "1's route to go with its peer", func() (bool, string) {
+		return bgptest.LacksRoute(sp[0], blockOf(1))
+	})
 }

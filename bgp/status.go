@@ -51,6 +51,15 @@ func (t *statusTracker) setConfigured(p Peer) {
 	t.peers[p.Address] = &peerState{peer: p, session: api.PeerState_IDLE, since: t.now()}
 }
 
+// established reports whether the peer's session is up (learned.go holds the stale paths
+// such a peer's End-of-RIB drops).
+func (t *statusTracker) established(addr netip.Addr) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps, ok := t.peers[addr]
+	return ok && ps.session == api.PeerState_ESTABLISHED
+}
+
 func (t *statusTracker) remove(addr netip.Addr) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
