@@ -20,12 +20,12 @@ import (
 
 var hosts = []string{"node1", "node2", "node3"}
 
-// cycles is BRINDLE_SOAK_CYCLES, or 300 (CI: about 40 s).
+// cycles is BRINDLE_SOAK_CYCLES, or 200 (CI: about 30 s).
 func cycles() int {
 	if n, err := strconv.Atoi(os.Getenv("BRINDLE_SOAK_CYCLES")); err == nil && n > 0 {
 		return n
 	}
-	return 300
+	return 200
 }
 
 // TestContainerChurn: three hosts in a BGP full mesh, a long-lived container on each, then
