@@ -139,17 +139,22 @@ func ProcCPU(pid int) (time.Duration, error) {
 }
 
 // ProcRSS is a process's VmRSS in KiB.
-func ProcRSS(pid int) (int64, error) {
+func ProcRSS(pid int) (int64, error) { return ProcStatusKiB(pid, "VmRSS:") }
+
+// ProcStatusKiB reads a "<field> <n> kB" line of /proc/<pid>/status (VmRSS:, RssAnon:,
+// RssFile:, ...). RssAnon is what a leak grows; RssFile is the binary's pages, which grow as
+// more of its code runs for the first time.
+func ProcStatusKiB(pid int, field string) (int64, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, l := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == field {
 			var kib int64
 			_, err := fmt.Sscan(f[1], &kib)
 			return kib, err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }

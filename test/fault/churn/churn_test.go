@@ -98,7 +98,7 @@ spec: {cidr: 10.244.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never, na
 	}
 	defer st.Close()
 	baseHandles, baseWEPs := datastoreCounts(t, st)
-	rss0, cpu0 := agentFigures(t, c)
+	rss0, anon0, cpu0 := agentFigures(t, c)
 
 	start := time.Now()
 	perCycle, err := churn(c, n, "ch", func(done int) {
@@ -106,8 +106,9 @@ spec: {cidr: 10.244.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never, na
 		for _, h := range hosts {
 			pid := c.Agent(h).Proc.PID
 			r, _ := cluster.ProcRSS(pid)
+			an, _ := cluster.ProcStatusKiB(pid, "RssAnon:")
 			u, _ := cluster.ProcCPU(pid)
-			fmt.Fprintf(&sb, " %s RSS %.1f MiB CPU +%v;", h, float64(r)/1024, (u - cpu0[h]).Round(10*time.Millisecond))
+			fmt.Fprintf(&sb, " %s RSS %.1f MiB (anon %.1f) CPU +%v;", h, float64(r)/1024, float64(an)/1024, (u - cpu0[h]).Round(10*time.Millisecond))
 		}
 		t.Logf("%d/%d cycles after %v:%s", done, n, time.Since(start).Round(time.Second), sb.String())
 	})
@@ -115,7 +116,7 @@ spec: {cidr: 10.244.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never, na
 		t.Fatalf("after %d cycles: %v", n, err)
 	}
 	took := time.Since(start)
-	rss1, cpu1 := agentFigures(t, c)
+	rss1, anon1, cpu1 := agentFigures(t, c)
 	t.Logf("%d ADD/DEL cycles over %d hosts in %v (%.0f ms per cycle per host, CNI ADD+DEL p50 %v, max %v)",
 		n, len(hosts), took.Round(time.Second), float64(took.Milliseconds())*float64(len(hosts))/float64(n),
 		perCycle.p50.Round(time.Millisecond), perCycle.max.Round(time.Millisecond))
@@ -123,8 +124,9 @@ spec: {cidr: 10.244.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never, na
 	for _, h := range hosts {
 		d := cpu1[h] - cpu0[h]
 		cpuSum += d
-		t.Logf("agent %s: RSS %.1f MiB after the warm-up, %.1f MiB after %d cycles (%+.1f %%); CPU %v over the run, %.2f ms per container event on its own host's %d events",
-			h, float64(rss0[h])/1024, float64(rss1[h])/1024, n, 100*float64(rss1[h]-rss0[h])/float64(rss0[h]),
+		t.Logf("agent %s: RSS %.1f -> %.1f MiB (%+.1f %%), anonymous %.1f -> %.1f MiB (%+.1f %%) from the warm-up to %d cycles; CPU %v over the run, %.2f ms per container event on its own host's %d events",
+			h, float64(rss0[h])/1024, float64(rss1[h])/1024, pct(rss0[h], rss1[h]),
+			float64(anon0[h])/1024, float64(anon1[h])/1024, pct(anon0[h], anon1[h]), n,
 			d.Round(10*time.Millisecond), float64(d.Microseconds())/1000/float64(2*eventsOn(h, n)), 2*eventsOn(h, n))
 	}
 	t.Logf("all agents: %.2f ms CPU per container event (%v over %d ADD+DEL events)",
@@ -207,24 +209,29 @@ func churn(c *cluster.Cluster, n int, prefix string, progress func(done int)) (l
 	return latencies{p50: all[len(all)/2], max: all[len(all)-1]}, nil
 }
 
-// agentFigures reads every agent's VmRSS (KiB) and CPU time.
-func agentFigures(t *testing.T, c *cluster.Cluster) (rss map[string]int64, cpu map[string]time.Duration) {
+// agentFigures reads every agent's VmRSS and RssAnon (KiB) and CPU time. RssAnon is the
+// heap and stacks, where a leak shows; VmRSS also counts the binary's pages (RssFile), which
+// grow as code runs for the first time.
+func agentFigures(t *testing.T, c *cluster.Cluster) (rss, anon map[string]int64, cpu map[string]time.Duration) {
 	t.Helper()
-	rss, cpu = map[string]int64{}, map[string]time.Duration{}
+	rss, anon, cpu = map[string]int64{}, map[string]int64{}, map[string]time.Duration{}
 	for _, h := range hosts {
-		a := c.Agent(h)
-		r, err := cluster.ProcRSS(a.Proc.PID)
-		if err != nil {
+		pid := c.Agent(h).Proc.PID
+		var err error
+		if rss[h], err = cluster.ProcRSS(pid); err != nil {
 			t.Fatal(err)
 		}
-		u, err := cluster.ProcCPU(a.Proc.PID)
-		if err != nil {
+		if anon[h], err = cluster.ProcStatusKiB(pid, "RssAnon:"); err != nil {
 			t.Fatal(err)
 		}
-		rss[h], cpu[h] = r, u
+		if cpu[h], err = cluster.ProcCPU(pid); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return rss, cpu
+	return rss, anon, cpu
 }
+
+func pct(a, b int64) float64 { return 100 * float64(b-a) / float64(a) }
 
 // datastoreCounts counts IPAM handles and workload endpoints in etcd.
 func datastoreCounts(t *testing.T, st *store.Client) (handles, weps int) {

@@ -81,7 +81,7 @@ func snapshot(h *testbed.Host) (hostState, error) {
 	}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if strings.Contains(l, "dev cali") || strings.Contains(l, "PERMANENT") {
-			s.neighs = append(s.neighs, l)
+			s.neighs = append(s.neighs, neighKey(l))
 		}
 	}
 	if s.nft, err = run(h.Netns, "nft", "-s", "list", "ruleset"); err != nil {
@@ -91,6 +91,20 @@ func snapshot(h *testbed.Host) (hostState, error) {
 	sort.Strings(s.routes)
 	sort.Strings(s.neighs)
 	return s, nil
+}
+
+// neighKey is a neighbour line without its NUD state (REACHABLE turns STALE on its own).
+func neighKey(l string) string {
+	f := strings.Fields(l)
+	for i, w := range f {
+		if w == "lladdr" && i+1 < len(f) {
+			return strings.Join(f[:i+2], " ")
+		}
+	}
+	if len(f) > 3 {
+		return strings.Join(f[:3], " ") // "<dst> dev <link>" of an entry without an address
+	}
+	return l
 }
 
 // diff describes what differs between two snapshots, or "".
