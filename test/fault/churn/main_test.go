@@ -53,7 +53,7 @@ func run(n *testbed.Netns, path string, args ...string) (string, error) {
 type hostState struct {
 	veths  []string // cali* links
 	routes []string // main-table routes
-	neighs []string // neighbour entries on cali* links and permanent ones
+	neighs []string // neighbour entries on cali* links and permanent ones (no NUD state)
 	nft    string   // nft -s list ruleset (brindle's tables are the only ones there)
 }
 
@@ -80,7 +80,9 @@ func snapshot(h *testbed.Host) (hostState, error) {
 		return s, err
 	}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if strings.Contains(l, "dev cali") || strings.Contains(l, "PERMANENT") {
+		// NOARP entries are the kernel's multicast mappings (ff02::16 for MLD on an IPv6
+		// link), which come and go with the link's multicast state; brindle never makes one.
+		if (strings.Contains(l, "dev cali") || strings.Contains(l, "PERMANENT")) && !strings.Contains(l, "NOARP") {
 			s.neighs = append(s.neighs, neighKey(l))
 		}
 	}
