@@ -54,3 +54,7 @@ clean:
 # etcd cluster faults and a host cut off from etcd (test/fault/etcd): CI holds each outage 60 s; this holds them 5 min.
 test-faults-long-etcd:
 	BRINDLE_FAULT_OUTAGE=300s $(GO) test -count=1 -v -timeout 40m -run TestEtcdFaults ./test/fault/etcd/
+
+# the churn soak (test/fault/churn): CI runs 200 cycles; this runs 10,000.
+soak:
+	BRINDLE_SOAK_CYCLES=$${BRINDLE_SOAK_CYCLES:-10000} $(GO) test -count=1 -v -timeout 4h -run TestContainerChurn ./test/fault/churn/

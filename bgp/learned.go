@@ -3,6 +3,7 @@ package bgp
 import (
 	"net/netip"
 	"sync"
+	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
 )
@@ -15,19 +16,61 @@ type learnedQueue struct {
 	mu     sync.Mutex
 	best   map[netip.Prefix]Route
 	dirty  map[netip.Prefix]struct{}
+	held   map[netip.Prefix]*time.Timer // stale withdrawals waiting out staleHold
 	notify chan struct{}
 }
+
+// staleHold is how long a stale path dropped by graceful restart stays in the learned
+// table. A restarted GoBGP route reflector ends its update deferral once the clients
+// connected so far have sent End-of-RIB, counting clients that have not reconnected yet as
+// done (gobgp v3 pkg/server/peer.go, recvedAllEOR skips peers whose capability it has not
+// received), so the early clients get End-of-RIB without the late clients' routes and drop
+// them as stale until those reconnect (RFC 4724 4.1 wants the deferral to wait for every
+// peer, as BIRD does). Clients retry every 5 s (IdleHoldTimeAfterReset, ConnectRetry), so
+// the late ones are back within 10 s; a stale route that is really gone lingers that much
+// longer on top of the restart time it was kept for anyway. Only that case is held: a
+// stale path dropped at the End-of-RIB of a peer whose session is up again. Stale paths of
+// a peer that is down (restart time over, peer deconfigured: `brindle delete node`) and
+// withdrawals of fresh paths (a reset without graceful restart, an UPDATE) go at once.
+var staleHold = 10 * time.Second
 
 func newLearnedQueue() *learnedQueue {
 	return &learnedQueue{
 		best:   map[netip.Prefix]Route{},
 		dirty:  map[netip.Prefix]struct{}{},
+		held:   map[netip.Prefix]*time.Timer{},
 		notify: make(chan struct{}, 1),
 	}
 }
 
+// holdStale withdraws the prefix's learned path after staleHold unless a newer event for
+// it (set) comes first.
+func (q *learnedQueue) holdStale(p netip.Prefix) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, had := q.best[p]; !had || q.held[p] != nil {
+		return
+	}
+	var tm *time.Timer
+	tm = time.AfterFunc(staleHold, func() {
+		q.mu.Lock()
+		if q.held[p] != tm {
+			q.mu.Unlock()
+			return // superseded by a newer event for p
+		}
+		delete(q.held, p)
+		q.mu.Unlock()
+		q.set(Route{Prefix: p, Withdrawn: true})
+	})
+	q.held[p] = tm
+}
+
 func (q *learnedQueue) set(r Route) {
 	q.mu.Lock()
+	if tm := q.held[r.Prefix]; tm != nil {
+		tm.Stop()
+		delete(q.held, r.Prefix)
+	}
 	old, had := q.best[r.Prefix]
 	switch {
 	case r.Withdrawn && !had:
@@ -94,6 +137,12 @@ func (s *Speaker) onBest(paths []*api.Path) {
 		}
 		if p.NeighborIp == "<nil>" || p.NeighborIp == "" {
 			r.Withdrawn = true
+		}
+		if from, err := netip.ParseAddr(p.NeighborIp); err == nil && r.Withdrawn && p.IsWithdraw && p.Stale && s.status.established(from) {
+			// Dropped at the End-of-RIB of a peer back from a restart. Stale paths dropped
+			// while the peer is down (its restart time ran out, it was deconfigured) go at once.
+			s.learned.holdStale(r.Prefix)
+			continue
 		}
 		s.learned.set(r)
 	}

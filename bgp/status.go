@@ -67,6 +67,15 @@ func (t *statusTracker) setHeld(p Peer) {
 	st.peer, st.session, st.hold = p, api.PeerState_IDLE, p.Hold
 }
 
+// established reports whether the peer's session is up (learned.go holds the stale paths
+// such a peer's End-of-RIB drops).
+func (t *statusTracker) established(addr netip.Addr) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps, ok := t.peers[addr]
+	return ok && ps.session == api.PeerState_ESTABLISHED
+}
+
 func (t *statusTracker) remove(addr netip.Addr) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

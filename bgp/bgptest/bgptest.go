@@ -67,6 +67,9 @@ func portFree(addrs []netip.Addr, port uint16) bool {
 type Options struct {
 	AS      uint32
 	Verbose bool // log GoBGP at debug level through the test log
+	// Restarting starts the speaker as one coming back from a restart its peers helped
+	// with (graceful restart: R-bit, updates deferred until the peers' End-of-RIB).
+	Restarting bool
 }
 
 // StartSpeaker starts a speaker on n.Addrs[i] and shuts it down when the test ends.
@@ -83,6 +86,7 @@ func StartSpeaker(tb testing.TB, n Net, i int, o Options) *bgp.Speaker {
 		ListenAddresses: []netip.Addr{n.Addrs[i]},
 		Logger:          log,
 		ConnectRetry:    time.Second,
+		Restarting:      o.Restarting,
 	})
 	if err != nil {
 		tb.Fatalf("start speaker %s: %v", n.Addrs[i], err)
