@@ -10,6 +10,7 @@ import (
 
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/node"
+	"github.com/brindle-net/brindle/store"
 	ucli "github.com/urfave/cli/v2"
 )
 
@@ -68,7 +69,15 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 		return err
 	}
 	defer log.Sync()
-	st, err := storeDialer(c)
+	// The store client gets the agent's logger: it is what warns, once per key, about a
+	// stored record that does not decode and is skipped (without it the agent skipped
+	// broken records silently).
+	cfg, err := storeConfig(c)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log.Named("store")
+	st, err := store.Dial(cfg)
 	if err != nil {
 		return err
 	}
