@@ -29,6 +29,10 @@ for t in "${targets[@]}"; do
 	start=$(date +%s)
 	if $GO test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log/$name" 2>&1; then
 		result=ok
+	elif ! grep -q 'Failing input written to' "$log/$name" && tail -5 "$log/$name" | grep -q 'context deadline exceeded'; then
+		# Go before 1.27 can report the -fuzztime deadline itself as a failure when a
+		# worker is mid-call under load (golang/go#75804); no input failed.
+		result="ok (go#75804 deadline report, no failing input)"
 	else
 		result="FINDING (see $pkg/testdata/fuzz/$name)"
 		failed=1
