@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X $(PKG)/cli.Version=$(VERSION) -X $(PKG)/cli.Commit=$(COMMIT)
 # Test timeout per package; the e2e and VM suites set their own inside.
 TESTFLAGS ?= -timeout 20m
 
-.PHONY: all build setup test test-unit test-vm lint bench clean
+.PHONY: all build setup test test-unit test-vm lint bench clean fuzz fuzz-ci
 
 all: build
 
@@ -29,6 +29,7 @@ setup:
 # The whole suite: unit, root-level namespace tests, e2e test bed, VM suite.
 test: build lint
 	$(GO) test $(TESTFLAGS) -p 1 ./...
+	$(MAKE) fuzz-ci
 	$(MAKE) test-vm
 
 test-unit:
@@ -43,6 +44,15 @@ lint:
 
 # The main job: a local three-host cluster (see test/demo/Makefile.inc for demo and demo-down).
 include test/demo/Makefile.inc
+
+# fault suite
+# Fuzz targets (scripts/fuzz.sh): `make test` runs the quick ones 10 s each; `make fuzz
+# FUZZTIME=10m` runs every target that long and prints executions and findings.
+FUZZTIME ?= 10m
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh all
+fuzz-ci:
+	FUZZTIME=10s GO=$(GO) bash scripts/fuzz.sh ci
 
 bench: build
 	$(GO) test -run XXX -bench . -benchtime 1x ./bench/... 

@@ -53,6 +53,9 @@ type rawDoc struct {
 // unknown fields, wrong types, a missing or foreign apiVersion or kind are errors naming the
 // document and the field path. It neither defaults nor validates: the store does both on write.
 func DecodeDocuments(data []byte) ([]Resource, error) {
+	if len(data) > MaxManifestBytes {
+		return nil, ManifestTooLarge("the input")
+	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {

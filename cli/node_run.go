@@ -78,7 +78,10 @@ func runAgent(c *ucli.Context, withBGP, withDataplane bool) error {
 	if err != nil {
 		return err
 	}
-	cfg.Logger = log // the client's own reports, such as TLS files reloaded
+	// The store client gets the agent's logger: it reports TLS files reloaded and warns, once
+	// per key, about a stored record that does not decode and is skipped (without it the
+	// agent skipped broken records silently).
+	cfg.Logger = log
 	last := ""
 	st, err := store.DialRetry(ctx, cfg, func(err error) {
 		if err.Error() != last {

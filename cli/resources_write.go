@@ -35,13 +35,9 @@ func readDocuments(c *ucli.Context) ([]api.Resource, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%s: -f/--filename is required", c.Command.Name)
 	}
-	var data []byte
-	var err error
+	data, err := readManifest(c.App.Reader, path)
 	if path == "-" {
-		data, err = io.ReadAll(c.App.Reader)
 		path = "stdin"
-	} else {
-		data, err = os.ReadFile(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("Failed to execute command: reading %s: %w", path, err)
@@ -54,6 +50,25 @@ func readDocuments(c *ucli.Context) ([]api.Resource, error) {
 		return nil, fmt.Errorf("Failed to execute command: %s holds no resources", path)
 	}
 	return docs, nil
+}
+
+// readManifest reads path ("-": stdin) up to api.MaxManifestBytes: a larger input is
+// refused without reading the rest of it.
+func readManifest(stdin io.Reader, path string) ([]byte, error) {
+	r := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, api.MaxManifestBytes+1))
+	if err == nil && len(data) > api.MaxManifestBytes {
+		return nil, api.ManifestTooLarge("it")
+	}
+	return data, err
 }
 
 // kindLabel is calicoctl's "'IPPool' " when every document has one kind, else "".

@@ -168,7 +168,7 @@ func (c *cache) applyIPAM(ev store.Event) {
 			return
 		}
 		var b blockRoutes
-		if err := json.Unmarshal(ev.Value, &b); err != nil {
+		if err := decodeBlock(ev.Value, &b); err != nil {
 			// As the watch does for resources: what cannot be read is gone, not stale.
 			c.broken(ev, err)
 			c.state.DeleteBlock(cidr)

@@ -89,6 +89,9 @@ func decode(k *api.KindInfo, value []byte, modRev int64) (api.Resource, error) {
 	if err := json.Unmarshal(value, r); err != nil {
 		return nil, &undecodable{fmt.Errorf("decoding stored %s: %w", k.Kind, err)}
 	}
+	if err := checkStored(k, value, r); err != nil {
+		return nil, &undecodable{err}
+	}
 	tm := r.GetTypeMeta()
 	tm.Kind, tm.APIVersion = k.Kind, api.Group
 	r.GetObjectMeta().ResourceVersion = strconv.FormatInt(modRev, 10)

@@ -17,6 +17,9 @@ type Selector struct {
 // Parse parses a selector. An empty (or all-blank) string selects everything, as Calico treats
 // an empty selector as all(). Errors are *ParseError, carrying the byte position.
 func Parse(s string) (*Selector, error) {
+	if len(s) > MaxLength {
+		return nil, &ParseError{Input: s, Pos: MaxLength, Expected: "a selector of at most 64 KiB", Found: "more"}
+	}
 	p := parser{lex: lexer{src: s}}
 	root, err := p.parse()
 	if err != nil {
