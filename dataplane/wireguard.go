@@ -33,6 +33,7 @@ type wireguardRec struct {
 	h    *nsHandles
 	log  *zap.Logger
 	last *calc.WireguardDesired // the last state applied (the rule and table to remove)
+	gen  int                    // counts applies; a delayed device removal runs only if unchanged
 }
 
 // ApplyWireguard converges the kernel to want with the node's private key; nil want removes
@@ -48,6 +49,7 @@ func (r *wireguardRec) apply(want *calc.WireguardDesired, key wgtypes.Key) error
 	if want == nil {
 		return r.remove()
 	}
+	r.gen++ // cancels a pending device removal
 	link, err := r.ensureLink(want)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/brindle-net/brindle/calc"
 	"github.com/vishvananda/netlink"
@@ -104,9 +105,16 @@ func (r *wireguardRec) syncRule(want *calc.WireguardDesired) error {
 	return nil
 }
 
+// wgRemoveGrace is how long the device outlives its rule when WireGuard is turned off. The
+// nodes do not drop the rule at the same instant: a peer that still encrypts its replies
+// needs this node's device to decrypt them, or they are lost until the peer catches up.
+const wgRemoveGrace = 3 * time.Second
+
 // remove takes WireGuard away: the rule first (traffic falls back to the main table's
-// routes, the pool's encapsulation, at once), then the device, whose table routes go with it.
+// routes, the pool's encapsulation, at once), then, after wgRemoveGrace, the device, whose
+// table routes go with it. An apply in between (WireGuard turned on again) cancels that.
 func (r *wireguardRec) remove() error {
+	r.gen++
 	rules, err := dump("rules", func() ([]netlink.Rule, error) { return r.h.nl.RuleList(netlink.FAMILY_V4) })
 	if err != nil {
 		return err
@@ -123,16 +131,24 @@ func (r *wireguardRec) remove() error {
 	if r.last != nil {
 		name = r.last.Iface
 	}
+	r.last = nil
 	link, err := linkByName(r.h, name)
 	if err != nil || link == nil || link.Type() != "wireguard" {
-		r.last = nil
 		return err
 	}
-	if err := r.h.nl.LinkDel(link); err != nil {
-		return fmt.Errorf("removing %s: %w", name, err)
-	}
-	r.log.Info("removed WireGuard device", zap.String("iface", name))
-	r.last = nil
+	gen := r.gen
+	time.AfterFunc(wgRemoveGrace, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.gen != gen {
+			return // applied again since: the device is wanted, or another removal is due
+		}
+		if err := r.h.nl.LinkDel(link); err != nil {
+			r.log.Warn("removing the WireGuard device", zap.String("iface", name), zap.Error(err))
+			return
+		}
+		r.log.Info("removed WireGuard device", zap.String("iface", name))
+	})
 	return nil
 }
 
