@@ -37,7 +37,7 @@ func TestWireGuard(t *testing.T) {
 	waitWG := func(what string, until func(map[string]wgNode) bool) {
 		t.Helper()
 		t0 := time.Now()
-		err := cluster.WaitFor(60*time.Second, what, func() (bool, string) {
+		err := cluster.WaitFor(120*time.Second, what, func() (bool, string) {
 			for _, h := range allNodes {
 				w, err := nodeWireguard(c, h)
 				if err != nil {
