@@ -55,6 +55,10 @@ type WireguardDesired struct {
 	Addr         netip.Addr // the device's address (/32); invalid until allocated
 	Peers        []WireguardPeer
 	Routes       []netip.Prefix // via the device in Table, sorted
+	// Throw are /32s inside Routes that must not enter the device: addresses this node, or a
+	// node without WireGuard, borrowed from a peer's block. A throw route sends the lookup on
+	// to the main table (felix's wireguard route table holds the same).
+	Throw []netip.Prefix
 	// Reasons says, per peerless node, why it gets no encryption (status and logs).
 	Reasons []Decision
 }
@@ -78,6 +82,7 @@ func ComputeWireguard(s *State, cfg WireguardConfig) *WireguardDesired {
 		d.Addr = me.WireguardAddr
 	}
 	allowed := map[string][]netip.Prefix{}
+	var borrowed []BorrowedIP // from other nodes' blocks, by this node or another
 	for _, b := range s.Blocks {
 		if !b.CIDR.Addr().Is4() {
 			continue
@@ -86,6 +91,9 @@ func ComputeWireguard(s *State, cfg WireguardConfig) *WireguardDesired {
 			allowed[b.Node] = append(allowed[b.Node], b.CIDR.Masked())
 		}
 		for _, bi := range b.Borrowed {
+			if bi.Node != "" && bi.Node != b.Node && bi.Addr.Is4() && b.Node != s.NodeName {
+				borrowed = append(borrowed, bi)
+			}
 			if bi.Node != "" && bi.Node != s.NodeName && bi.Node != b.Node && bi.Addr.Is4() {
 				allowed[bi.Node] = append(allowed[bi.Node], netip.PrefixFrom(bi.Addr, 32))
 			}
@@ -121,6 +129,17 @@ func ComputeWireguard(s *State, cfg WireguardConfig) *WireguardDesired {
 	slices.SortFunc(d.Peers, func(a, b WireguardPeer) int { return cmp.Compare(a.Node, b.Node) })
 	slices.SortFunc(d.Routes, comparePrefix)
 	d.Routes = slices.Compact(d.Routes)
+	peer := map[string]bool{}
+	for _, p := range d.Peers {
+		peer[p.Node] = true
+	}
+	for _, bi := range borrowed {
+		if !peer[bi.Node] { // this node's own, or a node without a key: not through the device
+			d.Throw = append(d.Throw, netip.PrefixFrom(bi.Addr, 32))
+		}
+	}
+	slices.SortFunc(d.Throw, comparePrefix)
+	d.Throw = slices.Compact(d.Throw)
 	slices.SortFunc(d.Reasons, compareDecision)
 	return d
 }

@@ -16,7 +16,7 @@ func wgState() *State {
 		IPIPTunnelAddr: addr("10.65.1.2")})
 	s.SetNode(Node{Name: "n3", IPv4: pfx("10.0.2.3/24")}) // no key: not a peer
 	s.SetBlock(Block{CIDR: pfx("10.65.0.0/26"), Node: "n1", Borrowed: []BorrowedIP{{Addr: addr("10.65.0.9"), Node: "n2"}}})
-	s.SetBlock(Block{CIDR: pfx("10.65.1.0/26"), Node: "n2"})
+	s.SetBlock(Block{CIDR: pfx("10.65.1.0/26"), Node: "n2", Borrowed: []BorrowedIP{{Addr: addr("10.65.1.7"), Node: "n1"}, {Addr: addr("10.65.1.8"), Node: "n3"}}})
 	s.SetBlock(Block{CIDR: pfx("10.65.2.0/26"), Node: "n3"})
 	s.SetBlock(Block{CIDR: pfx("fd00::/122"), Node: "n2"}) // IPv6: not for the IPv4 device
 	return s
@@ -41,6 +41,9 @@ func TestComputeWireguard(t *testing.T) {
 	}
 	if !reflect.DeepEqual(d.Routes, want[0].AllowedIPs) {
 		t.Errorf("routes %v", d.Routes)
+	}
+	if want := []netip.Prefix{pfx("10.65.1.7/32"), pfx("10.65.1.8/32")}; !reflect.DeepEqual(d.Throw, want) {
+		t.Errorf("throw routes %v, want %v (addresses of n2's block held by n1 itself and by n3, which has no key)", d.Throw, want)
 	}
 	if len(d.Reasons) != 1 || d.Reasons[0].Subject != "n3" {
 		t.Errorf("reasons %+v", d.Reasons)

@@ -14,9 +14,9 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
-// syncRoutes leaves exactly want.Routes in the WireGuard table, each through the device
-// (scope link, brindle's protocol), as felix's wireguard route table holds them. Routes of
-// other protocols in that table are not ours and stay.
+// syncRoutes leaves exactly want.Routes (through the device, scope link) and want.Throw
+// (throw routes) in the WireGuard table, all with brindle's protocol, as felix's wireguard
+// route table holds them. Routes of other protocols in that table are not ours and stay.
 func (r *wireguardRec) syncRoutes(link int, want *calc.WireguardDesired) error {
 	have, err := dump("wireguard table routes", func() ([]netlink.Route, error) {
 		return r.h.nl.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: want.Table}, netlink.RT_FILTER_TABLE)
@@ -24,9 +24,12 @@ func (r *wireguardRec) syncRoutes(link int, want *calc.WireguardDesired) error {
 	if err != nil {
 		return err
 	}
-	wanted := map[netip.Prefix]bool{}
+	wanted := map[netip.Prefix]int{} // prefix -> route type
 	for _, p := range want.Routes {
-		wanted[p] = true
+		wanted[p] = unix.RTN_UNICAST
+	}
+	for _, p := range want.Throw {
+		wanted[p] = unix.RTN_THROW
 	}
 	present := map[netip.Prefix]bool{}
 	var errs []error
@@ -37,7 +40,7 @@ func (r *wireguardRec) syncRoutes(link int, want *calc.WireguardDesired) error {
 		a, _ := netip.AddrFromSlice(rt.Dst.IP)
 		ones, _ := rt.Dst.Mask.Size()
 		p := netip.PrefixFrom(a.Unmap(), ones)
-		if wanted[p] && rt.LinkIndex == link && rt.Type == unix.RTN_UNICAST {
+		if typ, ok := wanted[p]; ok && rt.Type == typ && (typ == unix.RTN_THROW || rt.LinkIndex == link) {
 			present[p] = true
 			continue
 		}
@@ -45,12 +48,14 @@ func (r *wireguardRec) syncRoutes(link int, want *calc.WireguardDesired) error {
 			errs = append(errs, fmt.Errorf("wireguard table: remove %s: %w", p, err))
 		}
 	}
-	for _, p := range want.Routes {
+	for p, typ := range wanted {
 		if present[p] {
 			continue
 		}
-		rt := &netlink.Route{Dst: prefixNet(p), LinkIndex: link, Table: want.Table, Scope: netlink.SCOPE_LINK,
-			Protocol: netlink.RouteProtocol(ProtoBrindle), Type: unix.RTN_UNICAST}
+		rt := &netlink.Route{Dst: prefixNet(p), Table: want.Table, Protocol: netlink.RouteProtocol(ProtoBrindle), Type: typ}
+		if typ == unix.RTN_UNICAST {
+			rt.LinkIndex, rt.Scope = link, netlink.SCOPE_LINK
+		}
 		if err := r.h.nl.RouteReplace(rt); err != nil {
 			errs = append(errs, fmt.Errorf("wireguard table: add %s: %w", p, err))
 		}

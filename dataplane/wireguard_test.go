@@ -65,3 +65,60 @@ func TestWireguardUnsupportedKernel(t *testing.T) {
 		t.Fatalf("removing WireGuard that never ran: %v", err)
 	}
 }
+
+// TestWireguardTableAndRule drives the table-1 routes and the rule on this kernel (they need
+// no WireGuard; a veth stands in for the device): routes through the device and throw routes
+// appear, a stale route of ours goes, a route of another protocol stays, the main table is not
+// touched, there is exactly one rule at the wanted priority, and remove takes the rule away.
+func TestWireguardTableAndRule(t *testing.T) {
+	needRoot(t)
+	a, _ := hostPair(t)
+	sh(t, "ip", "-n", a, "route", "add", "10.65.1.0/26", "via", "10.0.1.2", "proto", "80")
+	sh(t, "ip", "-n", a, "route", "add", "10.99.0.0/24", "dev", "eth0", "table", "1", "proto", "static")
+	sh(t, "ip", "-n", a, "route", "add", "10.65.9.0/26", "dev", "eth0", "table", "1", "proto", "80")
+	d := newDP(t, a)
+	r := d.wg
+	link, err := linkByName(d.h, "eth0")
+	if err != nil || link == nil {
+		t.Fatal(err)
+	}
+	want := wgWant()
+	want.Throw = []netip.Prefix{netip.MustParsePrefix("10.65.1.7/32")}
+	for round := range 2 { // the second round must find everything in place
+		if err := r.syncRoutes(link.Attrs().Index, want); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if err := r.syncRule(want); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	tbl := sh(t, "ip", "-n", a, "route", "show", "table", "1")
+	for _, w := range []string{"10.65.1.0/26 dev eth0 proto 80 scope link", "throw 10.65.1.7 proto 80", "10.99.0.0/24 dev eth0 proto static"} {
+		if !strings.Contains(tbl, w) {
+			t.Errorf("table 1 lacks %q:\n%s", w, tbl)
+		}
+	}
+	if strings.Contains(tbl, "10.65.9.0") {
+		t.Errorf("stale route of ours left in table 1:\n%s", tbl)
+	}
+	if out := sh(t, "ip", "-n", a, "route", "show", "10.65.1.0/26"); !strings.Contains(out, "via 10.0.1.2") {
+		t.Errorf("main table touched: %q", out)
+	}
+	rules := sh(t, "ip", "-n", a, "rule", "show")
+	if n := strings.Count(rules, "not from all fwmark 0x200000/0x200000 lookup 1"); n != 1 || !strings.Contains(rules, "99:\tnot from all fwmark 0x200000/0x200000 lookup 1") {
+		t.Errorf("want one rule `99: not from all fwmark 0x200000/0x200000 lookup 1`, got:\n%s", rules)
+	}
+	want.RulePriority = 98
+	if err := r.syncRule(want); err != nil {
+		t.Fatal(err)
+	}
+	if rules := sh(t, "ip", "-n", a, "rule", "show"); strings.Count(rules, "lookup 1") != 1 || !strings.Contains(rules, "98:") {
+		t.Errorf("after moving the priority:\n%s", rules)
+	}
+	if err := d.ApplyWireguard(nil, wgtypes.Key{}); err != nil {
+		t.Fatal(err)
+	}
+	if rules := sh(t, "ip", "-n", a, "rule", "show"); strings.Contains(rules, "lookup 1") {
+		t.Errorf("rule left after removal:\n%s", rules)
+	}
+}
