@@ -114,6 +114,7 @@ func (d *Dataplane) MarkResync() {
 	d.resyncMu.Lock()
 	d.resync, d.polResync = true, true
 	d.resyncMu.Unlock()
+	d.wg.markStale()
 }
 
 // Apply converges the kernel to want, writing only differences. It continues past failures

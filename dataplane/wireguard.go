@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -34,6 +35,19 @@ type wireguardRec struct {
 	log  *zap.Logger
 	last *calc.WireguardDesired // the last state applied (the rule and table to remove)
 	gen  int                    // counts applies; a delayed device removal runs only if unchanged
+	// inSync: the kernel held last (with lastKey) at the end of the last apply and nothing
+	// since made that picture stale (a resync, a device deleted or taken down). An apply of
+	// the same state then writes nothing and reads nothing: the loop runs the component at
+	// every datastore change, most of which leave WireGuard as it is.
+	inSync  bool
+	lastKey wgtypes.Key
+}
+
+// markStale makes the next apply read the kernel back.
+func (r *wireguardRec) markStale() {
+	r.mu.Lock()
+	r.inSync = false
+	r.mu.Unlock()
 }
 
 // ApplyWireguard converges the kernel to want with the node's private key; nil want removes
@@ -49,6 +63,10 @@ func (r *wireguardRec) apply(want *calc.WireguardDesired, key wgtypes.Key) error
 	if want == nil {
 		return r.remove()
 	}
+	if r.inSync && r.last != nil && key == r.lastKey && reflect.DeepEqual(*want, *r.last) {
+		return nil
+	}
+	r.inSync = false
 	r.gen++ // cancels a pending device removal
 	link, err := r.ensureLink(want)
 	if err != nil {
@@ -75,7 +93,7 @@ func (r *wireguardRec) apply(want *calc.WireguardDesired, key wgtypes.Key) error
 	if err != nil {
 		return fmt.Errorf("src_valid_mark: %w", err)
 	}
-	r.last = want
+	r.last, r.lastKey, r.inSync = want, key, true
 	return nil
 }
 

@@ -120,6 +120,7 @@ const wgRemoveGrace = 3 * time.Second
 // table routes go with it. An apply in between (WireGuard turned on again) cancels that.
 func (r *wireguardRec) remove() error {
 	r.gen++
+	r.inSync = false
 	rules, err := dump("rules", func() ([]netlink.Rule, error) { return r.h.nl.RuleList(netlink.FAMILY_V4) })
 	if err != nil {
 		return err
