@@ -68,6 +68,13 @@ func (r *wireguardRec) apply(want *calc.WireguardDesired, key wgtypes.Key) error
 	}
 	r.inSync = false
 	r.gen++ // cancels a pending device removal
+	if r.last != nil && r.last.Iface != want.Iface { // wireguardInterfaceName changed
+		if old, err := linkByName(r.h, r.last.Iface); err == nil && old != nil && old.Type() == "wireguard" {
+			if err := r.h.nl.LinkDel(old); err != nil {
+				return fmt.Errorf("removing %s (renamed to %s): %w", r.last.Iface, want.Iface, err)
+			}
+		}
+	}
 	link, err := r.ensureLink(want)
 	if err != nil {
 		return err
