@@ -68,7 +68,8 @@ func (r *wireguardRec) apply(want *calc.WireguardDesired, key wgtypes.Key) error
 	}
 	r.inSync = false
 	r.gen++ // cancels a pending device removal
-	if r.last != nil && r.last.Iface != want.Iface { // wireguardInterfaceName changed
+	// wireguardInterfaceName changed: the old device goes.
+	if r.last != nil && r.last.Iface != want.Iface {
 		if old, err := linkByName(r.h, r.last.Iface); err == nil && old != nil && old.Type() == "wireguard" {
 			if err := r.h.nl.LinkDel(old); err != nil {
 				return fmt.Errorf("removing %s (renamed to %s): %w", r.last.Iface, want.Iface, err)
