@@ -34,7 +34,6 @@ type wireguardRec struct {
 	h    *nsHandles
 	log  *zap.Logger
 	last *calc.WireguardDesired // the last state applied (the rule and table to remove)
-	gen  int                    // counts applies; a delayed device removal runs only if unchanged
 	// inSync: the kernel held last (with lastKey) at the end of the last apply and nothing
 	// since made that picture stale (a resync, a device deleted or taken down). An apply of
 	// the same state then writes nothing and reads nothing: the loop runs the component at
@@ -67,7 +66,6 @@ func (r *wireguardRec) apply(want *calc.WireguardDesired, key wgtypes.Key) error
 		return nil
 	}
 	r.inSync = false
-	r.gen++ // cancels a pending device removal
 	// wireguardInterfaceName changed: the old device goes.
 	if r.last != nil && r.last.Iface != want.Iface {
 		if old, err := linkByName(r.h, r.last.Iface); err == nil && old != nil && old.Type() == "wireguard" {

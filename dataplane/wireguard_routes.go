@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"time"
 
 	"github.com/brindle-net/brindle/calc"
 	"github.com/vishvananda/netlink"
@@ -110,16 +109,16 @@ func (r *wireguardRec) syncRule(want *calc.WireguardDesired) error {
 	return nil
 }
 
-// wgRemoveGrace is how long the device outlives its rule when WireGuard is turned off. The
-// nodes do not drop the rule at the same instant: a peer that still encrypts its replies
-// needs this node's device to decrypt them, or they are lost until the peer catches up.
-const wgRemoveGrace = 3 * time.Second
+// WithdrawWireguard removes the rule only: traffic falls back to the main table's routes (the
+// pool's encapsulation) at once, while the device stays to decrypt what peers that have not
+// switched yet still encrypt. ApplyWireguard(nil) then removes the device.
+func (d *Dataplane) WithdrawWireguard() error {
+	d.wg.mu.Lock()
+	defer d.wg.mu.Unlock()
+	return d.wg.removeRule()
+}
 
-// remove takes WireGuard away: the rule first (traffic falls back to the main table's
-// routes, the pool's encapsulation, at once), then, after wgRemoveGrace, the device, whose
-// table routes go with it. An apply in between (WireGuard turned on again) cancels that.
-func (r *wireguardRec) remove() error {
-	r.gen++
+func (r *wireguardRec) removeRule() error {
 	r.inSync = false
 	rules, err := dump("rules", func() ([]netlink.Rule, error) { return r.h.nl.RuleList(netlink.FAMILY_V4) })
 	if err != nil {
@@ -133,28 +132,28 @@ func (r *wireguardRec) remove() error {
 			r.log.Info("removed WireGuard routing rule", zap.Int("priority", rl.Priority))
 		}
 	}
+	return nil
+}
+
+// remove takes WireGuard away: the rule, then the device, whose table routes go with it.
+func (r *wireguardRec) remove() error {
+	if err := r.removeRule(); err != nil {
+		return err
+	}
 	name := calc.WireguardDefaultIface
 	if r.last != nil {
 		name = r.last.Iface
 	}
-	r.last = nil
 	link, err := linkByName(r.h, name)
 	if err != nil || link == nil || link.Type() != "wireguard" {
+		r.last = nil
 		return err
 	}
-	gen := r.gen
-	time.AfterFunc(wgRemoveGrace, func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.gen != gen {
-			return // applied again since: the device is wanted, or another removal is due
-		}
-		if err := r.h.nl.LinkDel(link); err != nil {
-			r.log.Warn("removing the WireGuard device", zap.String("iface", name), zap.Error(err))
-			return
-		}
-		r.log.Info("removed WireGuard device", zap.String("iface", name))
-	})
+	if err := r.h.nl.LinkDel(link); err != nil {
+		return fmt.Errorf("removing %s: %w", name, err)
+	}
+	r.log.Info("removed WireGuard device", zap.String("iface", name))
+	r.last = nil
 	return nil
 }
 

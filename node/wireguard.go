@@ -21,6 +21,7 @@ import (
 // wireguardDriver programs and reads the WireGuard device; *dataplane.Dataplane.
 type wireguardDriver interface {
 	ApplyWireguard(want *calc.WireguardDesired, key wgtypes.Key) error
+	WithdrawWireguard() error
 	WireguardDevice(iface string) (*wgtypes.Device, error)
 }
 
@@ -40,9 +41,11 @@ type wgAgent struct {
 	status    bgpstatus.WireGuardStatus
 	pubKey    string // what status.wireguardPublicKey should say ("" clears it)
 	lastWarn  string
-	set       bool   // setWGState ran once (the first run publishes, whatever it says)
-	offDone   bool   // WireGuard is off and its kernel state was removed
-	published string // what the last successful publish wrote
+	set       bool      // setWGState ran once (the first run publishes, whatever it says)
+	offDone   bool      // WireGuard is off and its kernel state was removed
+	ruleGone  bool      // WireGuard is off and its rule removed; the device may remain
+	offSince  time.Time // when the rule went
+	published string    // what the last successful publish wrote
 }
 
 // wireguardConfig reads FelixConfiguration's WireGuard fields with felix's defaults.
@@ -77,18 +80,9 @@ func (a *Agent) syncWireguard(context.Context) error {
 	w := &a.wg
 	cfg := wireguardConfig(a.cache.felixConfig())
 	if !cfg.Enabled {
-		if w.offDone {
-			return nil // removed already; nothing of ours comes back while it stays off
-		}
-		err := w.drv.ApplyWireguard(nil, wgtypes.Key{})
-		a.setWGState(bgpstatus.WireGuardStatus{}, "")
-		if err != nil {
-			return fmt.Errorf("removing WireGuard: %w", err)
-		}
-		w.offDone = true
-		return nil
+		return a.wireguardOff()
 	}
-	w.offDone = false
+	w.offDone, w.ruleGone = false, false
 	if !w.haveKey {
 		k, created, err := loadWireguardKey(a.opts.StateDir)
 		if err != nil {
@@ -121,6 +115,40 @@ func (a *Agent) syncWireguard(context.Context) error {
 	}
 	st.Running = true
 	a.setWGState(st, pub)
+	return nil
+}
+
+// wgDeviceGrace bounds how long the device outlives its rule waiting for peers to withdraw
+// their keys (a peer that is down never does).
+const wgDeviceGrace = 30 * time.Second
+
+// wireguardOff turns WireGuard off in two steps. The rule goes at once, so this node's
+// traffic takes the pool's routes; the device stays while another node still publishes a
+// key, since such a peer still encrypts its replies to us and only our device can decrypt
+// them (the nodes do not see the FelixConfiguration change at the same instant). A peer
+// withdraws its key after removing its own rule, so the last withdrawal (a Node update, which
+// runs this component again) removes the device.
+func (a *Agent) wireguardOff() error {
+	w := &a.wg
+	if w.offDone {
+		return nil
+	}
+	if !w.ruleGone {
+		if err := w.drv.WithdrawWireguard(); err != nil {
+			return fmt.Errorf("removing the WireGuard rule: %w", err)
+		}
+		w.ruleGone, w.offSince = true, time.Now()
+		a.setWGState(bgpstatus.WireGuardStatus{}, "")
+	}
+	for name, n := range a.cache.state.Nodes {
+		if name != a.name && n.WireguardPublicKey != "" && time.Since(w.offSince) < wgDeviceGrace {
+			return nil // kept for that peer; the next Node update or resync looks again
+		}
+	}
+	if err := w.drv.ApplyWireguard(nil, wgtypes.Key{}); err != nil {
+		return fmt.Errorf("removing WireGuard: %w", err)
+	}
+	w.offDone = true
 	return nil
 }
 
