@@ -15,8 +15,10 @@ import (
 // at each start.
 var actedOn = sync.OnceValue(func() map[string]map[string]bool {
 	return map[string]map[string]bool{
-		// node/tunnels.go (MTUs) and node/report.go (status reporting).
-		"FelixConfiguration": set("ipipMTU", "vxlanMTU", "reportingInterval", "reportingTTL"),
+		// node/tunnels.go (MTUs), node/report.go (status reporting), node/wireguard.go.
+		"FelixConfiguration": set("ipipMTU", "vxlanMTU", "reportingInterval", "reportingTTL",
+			"wireguardEnabled", "wireguardInterfaceName", "wireguardListeningPort", "wireguardMTU",
+			"wireguardRoutingRulePriority", "wireguardHostEncryptionEnabled", "wireguardKeepAlive"),
 		// node/convert.go calcBGPConfig (passwords: node/secrets.go).
 		"BGPConfiguration": set("nodeToNodeMeshEnabled", "asNumber", "listenPort", "nodeMeshMaxRestartTime",
 			"nodeMeshPassword"),

@@ -58,6 +58,9 @@ func (s *State) SetNode(n Node) {
 	if !n.VXLANTunnelAddr.Is4() {
 		n.VXLANTunnelAddr = netip.Addr{}
 	}
+	if !n.WireguardAddr.Is4() {
+		n.WireguardAddr = netip.Addr{}
+	}
 	if !n.VXLANTunnelAddrV6.Is6() || n.VXLANTunnelAddrV6.Is4In6() {
 		n.VXLANTunnelAddrV6 = netip.Addr{}
 	}

@@ -36,6 +36,10 @@ type Node struct {
 	// spec.vxlanTunnelMACAddrV6, for vxlan-v6.calico.
 	VXLANTunnelAddrV6 netip.Addr
 	VXLANMACV6        net.HardwareAddr
+	// WireguardPublicKey is status.wireguardPublicKey (base64; empty: the node runs no
+	// WireGuard) and WireguardAddr spec.wireguard.interfaceIPv4Address.
+	WireguardPublicKey string
+	WireguardAddr      netip.Addr
 }
 
 // Pool is what calc needs from an IPPool resource.

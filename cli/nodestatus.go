@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,9 +21,13 @@ import (
 func nodeStatusCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "status",
-		Usage: "show this node's BGP peers (calicoctl node status)",
+		Usage: "show this node's BGP peers (calicoctl node status) and WireGuard state",
+		Flags: []ucli.Flag{&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json: the agent's status reply as JSON"}},
 		Action: func(c *ucli.Context) error {
-			return runNodeStatus(c.Context, os.Stdout, bgpstatus.SocketPath(nodeStateDir()))
+			if o := c.String("output"); o != "" && o != "json" {
+				return fmt.Errorf("--output %q: want json (or nothing for the calicoctl table)", o)
+			}
+			return runNodeStatus(c.Context, os.Stdout, bgpstatus.SocketPath(nodeStateDir()), c.String("output") == "json")
 		},
 	}
 }
@@ -36,7 +41,7 @@ func nodeStateDir() string {
 }
 
 // runNodeStatus prints the status; a missing agent prints calicoctl's line and exits 1.
-func runNodeStatus(ctx context.Context, w io.Writer, sock string) error {
+func runNodeStatus(ctx context.Context, w io.Writer, sock string, asJSON bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	reply, err := bgpstatus.Fetch(ctx, sock)
@@ -47,6 +52,11 @@ func runNodeStatus(ctx context.Context, w io.Writer, sock string) error {
 		fmt.Fprintln(w, "Calico process is not running.")
 		return ucli.Exit("", 1)
 	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(reply)
+	}
 	writeNodeStatus(w, reply, time.Now())
 	return nil
 }
@@ -56,6 +66,7 @@ func runNodeStatus(ctx context.Context, w io.Writer, sock string) error {
 // line (calicoctl adds it because its table library ends on the last border).
 func writeNodeStatus(w io.Writer, r *bgpstatus.Reply, now time.Time) {
 	fmt.Fprintln(w, "Calico process is running.")
+	defer writeWireGuardStatus(w, r.WireGuard, now)
 	if r.BGP == nil {
 		fmt.Fprintln(w, "\nThe BGP backend process (BIRD) is not running.")
 		fmt.Fprintln(w)

@@ -85,7 +85,7 @@ func (f fixedSource) Status() bgpstatus.Status { return bgpstatus.Status(f) }
 func TestNodeStatusOverSocket(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "state", bgpstatus.SocketName)
 	var b bytes.Buffer
-	err := runNodeStatus(context.Background(), &b, sock)
+	err := runNodeStatus(context.Background(), &b, sock, false)
 	if err == nil || b.String() != "Calico process is not running.\n" {
 		t.Fatalf("no agent: got err=%v output %q", err, b.String())
 	}
@@ -104,7 +104,7 @@ func TestNodeStatusOverSocket(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 
 	b.Reset()
-	if err := runNodeStatus(context.Background(), &b, sock); err != nil {
+	if err := runNodeStatus(context.Background(), &b, sock, false); err != nil {
 		t.Fatal(err)
 	}
 	var want bytes.Buffer

@@ -48,6 +48,7 @@ type Dataplane struct {
 	nft     *nftTableRec
 	nat6    *nat6Table
 	sysctl  *sysctls
+	wg      *wireguardRec
 
 	polMu sync.Mutex // serialises ApplyPolicy; independent of Apply
 	pol   *polTable
@@ -86,6 +87,7 @@ func New(opts Options) (*Dataplane, error) {
 		nft:     &nftTableRec{h: h, log: log, stale: true},
 		nat6:    &nat6Table{h: h, log: log, stale: true},
 		sysctl:  &sysctls{h: h, log: log, stale: true},
+		wg:      &wireguardRec{h: h, log: log},
 		pol:     &polTable{h: h, log: log, stale: true},
 		pol6:    &polTable{h: h, log: log, stale: true, v6: true},
 		noIPv6:  !kernelHasIPv6(),
@@ -112,6 +114,7 @@ func (d *Dataplane) MarkResync() {
 	d.resyncMu.Lock()
 	d.resync, d.polResync = true, true
 	d.resyncMu.Unlock()
+	d.wg.markStale()
 }
 
 // Apply converges the kernel to want, writing only differences. It continues past failures

@@ -106,6 +106,7 @@ func (d *Dataplane) observeLink(u netlink.LinkUpdate, flags map[int]net.Flags) b
 		delete(flags, a.Index)
 		d.links.markStale()
 		d.routes.markStale()
+		d.wg.markStale()
 		if a.Name == calc.VXLANDeviceName {
 			d.vteps.markStale()
 		}
@@ -122,6 +123,7 @@ func (d *Dataplane) observeLink(u netlink.LinkUpdate, flags map[int]net.Flags) b
 	}
 	if old&net.FlagUp != 0 && a.Flags&net.FlagUp == 0 {
 		d.routes.markStale()
+		d.wg.markStale()
 		return true
 	}
 	return old&net.FlagUp == 0 && a.Flags&net.FlagUp != 0

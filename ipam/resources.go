@@ -25,7 +25,13 @@ type nodeView struct {
 		} `json:"bgp"`
 		IPv4VXLANTunnelAddr string `json:"ipv4VXLANTunnelAddr"`
 		IPv6VXLANTunnelAddr string `json:"ipv6VXLANTunnelAddr"`
+		Wireguard           *struct {
+			InterfaceIPv4Address string `json:"interfaceIPv4Address"`
+		} `json:"wireguard"`
 	} `json:"spec"`
+	Status struct {
+		WireguardPublicKey string `json:"wireguardPublicKey"`
+	} `json:"status"`
 }
 
 type wepView struct {

@@ -19,6 +19,10 @@ const (
 	VXLAN
 	// VXLANV6 is the IPv6 VXLAN tunnel address (spec.ipv6VXLANTunnelAddr), from IPv6 pools.
 	VXLANV6
+	// WireGuard is the WireGuard device address (spec.wireguard.interfaceIPv4Address), from
+	// any IPv4 pool, held only while the node publishes a WireGuard public key (Calico's
+	// allocateip determineEnabledPoolCIDRs). Not in TunnelKinds: node/wireguard.go runs it.
+	WireGuard
 )
 
 // TunnelKinds lists every kind, for loops that handle them all.
@@ -30,6 +34,8 @@ func (k TunnelKind) handle(node string) string {
 		return "vxlan-tunnel-addr-" + node
 	case VXLANV6:
 		return "vxlan-v6-tunnel-addr-" + node
+	case WireGuard:
+		return "wireguard-tunnel-addr-" + node
 	}
 	return "ipip-tunnel-addr-" + node
 }
@@ -40,6 +46,8 @@ func (k TunnelKind) attrType() string {
 		return "vxlanTunnelAddress"
 	case VXLANV6:
 		return "vxlanV6TunnelAddress"
+	case WireGuard:
+		return "wireguardTunnelAddress"
 	}
 	return "ipipTunnelAddress"
 }
@@ -50,12 +58,17 @@ func (k TunnelKind) String() string {
 		return "VXLAN"
 	case VXLANV6:
 		return "VXLAN-v6"
+	case WireGuard:
+		return "WireGuard"
 	}
 	return "IPIP"
 }
 
 // needs reports whether pool p wants this kind of tunnel.
 func (k TunnelKind) needs(p *pool) bool {
+	if k == WireGuard {
+		return p.CIDR.Addr().Is4()
+	}
 	mode := p.IPIPMode
 	if k != IPIP {
 		mode = p.VXLANMode
@@ -82,6 +95,9 @@ func (a *Allocator) EnsureTunnelAddress(ctx context.Context, node string, kind T
 	}
 	var pools []*pool
 	for _, p := range all {
+		if kind == WireGuard && nv.Status.WireguardPublicKey == "" {
+			break // WireGuard is not running on the node: no device address
+		}
 		if !p.Disabled && p.allows(UseTunnel) && kind.needs(p) && p.selects(nv.Metadata.Labels) {
 			pools = append(pools, p)
 		}
@@ -150,6 +166,12 @@ func currentTunnelAddr(nv *nodeView, kind TunnelKind) netip.Addr {
 	if kind == VXLANV6 {
 		s = nv.Spec.IPv6VXLANTunnelAddr
 	}
+	if kind == WireGuard {
+		s = ""
+		if nv.Spec.Wireguard != nil {
+			s = nv.Spec.Wireguard.InterfaceIPv4Address
+		}
+	}
 	if kind == IPIP {
 		s = ""
 		if nv.Spec.BGP != nil {
@@ -190,6 +212,18 @@ func (a *Allocator) setTunnelAddr(ctx context.Context, node string, kind TunnelK
 		if kind == VXLANV6 {
 			field = "ipv6VXLANTunnelAddr"
 		}
+		if kind == WireGuard {
+			field = "interfaceIPv4Address"
+			wg, _ := spec["wireguard"].(map[string]any)
+			if wg == nil {
+				if val == "" {
+					return nil
+				}
+				wg = map[string]any{}
+				spec["wireguard"] = wg
+			}
+			target = wg
+		}
 		if kind == IPIP {
 			field = "ipv4IPIPTunnelAddr"
 			bgp, _ := spec["bgp"].(map[string]any)
@@ -208,6 +242,9 @@ func (a *Allocator) setTunnelAddr(ctx context.Context, node string, kind TunnelK
 		}
 		if val == "" {
 			delete(target, field)
+			if kind == WireGuard && len(target) == 0 {
+				delete(spec, "wireguard") // as Calico's allocateip sets an empty spec.wireguard to nil
+			}
 			if kind == IPIP && len(target) == 0 {
 				// An empty spec.bgp is invalid (Calico's validator wants an address in it):
 				// a node that had only the tunnel address there loses the whole block.

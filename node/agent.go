@@ -71,6 +71,7 @@ type Agent struct {
 	metrics *agentMetrics // node/metrics.go
 	notify  *notifier     // node/notify.go
 	desired lastDesired   // for `brindle explain` (node/explain.go)
+	wg      wgAgent       // node/wireguard.go
 
 	// Seams for the loop's unit tests; start sets the real ones.
 	watch        watchFunc
@@ -146,9 +147,11 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 			return nil, err
 		}
 		a.dp = dp
+		a.wg.drv = dp
 	} else {
 		a.cache.pol = nil // no policy model without a dataplane to program (the bgp role)
 	}
+	a.status.wg = a.WireGuardStatus
 	a.health.Report("datastore", true, false, "connecting")
 	a.metrics, a.notify = newMetrics(a.status), newNotifier(a.health)
 	a.health.handle("/metrics", a.metrics.handler())

@@ -76,6 +76,15 @@ func (a *Agent) syncBGP(ctx context.Context) error {
 type statusSource struct {
 	mu sync.Mutex
 	sp bgpSpeaker
+	wg func() *bgpstatus.WireGuardStatus // set once at start, before the socket serves
+}
+
+// WireGuardStatus implements bgpstatus.WireGuardSource.
+func (s *statusSource) WireGuardStatus() *bgpstatus.WireGuardStatus {
+	if s.wg == nil {
+		return nil
+	}
+	return s.wg()
 }
 
 func (s *statusSource) set(sp bgpSpeaker) {

@@ -37,6 +37,10 @@ func calcNode(n *api.Node) calc.Node {
 	if mac, err := net.ParseMAC(n.Spec.VXLANTunnelMACAddrV6); err == nil {
 		out.VXLANMACV6 = mac
 	}
+	if w := n.Spec.Wireguard; w != nil {
+		out.WireguardAddr = parseAddr(w.InterfaceIPv4Address)
+	}
+	out.WireguardPublicKey = n.Status.WireguardPublicKey
 	return out
 }
 

@@ -48,6 +48,10 @@ func (a *Agent) loop(ctx context.Context) error {
 		}()
 	}
 	go a.tunnelLoop(ctx)
+	if a.wg.drv != nil {
+		a.wg.publish = make(chan struct{}, 1)
+		go a.wireguardLoop(ctx)
+	}
 	if a.opts.AutoHostEndpoint {
 		a.autoHEP = make(chan struct{}, 1)
 		go a.autoHEPLoop(ctx, a.autoHEP)
@@ -166,7 +170,7 @@ func (a *Agent) loop(ctx context.Context) error {
 
 // agentComponents are the loop's components; nil for a role that lacks one.
 type agentComponents struct {
-	policy, dataplane, bgp, mtu *component
+	policy, dataplane, bgp, mtu, wireguard *component
 }
 
 // markDataplane marks the kernel-programming components dirty: routes and policy. Policy's
@@ -175,6 +179,7 @@ type agentComponents struct {
 func (a *Agent) markDataplane() {
 	a.comp.policy.mark()
 	a.comp.dataplane.mark()
+	a.comp.wireguard.mark()
 }
 
 // addComponents creates the loop's components in the order they run. A new one (the
@@ -193,6 +198,11 @@ func (a *Agent) addComponents() *components {
 	if a.dp != nil {
 		a.comp.dataplane = cs.add("dataplane", "dataplane programming", true, a.syncDataplane)
 	}
+	if a.wg.drv != nil {
+		// Not gating readiness: a node whose kernel has no WireGuard still routes (its
+		// reason is in `brindle node status`).
+		a.comp.wireguard = cs.add("wireguard", "WireGuard programming", false, a.syncWireguard)
+	}
 	if a.opts.BGP {
 		a.comp.bgp = cs.add("bgp", "BGP configuration", true, a.syncBGP)
 	}
@@ -209,6 +219,9 @@ func (a *Agent) noteChanges() (felixChanged bool) {
 	pools, nodes, bgpChanged, felix := a.cache.takeChanges()
 	if pools || nodes {
 		a.kickTunnels()
+	}
+	if pools || nodes || felix {
+		a.kickWireguard() // the device address follows the pools and the published key
 	}
 	if pools || felix {
 		a.comp.mtu.mark()

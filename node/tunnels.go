@@ -97,6 +97,14 @@ func (a *Agent) writeMTU(context.Context) error {
 			mtu = min(mtu, m)
 		}
 	}
+	if wg := wireguardConfig(fc); wg.Enabled {
+		// Felix's MTU file takes the WireGuard MTU into account when it is enabled.
+		m := a.mtu - 60
+		if wg.MTU > 0 {
+			m = wg.MTU
+		}
+		mtu = min(mtu, m)
+	}
 	if mtu == a.mtuFile {
 		return nil
 	}

@@ -35,6 +35,9 @@ func Handler(src Source) http.Handler {
 			st := src.Status()
 			reply.BGP = &st
 		}
+		if ws, ok := src.(WireGuardSource); ok {
+			reply.WireGuard = ws.WireGuardStatus()
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(reply)
 	})

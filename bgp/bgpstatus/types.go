@@ -45,4 +45,41 @@ type Status struct {
 // felix-only role); `node status` then says the BGP backend is not running, as calicoctl does.
 type Reply struct {
 	BGP *Status `json:"bgp"`
+	// WireGuard is the node's WireGuard state; nil when FelixConfiguration leaves it off.
+	WireGuard *WireGuardStatus `json:"wireguard,omitempty"`
+}
+
+// WireGuardStatus says whether this node encrypts, and if not, why. Device is the device as
+// the kernel holds it (`wg show`), read back through the WireGuard control library.
+type WireGuardStatus struct {
+	Enabled   bool             `json:"enabled"`
+	Running   bool             `json:"running"`
+	Reason    string           `json:"reason,omitempty"`
+	Iface     string           `json:"iface,omitempty"`
+	PublicKey string           `json:"publicKey,omitempty"`
+	Address   string           `json:"address,omitempty"`
+	Device    *WireGuardDevice `json:"device,omitempty"`
+}
+
+// WireGuardDevice is `wg show` for one device.
+type WireGuardDevice struct {
+	PublicKey    string          `json:"publicKey"`
+	ListenPort   int             `json:"listenPort"`
+	FirewallMark int             `json:"firewallMark"`
+	Peers        []WireGuardPeer `json:"peers"`
+}
+
+// WireGuardPeer is one peer of the device.
+type WireGuardPeer struct {
+	PublicKey     string    `json:"publicKey"`
+	Endpoint      string    `json:"endpoint,omitempty"`
+	AllowedIPs    []string  `json:"allowedIPs"`
+	LastHandshake time.Time `json:"lastHandshake,omitempty"`
+	RxBytes       int64     `json:"rxBytes"`
+	TxBytes       int64     `json:"txBytes"`
+}
+
+// WireGuardSource is implemented by a Source that also knows the node's WireGuard state.
+type WireGuardSource interface {
+	WireGuardStatus() *WireGuardStatus
 }

@@ -21,6 +21,8 @@ type Packet struct {
 	Outer IPv4Header
 	Inner *IPv4Header
 	VXLAN bool
+	// SrcPort and DstPort are the outer UDP ports of an IPv4 UDP packet (WireGuard's 51820).
+	SrcPort, DstPort uint16
 }
 
 func (p Packet) String() string {
@@ -145,6 +147,9 @@ func parseEthernet(f []byte) (Packet, bool) {
 		return Packet{}, false
 	}
 	p := Packet{Outer: outer}
+	if outer.Proto == 17 && len(payload) >= 8 {
+		p.SrcPort, p.DstPort = binary.BigEndian.Uint16(payload[0:2]), binary.BigEndian.Uint16(payload[2:4])
+	}
 	switch {
 	case outer.Proto == 4:
 		if in, _, ok := parseIPv4(payload); ok {

@@ -18,6 +18,7 @@ import (
 // ignores, and without it every nf_tables load fails with "unknown symbol".
 var guestModules = []string{
 	"crc32c_generic", "ipip", "veth", "bridge", "vxlan", "tun", "dummy",
+	"wireguard", // issue #17: wireguard.cali (the closure brings udp_tunnel, curve25519, chacha20poly1305)
 	"nf_tables", "nft_nat", "nft_masq", "nft_chain_nat", "nft_ct", "nf_conntrack", "nf_nat",
 	"xfrm_user", "virtio_pci", "9pnet_virtio", "9p",
 }
