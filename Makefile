@@ -27,8 +27,10 @@ setup:
 	bash scripts/setup.sh
 
 # The whole suite: unit, root-level namespace tests, e2e test bed, VM suite.
+# The e2e and fault packages share one full build (BRINDLE_E2E_BIN) instead of each linking its own.
 test: build lint
-	$(GO) test $(TESTFLAGS) -p 1 ./...
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/.brindle-test .
+	BRINDLE_E2E_BIN=$(CURDIR)/bin/.brindle-test $(GO) test $(TESTFLAGS) -p 1 ./...
 	$(MAKE) fuzz-ci
 	$(MAKE) test-vm
 

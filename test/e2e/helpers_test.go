@@ -6,8 +6,6 @@ package e2e
 import (
 	"net/netip"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,56 +15,19 @@ import (
 	"github.com/brindle-net/brindle/test/testbed"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildDir  string // removed by TestMain; empty when BRINDLE_E2E_BIN names a binary
-	buildErr  error
-)
+// testBin is the binary under test (cluster.Binary: one build per run, or BRINDLE_E2E_BIN).
+var testBin cluster.Binary
+
+func brindleBin(t *testing.T) string { return testBin.Path(t) }
 
 func TestMain(m *testing.M) {
 	if op := os.Getenv(goCNIEnv); op != "" {
 		os.Exit(goCNIDriver(op)) // containerd_test.go: this binary as go-cni's caller
 	}
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testBin.Remove()
 	os.Exit(code)
 }
-
-// brindleBin builds the binary once per test run (the full build, as `make build` does).
-func brindleBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if p := os.Getenv("BRINDLE_E2E_BIN"); p != "" {
-			binPath, buildErr = filepath.Abs(p)
-			return
-		}
-		buildDir, buildErr = os.MkdirTemp("", "be2e-bin-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(buildDir, "brindle")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, ".")
-		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = &buildError{string(out), err}
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building brindle: %v", buildErr)
-	}
-	return binPath
-}
-
-type buildError struct {
-	out string
-	err error
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
 var (
 	subnetA = netip.MustParsePrefix("172.30.1.0/24")

@@ -48,7 +48,7 @@ func TestContainerChurn(t *testing.T) {
 	for _, h := range hosts {
 		bed.Hosts = append(bed.Hosts, testbed.HostOptions{Name: h})
 	}
-	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: binPath, WorkDir: t.TempDir()})
+	c, err := cluster.Start(cluster.Options{Bed: bed, Binary: testBin.Path(t), WorkDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)
 	}

@@ -20,26 +20,16 @@ import (
 	"github.com/brindle-net/brindle/test/testbed"
 )
 
-var binPath string
+// testBin is the binary under test (cluster.Binary: one build per run, or BRINDLE_E2E_BIN).
+var testBin cluster.Binary
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
 		fmt.Println("skipping test/fault/churn: needs root")
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "bfc-bin-")
-	if err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
-	binPath, err = cluster.BuildBinary(dir)
-	code := 1
-	if err != nil {
-		fmt.Println("building brindle:", err)
-	} else {
-		code = m.Run()
-	}
-	os.RemoveAll(dir)
+	code := m.Run()
+	testBin.Remove()
 	os.Exit(code)
 }
 

@@ -9,59 +9,22 @@ package etcdfault
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/brindle-net/brindle/test/e2e/cluster"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildDir  string
-	buildErr  error
-)
+// testBin is the binary under test (cluster.Binary: one build per run, or BRINDLE_E2E_BIN).
+var testBin cluster.Binary
+
+func brindleBin(t *testing.T) string { return testBin.Path(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testBin.Remove()
 	os.Exit(code)
 }
-
-// brindleBin builds the full binary once (as test/e2e does) unless BRINDLE_E2E_BIN names one.
-func brindleBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if p := os.Getenv("BRINDLE_E2E_BIN"); p != "" {
-			binPath, buildErr = filepath.Abs(p)
-			return
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "bfe-bin-"); buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(buildDir, "brindle")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, ".")
-		cmd.Dir = "../../.."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = &buildError{string(out), err}
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building brindle: %v", buildErr)
-	}
-	return binPath
-}
-
-type buildError struct {
-	out string
-	err error
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
 // outage is how long the cluster stays down and the host stays cut off.
 func outage(t *testing.T) time.Duration {

@@ -3,7 +3,7 @@
 // one host through its node agent's socket and one going to etcd itself, with the agent
 // killed (SIGKILL) in the middle of its burst; then retried ADDs, DELs and `brindle ipam
 // check`. Real etcd (the datastore process), real agents, real plugin processes in the test
-// bed's host namespaces. Needs root. BRINDLE_FAULT_BIN=path reuses a built (lean or full)
+// bed's host namespaces. Needs root. BRINDLE_E2E_BIN=path reuses a built (lean or full)
 // brindle; BRINDLE_FAULT_N sets the calls per host and burst (default 40).
 package ipambroker
 
@@ -27,23 +27,16 @@ import (
 	"github.com/brindle-net/brindle/test/testbed"
 )
 
-func brindleBin(t *testing.T) string {
-	if p := os.Getenv("BRINDLE_FAULT_BIN"); p != "" {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return abs
-	}
-	bin := filepath.Join(t.TempDir(), "brindle")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Dir = "../../.."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building brindle: %v\n%s", err, out)
-	}
-	return bin
+// testBin is the binary under test (cluster.Binary: one build per run, or BRINDLE_E2E_BIN).
+var testBin cluster.Binary
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testBin.Remove()
+	os.Exit(code)
 }
+
+func brindleBin(t *testing.T) string { return testBin.Path(t) }
 
 type host struct {
 	cl    *cluster.Cluster

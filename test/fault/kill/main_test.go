@@ -20,26 +20,16 @@ import (
 	"github.com/brindle-net/brindle/test/testbed"
 )
 
-var binPath string
+// testBin is the binary under test (cluster.Binary: one build per run, or BRINDLE_E2E_BIN).
+var testBin cluster.Binary
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
 		fmt.Println("skipping test/fault/kill: needs root")
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "bfk-bin-")
-	if err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
-	binPath, err = cluster.BuildBinary(dir)
-	code := 1
-	if err != nil {
-		fmt.Println("building brindle:", err)
-	} else {
-		code = m.Run()
-	}
-	os.RemoveAll(dir)
+	code := m.Run()
+	testBin.Remove()
 	os.Exit(code)
 }
 
@@ -54,7 +44,7 @@ func startCluster(t *testing.T, hosts ...string) *cluster.Cluster {
 	for _, h := range hosts {
 		o.Hosts = append(o.Hosts, testbed.HostOptions{Name: h})
 	}
-	c, err := cluster.Start(cluster.Options{Bed: o, Binary: binPath, WorkDir: t.TempDir()})
+	c, err := cluster.Start(cluster.Options{Bed: o, Binary: testBin.Path(t), WorkDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)
 	}

@@ -146,7 +146,7 @@ func TestSIGKILLWhileProgrammingRoutes(t *testing.T) {
 	testbed.RequireRoot(t)
 	o := testbed.Options{Prefix: "bfk-", Subnets: []netip.Prefix{remoteSubnet},
 		Hosts: []testbed.HostOptions{{Name: "node1"}}}
-	c, err := cluster.Start(cluster.Options{Bed: o, Binary: binPath, WorkDir: t.TempDir()})
+	c, err := cluster.Start(cluster.Options{Bed: o, Binary: testBin.Path(t), WorkDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)
 	}

@@ -9,10 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,21 +23,17 @@ import (
 // namespace: the datastore listens only in the bed's router namespace.
 const helperEnv = "BSEC_HELPER"
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildDir  string
-	buildErr  error
-)
+// testBin is the binary under test (cluster.Binary: one build per run, or BRINDLE_E2E_BIN).
+var testBin cluster.Binary
+
+func brindleBin(t *testing.T) string { return testBin.Path(t) }
 
 func TestMain(m *testing.M) {
 	if op := os.Getenv(helperEnv); op != "" {
 		os.Exit(helperMain(op))
 	}
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testBin.Remove()
 	os.Exit(code)
 }
 
@@ -90,31 +83,6 @@ func helper(c *cluster.Cluster, op string, env ...string) (string, error) {
 	}
 	return c.Bed.Router.Run(ctx, testbed.RunOptions{Path: self,
 		Env: append([]string{helperEnv + "=" + op, "ETCD_ENDPOINTS=" + c.Endpoints}, env...)})
-}
-
-// brindleBin builds the binary once per run (the full build, as `make build` does).
-func brindleBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if p := os.Getenv("BRINDLE_E2E_BIN"); p != "" {
-			binPath, buildErr = filepath.Abs(p)
-			return
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "bsec-bin-"); buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(buildDir, "brindle")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, ".")
-		cmd.Dir = "../../.."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("%w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building brindle: %v", buildErr)
-	}
-	return binPath
 }
 
 // startCluster starts a bed with node1 and node2 on one subnet, the datastore (plain http
