@@ -18,7 +18,8 @@ var actedOn = sync.OnceValue(func() map[string]map[string]bool {
 		// node/tunnels.go (MTUs), node/report.go (status reporting), node/wireguard.go.
 		"FelixConfiguration": set("ipipMTU", "vxlanMTU", "reportingInterval", "reportingTTL",
 			"wireguardEnabled", "wireguardInterfaceName", "wireguardListeningPort", "wireguardMTU",
-			"wireguardRoutingRulePriority", "wireguardHostEncryptionEnabled", "wireguardKeepAlive"),
+			"wireguardRoutingRulePriority", "wireguardHostEncryptionEnabled", "wireguardKeepAlive",
+			"wireguardEnabledV6", "wireguardInterfaceNameV6", "wireguardListeningPortV6", "wireguardMTUV6"),
 		// node/convert.go calcBGPConfig (passwords: node/secrets.go).
 		"BGPConfiguration": set("nodeToNodeMeshEnabled", "asNumber", "listenPort", "nodeMeshMaxRestartTime",
 			"nodeMeshPassword"),

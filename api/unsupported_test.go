@@ -10,8 +10,8 @@ func TestUnsupportedFields(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"felix", kind("FelixConfiguration", "{name: default}", "{ipipMTU: 1400, bpfLogLevel: Debug, wireguardEnabledV6: true, wireguardEnabled: true, reportingInterval: 10s}"),
-			[]string{"spec.bpfLogLevel", "spec.wireguardEnabledV6"}},
+		{"felix", kind("FelixConfiguration", "{name: default}", "{ipipMTU: 1400, bpfLogLevel: Debug, wireguardEnabledV6: true, wireguardEnabled: true, wireguardThreadingEnabled: true, reportingInterval: 10s}"),
+			[]string{"spec.bpfLogLevel", "spec.wireguardThreadingEnabled"}},
 		{"felix acted on only", kind("FelixConfiguration", "{name: default}", "{vxlanMTU: 1400}"), nil},
 		{"bgp config", kind("BGPConfiguration", "{name: default}", "{asNumber: 65000, serviceClusterIPs: [{cidr: 10.96.0.0/12}], communities: [{name: a, value: '1:2'}]}"),
 			[]string{"spec.communities", "spec.serviceClusterIPs"}},

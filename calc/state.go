@@ -61,6 +61,9 @@ func (s *State) SetNode(n Node) {
 	if !n.WireguardAddr.Is4() {
 		n.WireguardAddr = netip.Addr{}
 	}
+	if !n.WireguardAddrV6.Is6() || n.WireguardAddrV6.Is4In6() {
+		n.WireguardAddrV6 = netip.Addr{}
+	}
 	if !n.VXLANTunnelAddrV6.Is6() || n.VXLANTunnelAddrV6.Is4In6() {
 		n.VXLANTunnelAddrV6 = netip.Addr{}
 	}

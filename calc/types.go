@@ -40,6 +40,10 @@ type Node struct {
 	// WireGuard) and WireguardAddr spec.wireguard.interfaceIPv4Address.
 	WireguardPublicKey string
 	WireguardAddr      netip.Addr
+	// WireguardPublicKeyV6 and WireguardAddrV6 are the IPv6 device's: status.wireguardPublicKeyV6
+	// and spec.wireguard.interfaceIPv6Address (felix runs a second device for IPv6).
+	WireguardPublicKeyV6 string
+	WireguardAddrV6      netip.Addr
 }
 
 // Pool is what calc needs from an IPPool resource.

@@ -66,7 +66,7 @@ func runNodeStatus(ctx context.Context, w io.Writer, sock string, asJSON bool) e
 // line (calicoctl adds it because its table library ends on the last border).
 func writeNodeStatus(w io.Writer, r *bgpstatus.Reply, now time.Time) {
 	fmt.Fprintln(w, "Calico process is running.")
-	defer writeWireGuardStatus(w, r.WireGuard, now)
+	defer writeWireGuardStatus(w, r.WireGuard, r.WireGuardV6, now)
 	if r.BGP == nil {
 		fmt.Fprintln(w, "\nThe BGP backend process (BIRD) is not running.")
 		fmt.Fprintln(w)

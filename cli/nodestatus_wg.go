@@ -12,12 +12,18 @@ import (
 
 // writeWireGuardStatus adds a WireGuard section after calicoctl's BGP part, only when
 // WireGuard is enabled (so the output without it stays calicoctl's byte for byte): whether
-// the node encrypts, why not if it does not, and the device as `wg show` would print it.
-func writeWireGuardStatus(w io.Writer, st *bgpstatus.WireGuardStatus, now time.Time) {
+// the node encrypts, why not if it does not, and the device as `wg show` would print it. The
+// IPv6 device (wireguardEnabledV6) gets a section of its own after the IPv4 one.
+func writeWireGuardStatus(w io.Writer, st, st6 *bgpstatus.WireGuardStatus, now time.Time) {
+	writeWireGuardDevice(w, "WireGuard status", st, now)
+	writeWireGuardDevice(w, "WireGuard IPv6 status", st6, now)
+}
+
+func writeWireGuardDevice(w io.Writer, title string, st *bgpstatus.WireGuardStatus, now time.Time) {
 	if st == nil {
 		return
 	}
-	fmt.Fprintln(w, "WireGuard status")
+	fmt.Fprintln(w, title)
 	if !st.Running {
 		fmt.Fprintf(w, "WireGuard is enabled but not running: %s\n", st.Reason)
 		fmt.Fprintln(w, "Traffic to and from this node is not encrypted.")

@@ -49,6 +49,7 @@ type Dataplane struct {
 	nat6    *nat6Table
 	sysctl  *sysctls
 	wg      *wireguardRec
+	wg6     *wireguardRec // wg-v6.cali's (felix's second instance, ipVersion 6)
 
 	polMu sync.Mutex // serialises ApplyPolicy; independent of Apply
 	pol   *polTable
@@ -87,7 +88,8 @@ func New(opts Options) (*Dataplane, error) {
 		nft:     &nftTableRec{h: h, log: log, stale: true},
 		nat6:    &nat6Table{h: h, log: log, stale: true},
 		sysctl:  &sysctls{h: h, log: log, stale: true},
-		wg:      &wireguardRec{h: h, log: log},
+		wg:      &wireguardRec{h: h, log: log, fam: calc.WireguardV4},
+		wg6:     &wireguardRec{h: h, log: log, fam: calc.WireguardV6},
 		pol:     &polTable{h: h, log: log, stale: true},
 		pol6:    &polTable{h: h, log: log, stale: true, v6: true},
 		noIPv6:  !kernelHasIPv6(),
@@ -115,6 +117,7 @@ func (d *Dataplane) MarkResync() {
 	d.resync, d.polResync = true, true
 	d.resyncMu.Unlock()
 	d.wg.markStale()
+	d.wg6.markStale()
 }
 
 // Apply converges the kernel to want, writing only differences. It continues past failures

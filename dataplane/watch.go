@@ -107,6 +107,7 @@ func (d *Dataplane) observeLink(u netlink.LinkUpdate, flags map[int]net.Flags) b
 		d.links.markStale()
 		d.routes.markStale()
 		d.wg.markStale()
+		d.wg6.markStale()
 		if a.Name == calc.VXLANDeviceName {
 			d.vteps.markStale()
 		}
@@ -124,6 +125,7 @@ func (d *Dataplane) observeLink(u netlink.LinkUpdate, flags map[int]net.Flags) b
 	if old&net.FlagUp != 0 && a.Flags&net.FlagUp == 0 {
 		d.routes.markStale()
 		d.wg.markStale()
+		d.wg6.markStale()
 		return true
 	}
 	return old&net.FlagUp == 0 && a.Flags&net.FlagUp != 0

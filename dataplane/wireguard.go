@@ -30,6 +30,7 @@ var ErrWireguardUnsupported = errors.New("WireGuard unsupported by the kernel")
 // other's routes; the device's encrypted packets carry the fwmark, skip the rule and take
 // the main table to the peer's host address, so they never loop back into the device.
 type wireguardRec struct {
+	fam  calc.WireguardFamily // which device: the IPv4 one or the IPv6 one
 	mu   sync.Mutex
 	h    *nsHandles
 	log  *zap.Logger
@@ -49,11 +50,28 @@ func (r *wireguardRec) markStale() {
 	r.mu.Unlock()
 }
 
-// ApplyWireguard converges the kernel to want with the node's private key; nil want removes
-// the device, its routes and its rule. An error wrapping ErrWireguardUnsupported means the
-// kernel has no WireGuard: the caller reports it and carries on unencrypted.
-func (d *Dataplane) ApplyWireguard(want *calc.WireguardDesired, key wgtypes.Key) error {
-	return d.wg.apply(want, key)
+// ApplyWireguard converges the kernel to want with the node's private key for fam's device;
+// nil want removes the device, its routes and its rule. An error wrapping
+// ErrWireguardUnsupported means the kernel has no WireGuard: the caller reports it and
+// carries on unencrypted.
+func (d *Dataplane) ApplyWireguard(fam calc.WireguardFamily, want *calc.WireguardDesired, key wgtypes.Key) error {
+	return d.wgRec(fam).apply(want, key)
+}
+
+// wgRec is the reconciler of fam's device.
+func (d *Dataplane) wgRec(fam calc.WireguardFamily) *wireguardRec {
+	if fam.IPv6 {
+		return d.wg6
+	}
+	return d.wg
+}
+
+// family is the netlink address family of the device's rule and routes.
+func (r *wireguardRec) family() int {
+	if r.fam.IPv6 {
+		return netlink.FAMILY_V6
+	}
+	return netlink.FAMILY_V4
 }
 
 func (r *wireguardRec) apply(want *calc.WireguardDesired, key wgtypes.Key) error {
@@ -91,13 +109,16 @@ func (r *wireguardRec) apply(want *calc.WireguardDesired, key wgtypes.Key) error
 		return err
 	}
 	// Felix enables src_valid_mark so that the reverse-path check of decrypted packets
-	// sees the mark and takes the same rule as the forward path.
-	err = r.h.inNS(func() error {
-		_, err := ensureSysctl("net/ipv4/conf/all/src_valid_mark", "1")
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("src_valid_mark: %w", err)
+	// sees the mark and takes the same rule as the forward path. IPv6 has no such knob
+	// (felix sets it for ipVersion 4 only): its reverse-path filter is nftables' fib match.
+	if !r.fam.IPv6 {
+		err = r.h.inNS(func() error {
+			_, err := ensureSysctl("net/ipv4/conf/all/src_valid_mark", "1")
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("src_valid_mark: %w", err)
+		}
 	}
 	r.last, r.lastKey, r.inSync = want, key, true
 	return nil

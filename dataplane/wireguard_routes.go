@@ -18,7 +18,7 @@ import (
 // route table holds them. Routes of other protocols in that table are not ours and stay.
 func (r *wireguardRec) syncRoutes(link int, want *calc.WireguardDesired) error {
 	have, err := dump("wireguard table routes", func() ([]netlink.Route, error) {
-		return r.h.nl.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: want.Table}, netlink.RT_FILTER_TABLE)
+		return r.h.nl.RouteListFiltered(r.family(), &netlink.Route{Table: want.Table}, netlink.RT_FILTER_TABLE)
 	})
 	if err != nil {
 		return err
@@ -68,9 +68,9 @@ func prefixNet(p netip.Prefix) *net.IPNet {
 
 // wgRule is felix's rule: "not from all fwmark MARK/MARK lookup TABLE" at PRIORITY. Felix
 // matches the inverse of the mark rather than mark 0 (see its addRouteRule).
-func wgRule(prio, table int, mark uint32) *netlink.Rule {
+func wgRule(family, prio, table int, mark uint32) *netlink.Rule {
 	rl := netlink.NewRule()
-	rl.Family, rl.Priority, rl.Table, rl.Mark, rl.Invert = netlink.FAMILY_V4, prio, table, mark, true
+	rl.Family, rl.Priority, rl.Table, rl.Mark, rl.Invert = family, prio, table, mark, true
 	m := mark
 	rl.Mask = &m
 	return rl
@@ -82,7 +82,7 @@ func isWGRule(rl netlink.Rule, table int, mark uint32) bool {
 
 // syncRule keeps exactly one WireGuard rule, at the wanted priority.
 func (r *wireguardRec) syncRule(want *calc.WireguardDesired) error {
-	rules, err := dump("rules", func() ([]netlink.Rule, error) { return r.h.nl.RuleList(netlink.FAMILY_V4) })
+	rules, err := dump("rules", func() ([]netlink.Rule, error) { return r.h.nl.RuleList(r.family()) })
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (r *wireguardRec) syncRule(want *calc.WireguardDesired) error {
 	if found {
 		return nil
 	}
-	if err := r.h.nl.RuleAdd(wgRule(want.RulePriority, want.Table, want.FwMark)); err != nil {
+	if err := r.h.nl.RuleAdd(wgRule(r.family(), want.RulePriority, want.Table, want.FwMark)); err != nil {
 		return fmt.Errorf("adding the WireGuard rule: %w", err)
 	}
 	r.log.Info("added WireGuard routing rule", zap.Int("priority", want.RulePriority), zap.Int("table", want.Table))
@@ -111,21 +111,22 @@ func (r *wireguardRec) syncRule(want *calc.WireguardDesired) error {
 
 // WithdrawWireguard removes the rule only: traffic falls back to the main table's routes (the
 // pool's encapsulation) at once, while the device stays to decrypt what peers that have not
-// switched yet still encrypt. ApplyWireguard(nil) then removes the device.
-func (d *Dataplane) WithdrawWireguard() error {
-	d.wg.mu.Lock()
-	defer d.wg.mu.Unlock()
-	return d.wg.removeRule()
+// switched yet still encrypt. ApplyWireguard(fam, nil) then removes the device.
+func (d *Dataplane) WithdrawWireguard(fam calc.WireguardFamily) error {
+	r := d.wgRec(fam)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.removeRule()
 }
 
 func (r *wireguardRec) removeRule() error {
 	r.inSync = false
-	rules, err := dump("rules", func() ([]netlink.Rule, error) { return r.h.nl.RuleList(netlink.FAMILY_V4) })
+	rules, err := dump("rules", func() ([]netlink.Rule, error) { return r.h.nl.RuleList(r.family()) })
 	if err != nil {
 		return err
 	}
 	for _, rl := range rules {
-		if isWGRule(rl, calc.WireguardTable, calc.WireguardFwMark) {
+		if isWGRule(rl, r.fam.Table, calc.WireguardFwMark) {
 			if err := r.h.nl.RuleDel(&rl); err != nil && !errors.Is(err, unix.ENOENT) {
 				return fmt.Errorf("removing the WireGuard rule: %w", err)
 			}
@@ -140,7 +141,7 @@ func (r *wireguardRec) remove() error {
 	if err := r.removeRule(); err != nil {
 		return err
 	}
-	name := calc.WireguardDefaultIface
+	name := r.fam.Iface
 	if r.last != nil {
 		name = r.last.Iface
 	}

@@ -44,7 +44,7 @@ func TestWireguardUnsupportedKernel(t *testing.T) {
 	a, _ := hostPair(t)
 	sh(t, "ip", "-n", a, "route", "add", "10.65.1.0/26", "via", "10.0.1.2", "proto", "80")
 	d := newDP(t, a)
-	err := d.ApplyWireguard(wgWant(), mustKey())
+	err := d.ApplyWireguard(calc.WireguardV4, wgWant(), mustKey())
 	if !errors.Is(err, ErrWireguardUnsupported) {
 		t.Fatalf("apply on a kernel without WireGuard: got %v, want ErrWireguardUnsupported", err)
 	}
@@ -61,7 +61,7 @@ func TestWireguardUnsupportedKernel(t *testing.T) {
 		t.Errorf("the main table route was touched: %q", out)
 	}
 	// Turning it off again on such a kernel is a no-op, not an error.
-	if err := d.ApplyWireguard(nil, wgtypes.Key{}); err != nil {
+	if err := d.ApplyWireguard(calc.WireguardV4, nil, wgtypes.Key{}); err != nil {
 		t.Fatalf("removing WireGuard that never ran: %v", err)
 	}
 }
@@ -115,7 +115,7 @@ func TestWireguardTableAndRule(t *testing.T) {
 	if rules := sh(t, "ip", "-n", a, "rule", "show"); strings.Count(rules, "lookup 1") != 1 || !strings.Contains(rules, "98:") {
 		t.Errorf("after moving the priority:\n%s", rules)
 	}
-	if err := d.ApplyWireguard(nil, wgtypes.Key{}); err != nil {
+	if err := d.ApplyWireguard(calc.WireguardV4, nil, wgtypes.Key{}); err != nil {
 		t.Fatal(err)
 	}
 	if rules := sh(t, "ip", "-n", a, "rule", "show"); strings.Contains(rules, "lookup 1") {

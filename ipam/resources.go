@@ -27,10 +27,12 @@ type nodeView struct {
 		IPv6VXLANTunnelAddr string `json:"ipv6VXLANTunnelAddr"`
 		Wireguard           *struct {
 			InterfaceIPv4Address string `json:"interfaceIPv4Address"`
+			InterfaceIPv6Address string `json:"interfaceIPv6Address"`
 		} `json:"wireguard"`
 	} `json:"spec"`
 	Status struct {
-		WireguardPublicKey string `json:"wireguardPublicKey"`
+		WireguardPublicKey   string `json:"wireguardPublicKey"`
+		WireguardPublicKeyV6 string `json:"wireguardPublicKeyV6"`
 	} `json:"status"`
 }
 

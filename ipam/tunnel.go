@@ -23,6 +23,9 @@ const (
 	// any IPv4 pool, held only while the node publishes a WireGuard public key (Calico's
 	// allocateip determineEnabledPoolCIDRs). Not in TunnelKinds: node/wireguard.go runs it.
 	WireGuard
+	// WireGuardV6 is the IPv6 WireGuard device's address (spec.wireguard.interfaceIPv6Address),
+	// from any IPv6 pool, held while the node publishes status.wireguardPublicKeyV6.
+	WireGuardV6
 )
 
 // TunnelKinds lists every kind, for loops that handle them all.
@@ -36,6 +39,8 @@ func (k TunnelKind) handle(node string) string {
 		return "vxlan-v6-tunnel-addr-" + node
 	case WireGuard:
 		return "wireguard-tunnel-addr-" + node
+	case WireGuardV6:
+		return "wireguard-v6-tunnel-addr-" + node
 	}
 	return "ipip-tunnel-addr-" + node
 }
@@ -48,6 +53,8 @@ func (k TunnelKind) attrType() string {
 		return "vxlanV6TunnelAddress"
 	case WireGuard:
 		return "wireguardTunnelAddress"
+	case WireGuardV6:
+		return "wireguardV6TunnelAddress"
 	}
 	return "ipipTunnelAddress"
 }
@@ -60,14 +67,19 @@ func (k TunnelKind) String() string {
 		return "VXLAN-v6"
 	case WireGuard:
 		return "WireGuard"
+	case WireGuardV6:
+		return "WireGuard-v6"
 	}
 	return "IPIP"
 }
 
+// v6 reports whether the kind's address comes from IPv6 pools.
+func (k TunnelKind) v6() bool { return k == VXLANV6 || k == WireGuardV6 }
+
 // needs reports whether pool p wants this kind of tunnel.
 func (k TunnelKind) needs(p *pool) bool {
-	if k == WireGuard {
-		return p.CIDR.Addr().Is4()
+	if k == WireGuard || k == WireGuardV6 {
+		return p.CIDR.Addr().Is4() == (k == WireGuard)
 	}
 	mode := p.IPIPMode
 	if k != IPIP {
@@ -95,7 +107,7 @@ func (a *Allocator) EnsureTunnelAddress(ctx context.Context, node string, kind T
 	}
 	var pools []*pool
 	for _, p := range all {
-		if kind == WireGuard && nv.Status.WireguardPublicKey == "" {
+		if kind == WireGuard && nv.Status.WireguardPublicKey == "" || kind == WireGuardV6 && nv.Status.WireguardPublicKeyV6 == "" {
 			break // WireGuard is not running on the node: no device address
 		}
 		if !p.Disabled && p.allows(UseTunnel) && kind.needs(p) && p.selects(nv.Metadata.Labels) {
@@ -142,14 +154,14 @@ func (a *Allocator) EnsureTunnelAddress(ctx context.Context, node string, kind T
 		}
 		args := AutoAssignArgs{Num4: 1, HandleID: handle, Hostname: node,
 			Attrs: map[string]string{AttrNode: node, AttrType: kind.attrType()}, IPv4Pools: cidrs, IntendedUse: UseTunnel}
-		if kind == VXLANV6 {
+		if kind.v6() {
 			args.Num4, args.Num6, args.IPv4Pools, args.IPv6Pools = 0, 1, nil, cidrs
 		}
 		v4, v6, err := a.AutoAssign(ctx, args)
 		if err != nil {
 			return netip.Addr{}, fmt.Errorf("allocating %s tunnel address for node %q: %w", kind, node, err)
 		}
-		if kind == VXLANV6 {
+		if kind.v6() {
 			keep = v6[0].Addr()
 		} else {
 			keep = v4[0].Addr()
@@ -166,10 +178,13 @@ func currentTunnelAddr(nv *nodeView, kind TunnelKind) netip.Addr {
 	if kind == VXLANV6 {
 		s = nv.Spec.IPv6VXLANTunnelAddr
 	}
-	if kind == WireGuard {
+	if kind == WireGuard || kind == WireGuardV6 {
 		s = ""
-		if nv.Spec.Wireguard != nil {
-			s = nv.Spec.Wireguard.InterfaceIPv4Address
+		if w := nv.Spec.Wireguard; w != nil {
+			s = w.InterfaceIPv4Address
+			if kind == WireGuardV6 {
+				s = w.InterfaceIPv6Address
+			}
 		}
 	}
 	if kind == IPIP {
@@ -212,8 +227,11 @@ func (a *Allocator) setTunnelAddr(ctx context.Context, node string, kind TunnelK
 		if kind == VXLANV6 {
 			field = "ipv6VXLANTunnelAddr"
 		}
-		if kind == WireGuard {
+		if kind == WireGuard || kind == WireGuardV6 {
 			field = "interfaceIPv4Address"
+			if kind == WireGuardV6 {
+				field = "interfaceIPv6Address"
+			}
 			wg, _ := spec["wireguard"].(map[string]any)
 			if wg == nil {
 				if val == "" {
@@ -242,7 +260,7 @@ func (a *Allocator) setTunnelAddr(ctx context.Context, node string, kind TunnelK
 		}
 		if val == "" {
 			delete(target, field)
-			if kind == WireGuard && len(target) == 0 {
+			if (kind == WireGuard || kind == WireGuardV6) && len(target) == 0 {
 				delete(spec, "wireguard") // as Calico's allocateip sets an empty spec.wireguard to nil
 			}
 			if kind == IPIP && len(target) == 0 {

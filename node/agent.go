@@ -71,7 +71,8 @@ type Agent struct {
 	metrics *agentMetrics // node/metrics.go
 	notify  *notifier     // node/notify.go
 	desired lastDesired   // for `brindle explain` (node/explain.go)
-	wg      wgAgent       // node/wireguard.go
+	wg      wgAgent       // node/wireguard.go: the IPv4 device
+	wg6     wgAgent       // the IPv6 device
 
 	// Seams for the loop's unit tests; start sets the real ones.
 	watch        watchFunc
@@ -147,10 +148,11 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 			return nil, err
 		}
 		a.dp = dp
-		a.wg.drv = dp
+		a.wg.drv, a.wg6.drv = dp, dp
 	} else {
 		a.cache.pol = nil // no policy model without a dataplane to program (the bgp role)
 	}
+	a.wg.fam, a.wg6.fam = calc.WireguardV4, calc.WireguardV6
 	a.status.wg = a.WireGuardStatus
 	a.health.Report("datastore", true, false, "connecting")
 	a.metrics, a.notify = newMetrics(a.status), newNotifier(a.health)

@@ -76,15 +76,15 @@ func (a *Agent) syncBGP(ctx context.Context) error {
 type statusSource struct {
 	mu sync.Mutex
 	sp bgpSpeaker
-	wg func() *bgpstatus.WireGuardStatus // set once at start, before the socket serves
+	wg func(v6 bool) *bgpstatus.WireGuardStatus // set once at start, before the socket serves
 }
 
 // WireGuardStatus implements bgpstatus.WireGuardSource.
-func (s *statusSource) WireGuardStatus() *bgpstatus.WireGuardStatus {
+func (s *statusSource) WireGuardStatus(v6 bool) *bgpstatus.WireGuardStatus {
 	if s.wg == nil {
 		return nil
 	}
-	return s.wg()
+	return s.wg(v6)
 }
 
 func (s *statusSource) set(sp bgpSpeaker) {

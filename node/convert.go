@@ -39,8 +39,10 @@ func calcNode(n *api.Node) calc.Node {
 	}
 	if w := n.Spec.Wireguard; w != nil {
 		out.WireguardAddr = parseAddr(w.InterfaceIPv4Address)
+		out.WireguardAddrV6 = parseAddr(w.InterfaceIPv6Address)
 	}
 	out.WireguardPublicKey = n.Status.WireguardPublicKey
+	out.WireguardPublicKeyV6 = n.Status.WireguardPublicKeyV6
 	return out
 }
 

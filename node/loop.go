@@ -49,8 +49,10 @@ func (a *Agent) loop(ctx context.Context) error {
 	}
 	go a.tunnelLoop(ctx)
 	if a.wg.drv != nil {
-		a.wg.publish = make(chan struct{}, 1)
-		go a.wireguardLoop(ctx)
+		for _, w := range []*wgAgent{&a.wg, &a.wg6} {
+			w.publish = make(chan struct{}, 1)
+			go a.wireguardLoop(ctx, w)
+		}
 	}
 	if a.opts.AutoHostEndpoint {
 		a.autoHEP = make(chan struct{}, 1)
@@ -170,7 +172,7 @@ func (a *Agent) loop(ctx context.Context) error {
 
 // agentComponents are the loop's components; nil for a role that lacks one.
 type agentComponents struct {
-	policy, dataplane, bgp, mtu, wireguard *component
+	policy, dataplane, bgp, mtu, wireguard, wireguard6 *component
 }
 
 // markDataplane marks the kernel-programming components dirty: routes and policy. Policy's
@@ -180,6 +182,7 @@ func (a *Agent) markDataplane() {
 	a.comp.policy.mark()
 	a.comp.dataplane.mark()
 	a.comp.wireguard.mark()
+	a.comp.wireguard6.mark()
 }
 
 // addComponents creates the loop's components in the order they run. A new one (the
@@ -201,7 +204,10 @@ func (a *Agent) addComponents() *components {
 	if a.wg.drv != nil {
 		// Not gating readiness: a node whose kernel has no WireGuard still routes (its
 		// reason is in `brindle node status`).
-		a.comp.wireguard = cs.add("wireguard", "WireGuard programming", false, a.syncWireguard)
+		a.comp.wireguard = cs.add("wireguard", "WireGuard programming", false,
+			func(context.Context) error { return a.syncWireguard(&a.wg) })
+		a.comp.wireguard6 = cs.add("wireguard-v6", "IPv6 WireGuard programming", false,
+			func(context.Context) error { return a.syncWireguard(&a.wg6) })
 	}
 	if a.opts.BGP {
 		a.comp.bgp = cs.add("bgp", "BGP configuration", true, a.syncBGP)

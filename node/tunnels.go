@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brindle-net/brindle/calc"
 	"github.com/brindle-net/brindle/ipam"
 	"go.uber.org/zap"
 )
@@ -97,13 +98,15 @@ func (a *Agent) writeMTU(context.Context) error {
 			mtu = min(mtu, m)
 		}
 	}
-	if wg := wireguardConfig(fc); wg.Enabled {
-		// Felix's MTU file takes the WireGuard MTU into account when it is enabled.
-		m := a.mtu - 60
-		if wg.MTU > 0 {
-			m = wg.MTU
+	for _, fam := range []calc.WireguardFamily{calc.WireguardV4, calc.WireguardV6} {
+		if wg := wireguardConfig(fc, fam); wg.Enabled {
+			// Felix's MTU file takes each enabled WireGuard device's MTU into account.
+			m := a.mtu - fam.Overhead
+			if wg.MTU > 0 {
+				m = wg.MTU
+			}
+			mtu = min(mtu, m)
 		}
-		mtu = min(mtu, m)
 	}
 	if mtu == a.mtuFile {
 		return nil

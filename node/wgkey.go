@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/brindle-net/brindle/calc"
+
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
@@ -16,11 +18,23 @@ import (
 // restarting the agent rotates the key.
 const WireguardKeyFile = "wireguard-private-key"
 
+// WireguardKeyFileV6 is the IPv6 device's private key: felix's IPv6 device has a key of its
+// own (status.wireguardPublicKeyV6), so it is a second file.
+const WireguardKeyFileV6 = "wireguard-private-key-v6"
+
+// wireguardKeyFile is fam's key file.
+func wireguardKeyFile(fam calc.WireguardFamily) string {
+	if fam.IPv6 {
+		return WireguardKeyFileV6
+	}
+	return WireguardKeyFile
+}
+
 // loadWireguardKey reads the node's private key, creating it (mode 0600) on first use. It
 // reports whether it created one. A file that does not hold a key is an error naming it:
 // replacing it silently would change the node's identity behind the operator's back.
-func loadWireguardKey(dir string) (wgtypes.Key, bool, error) {
-	path := filepath.Join(dir, WireguardKeyFile)
+func loadWireguardKey(dir, file string) (wgtypes.Key, bool, error) {
+	path := filepath.Join(dir, file)
 	b, err := os.ReadFile(path)
 	if err == nil {
 		k, err := wgtypes.ParseKey(strings.TrimSpace(string(b)))
@@ -44,7 +58,7 @@ func loadWireguardKey(dir string) (wgtypes.Key, bool, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return wgtypes.Key{}, false, fmt.Errorf("state dir %s: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+WireguardKeyFile+".*") // CreateTemp makes it 0600
+	tmp, err := os.CreateTemp(dir, "."+file+".*") // CreateTemp makes it 0600
 	if err != nil {
 		return wgtypes.Key{}, false, fmt.Errorf("state dir %s: %w", dir, err)
 	}

@@ -2,7 +2,6 @@ package node
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,16 +11,14 @@ import (
 	"github.com/brindle-net/brindle/bgp/bgpstatus"
 	"github.com/brindle-net/brindle/calc"
 	"github.com/brindle-net/brindle/dataplane"
-	"github.com/brindle-net/brindle/ipam"
-	"github.com/brindle-net/brindle/store"
 	"go.uber.org/zap"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
 // wireguardDriver programs and reads the WireGuard device; *dataplane.Dataplane.
 type wireguardDriver interface {
-	ApplyWireguard(want *calc.WireguardDesired, key wgtypes.Key) error
-	WithdrawWireguard() error
+	ApplyWireguard(fam calc.WireguardFamily, want *calc.WireguardDesired, key wgtypes.Key) error
+	WithdrawWireguard(fam calc.WireguardFamily) error
 	WireguardDevice(iface string) (*wgtypes.Device, error)
 }
 
@@ -30,8 +27,10 @@ var _ wireguardDriver = (*dataplane.Dataplane)(nil)
 // wgAgent is the agent's WireGuard part (felix's wireguard manager plus the key handling
 // calico-node does): the loop's component programs the device; a goroutine beside the loop
 // publishes the public key and keeps the device address allocated, since those are datastore
-// writes.
+// writes. The agent has two, one per IP family: felix runs one Wireguard instance per IP
+// version, each with its own device, key, port, table and Node fields.
 type wgAgent struct {
+	fam     calc.WireguardFamily
 	drv     wireguardDriver
 	key     wgtypes.Key
 	haveKey bool
@@ -48,22 +47,29 @@ type wgAgent struct {
 	published string    // what the last successful publish wrote
 }
 
-// wireguardConfig reads FelixConfiguration's WireGuard fields with felix's defaults.
-func wireguardConfig(fc api.FelixConfigurationSpec) calc.WireguardConfig {
-	c := calc.WireguardConfig{Iface: cmp.Or(fc.WireguardInterfaceName, calc.WireguardDefaultIface)}
-	if fc.WireguardEnabled != nil {
-		c.Enabled = *fc.WireguardEnabled
+// wireguardConfig reads FelixConfiguration's WireGuard fields of fam with felix's defaults:
+// the IPv6 device has its own enabled flag, name, port and MTU (the *V6 fields) and shares
+// the rule priority and keepalive; host encryption is IPv4's only.
+func wireguardConfig(fc api.FelixConfigurationSpec, fam calc.WireguardFamily) calc.WireguardConfig {
+	c := calc.WireguardConfig{Family: fam, Iface: cmp.Or(fc.WireguardInterfaceName, fam.Iface)}
+	enabled, port, mtu := fc.WireguardEnabled, fc.WireguardListeningPort, fc.WireguardMTU
+	if fam.IPv6 {
+		c.Iface = cmp.Or(fc.WireguardInterfaceNameV6, fam.Iface)
+		enabled, port, mtu = fc.WireguardEnabledV6, fc.WireguardListeningPortV6, fc.WireguardMTUV6
 	}
-	if fc.WireguardListeningPort != nil {
-		c.Port = *fc.WireguardListeningPort
+	if enabled != nil {
+		c.Enabled = *enabled
 	}
-	if fc.WireguardMTU != nil {
-		c.MTU = *fc.WireguardMTU
+	if port != nil {
+		c.Port = *port
+	}
+	if mtu != nil {
+		c.MTU = *mtu
 	}
 	if fc.WireguardRoutingRulePriority != nil {
 		c.RulePriority = *fc.WireguardRoutingRulePriority
 	}
-	if fc.WireguardHostEncryptionEnabled != nil {
+	if fc.WireguardHostEncryptionEnabled != nil && !fam.IPv6 {
 		c.HostEncryption = *fc.WireguardHostEncryptionEnabled
 	}
 	if fc.WireguardPersistentKeepAlive != nil {
@@ -75,23 +81,24 @@ func wireguardConfig(fc api.FelixConfigurationSpec) calc.WireguardConfig {
 // syncWireguard is the loop's WireGuard component. A kernel without WireGuard is not a
 // failure to retry: the node says why (status, one log line per reason), publishes no key,
 // so its peers keep routing to it unencrypted as Calico does for nodes without WireGuard,
-// and its own routes stay those of the main table.
-func (a *Agent) syncWireguard(context.Context) error {
-	w := &a.wg
-	cfg := wireguardConfig(a.cache.felixConfig())
+// and its own routes stay those of the main table. Each family's device runs it with its own
+// wgAgent.
+func (a *Agent) syncWireguard(w *wgAgent) error {
+	cfg := wireguardConfig(a.cache.felixConfig(), w.fam)
 	if !cfg.Enabled {
-		return a.wireguardOff()
+		return a.wireguardOff(w)
 	}
 	w.offDone, w.ruleGone = false, false
 	if !w.haveKey {
-		k, created, err := loadWireguardKey(a.opts.StateDir)
+		file := wireguardKeyFile(w.fam)
+		k, created, err := loadWireguardKey(a.opts.StateDir, file)
 		if err != nil {
-			a.setWGState(bgpstatus.WireGuardStatus{Enabled: true, Iface: cfg.Iface, Reason: err.Error()}, "")
+			a.setWGState(w, bgpstatus.WireGuardStatus{Enabled: true, Iface: cfg.Iface, Reason: err.Error()}, "")
 			return err
 		}
 		w.key, w.haveKey = k, true
 		if created {
-			a.log.Info("generated a WireGuard key", zap.String("file", WireguardKeyFile), zap.String("publicKey", k.PublicKey().String()))
+			a.log.Info("generated a WireGuard key", zap.String("file", file), zap.String("publicKey", k.PublicKey().String()))
 		}
 	}
 	want := calc.ComputeWireguard(a.cache.state, cfg)
@@ -100,21 +107,21 @@ func (a *Agent) syncWireguard(context.Context) error {
 	if want.Addr.IsValid() {
 		st.Address = want.Addr.String()
 	}
-	err := w.drv.ApplyWireguard(want, w.key)
+	err := w.drv.ApplyWireguard(w.fam, want, w.key)
 	if errors.Is(err, dataplane.ErrWireguardUnsupported) {
 		st.Reason, st.PublicKey = err.Error(), ""
-		if a.setWGState(st, "") {
-			a.log.Warn("WireGuard is enabled but cannot run here; routing stays unencrypted", zap.Error(err))
+		if a.setWGState(w, st, "") {
+			a.log.Warn("WireGuard is enabled but cannot run here; routing stays unencrypted", zap.String("family", w.fam.Name()), zap.Error(err))
 		}
 		return nil
 	}
 	if err != nil {
 		st.Reason = err.Error()
-		a.setWGState(st, "")
-		return fmt.Errorf("programming WireGuard: %w", err)
+		a.setWGState(w, st, "")
+		return fmt.Errorf("programming %s WireGuard: %w", w.fam.Name(), err)
 	}
 	st.Running = true
-	a.setWGState(st, pub)
+	a.setWGState(w, st, pub)
 	return nil
 }
 
@@ -128,25 +135,28 @@ const wgDeviceGrace = 30 * time.Second
 // them (the nodes do not see the FelixConfiguration change at the same instant). A peer
 // withdraws its key after removing its own rule, so the last withdrawal (a Node update, which
 // runs this component again) removes the device.
-func (a *Agent) wireguardOff() error {
-	w := &a.wg
+func (a *Agent) wireguardOff(w *wgAgent) error {
 	if w.offDone {
 		return nil
 	}
 	if !w.ruleGone {
-		if err := w.drv.WithdrawWireguard(); err != nil {
-			return fmt.Errorf("removing the WireGuard rule: %w", err)
+		if err := w.drv.WithdrawWireguard(w.fam); err != nil {
+			return fmt.Errorf("removing the %s WireGuard rule: %w", w.fam.Name(), err)
 		}
 		w.ruleGone, w.offSince = true, time.Now()
-		a.setWGState(bgpstatus.WireGuardStatus{}, "")
+		a.setWGState(w, bgpstatus.WireGuardStatus{}, "")
 	}
 	for name, n := range a.cache.state.Nodes {
-		if name != a.name && n.WireguardPublicKey != "" && time.Since(w.offSince) < wgDeviceGrace {
+		key := n.WireguardPublicKey
+		if w.fam.IPv6 {
+			key = n.WireguardPublicKeyV6
+		}
+		if name != a.name && key != "" && time.Since(w.offSince) < wgDeviceGrace {
 			return nil // kept for that peer; the next Node update or resync looks again
 		}
 	}
-	if err := w.drv.ApplyWireguard(nil, wgtypes.Key{}); err != nil {
-		return fmt.Errorf("removing WireGuard: %w", err)
+	if err := w.drv.ApplyWireguard(w.fam, nil, wgtypes.Key{}); err != nil {
+		return fmt.Errorf("removing %s WireGuard: %w", w.fam.Name(), err)
 	}
 	w.offDone = true
 	return nil
@@ -154,8 +164,7 @@ func (a *Agent) wireguardOff() error {
 
 // setWGState records the status and the key to publish, kicking the publisher when the key
 // changed; it reports whether the reason is new (so that it is logged once, not at every run).
-func (a *Agent) setWGState(st bgpstatus.WireGuardStatus, pubKey string) bool {
-	w := &a.wg
+func (a *Agent) setWGState(w *wgAgent, st bgpstatus.WireGuardStatus, pubKey string) bool {
 	w.mu.Lock()
 	kick := w.pubKey != pubKey || !w.set
 	w.status, w.pubKey, w.set = st, pubKey, true
@@ -163,14 +172,18 @@ func (a *Agent) setWGState(st bgpstatus.WireGuardStatus, pubKey string) bool {
 	w.lastWarn = st.Reason
 	w.mu.Unlock()
 	if kick {
-		a.kickWireguard()
+		w.kick()
 	}
 	return fresh
 }
 
-// WireGuardStatus implements bgpstatus.WireGuardSource: nil when WireGuard is off.
-func (a *Agent) WireGuardStatus() *bgpstatus.WireGuardStatus {
+// WireGuardStatus implements bgpstatus.WireGuardSource: the IPv4 or the IPv6 device's
+// state; nil when that device is off.
+func (a *Agent) WireGuardStatus(v6 bool) *bgpstatus.WireGuardStatus {
 	w := &a.wg
+	if v6 {
+		w = &a.wg6
+	}
 	w.mu.Lock()
 	st := w.status
 	w.mu.Unlock()
@@ -199,90 +212,4 @@ func deviceStatus(dev *wgtypes.Device) *bgpstatus.WireGuardDevice {
 		out.Peers = append(out.Peers, ps)
 	}
 	return out
-}
-
-// kickWireguard asks the publisher to run.
-func (a *Agent) kickWireguard() {
-	if a.wg.publish == nil {
-		return
-	}
-	select {
-	case a.wg.publish <- struct{}{}:
-	default:
-	}
-}
-
-// wireguardLoop publishes the public key (a compare-and-swap update of the Node's status)
-// and keeps the device address (spec.wireguard.interfaceIPv4Address, allocated like a
-// tunnel address while a key is published). Failures back off and are logged once.
-func (a *Agent) wireguardLoop(ctx context.Context) {
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	defer retry.Stop()
-	var b backoff
-	fail := failureLog{log: a.log.With(zap.String("component", "wireguard-publish")), what: "publishing the WireGuard key"}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.wg.publish:
-		case <-retry.C:
-		}
-		actx, cancel := context.WithTimeout(ctx, datastoreAttempt)
-		err := a.publishWireguard(actx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		retry.Stop()
-		if err == nil {
-			b.reset()
-			fail.succeeded()
-			continue
-		}
-		d := b.failed()
-		fail.failed(err, d)
-		retry.Reset(d)
-	}
-}
-
-func (a *Agent) publishWireguard(ctx context.Context) error {
-	a.wg.mu.Lock()
-	want := a.wg.pubKey
-	a.wg.mu.Unlock()
-	if err := setNodeWireguardKey(ctx, a.store, a.name, want); err != nil {
-		return err
-	}
-	if want != a.wg.published {
-		a.log.Info("published the WireGuard public key", zap.String("publicKey", want))
-		a.wg.published = want
-	}
-	if _, err := a.ipam.EnsureTunnelAddress(ctx, a.name, ipam.WireGuard); err != nil {
-		return fmt.Errorf("WireGuard device address: %w", err)
-	}
-	return nil
-}
-
-// setNodeWireguardKey sets status.wireguardPublicKey, compare-and-swap with retries.
-func setNodeWireguardKey(ctx context.Context, c *store.Client, name, key string) error {
-	for attempt := 0; attempt < 20; attempt++ {
-		n, err := store.GetAs[*api.Node](ctx, c, "", name)
-		if err != nil {
-			return fmt.Errorf("reading node %q: %w", name, err)
-		}
-		if n.Status.WireguardPublicKey == key {
-			return nil
-		}
-		n.Status.WireguardPublicKey = key
-		_, err = c.Update(ctx, n)
-		if errors.Is(err, store.ErrConflict) {
-			time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("updating node %q: %w", name, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("updating node %q: too many concurrent modifications", name)
 }

@@ -36,7 +36,7 @@ func Handler(src Source) http.Handler {
 			reply.BGP = &st
 		}
 		if ws, ok := src.(WireGuardSource); ok {
-			reply.WireGuard = ws.WireGuardStatus()
+			reply.WireGuard, reply.WireGuardV6 = ws.WireGuardStatus(false), ws.WireGuardStatus(true)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(reply)

@@ -47,6 +47,8 @@ type Reply struct {
 	BGP *Status `json:"bgp"`
 	// WireGuard is the node's WireGuard state; nil when FelixConfiguration leaves it off.
 	WireGuard *WireGuardStatus `json:"wireguard,omitempty"`
+	// WireGuardV6 is the IPv6 device's (wireguardEnabledV6); nil when it is off.
+	WireGuardV6 *WireGuardStatus `json:"wireguardV6,omitempty"`
 }
 
 // WireGuardStatus says whether this node encrypts, and if not, why. Device is the device as
@@ -81,5 +83,5 @@ type WireGuardPeer struct {
 
 // WireGuardSource is implemented by a Source that also knows the node's WireGuard state.
 type WireGuardSource interface {
-	WireGuardStatus() *WireGuardStatus
+	WireGuardStatus(v6 bool) *WireGuardStatus
 }

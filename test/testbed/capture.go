@@ -21,7 +21,7 @@ type Packet struct {
 	Outer IPv4Header
 	Inner *IPv4Header
 	VXLAN bool
-	// SrcPort and DstPort are the outer UDP ports of an IPv4 UDP packet (WireGuard's 51820).
+	// SrcPort and DstPort are the outer UDP ports of a UDP packet (WireGuard's 51820, 51821).
 	SrcPort, DstPort uint16
 }
 
@@ -128,6 +128,9 @@ func parseEthernet(f []byte) (Packet, bool) {
 		p := Packet{Outer: IPv4Header{Src: netip.AddrFrom16([16]byte(b[8:24])),
 			Dst: netip.AddrFrom16([16]byte(b[24:40])), Proto: b[6]}}
 		payload := b[40:]
+		if p.Outer.Proto == 17 && len(payload) >= 8 { // WireGuard's 51821 over IPv6
+			p.SrcPort, p.DstPort = binary.BigEndian.Uint16(payload[0:2]), binary.BigEndian.Uint16(payload[2:4])
+		}
 		if p.Outer.Proto == 17 && len(payload) >= 8+8+14 && binary.BigEndian.Uint16(payload[2:4]) == 4789 {
 			p.VXLAN = true
 			inner := payload[16:]

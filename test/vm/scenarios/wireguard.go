@@ -37,7 +37,12 @@ type wgNode struct {
 	key, addr string
 }
 
-func nodeWireguard(c *cluster.Cluster, host string) (wgNode, error) {
+func nodeWireguard(c *cluster.Cluster, host string) (wgNode, error) { return nodeWG(c, host, false) }
+
+// nodeWireguardV6 is the IPv6 device's part of the Node.
+func nodeWireguardV6(c *cluster.Cluster, host string) (wgNode, error) { return nodeWG(c, host, true) }
+
+func nodeWG(c *cluster.Cluster, host string, v6 bool) (wgNode, error) {
 	out, err := c.Ctl(nil, "get", "node", host, "-o", "json")
 	if err != nil {
 		return wgNode{}, err
@@ -45,25 +50,50 @@ func nodeWireguard(c *cluster.Cluster, host string) (wgNode, error) {
 	var n struct {
 		Spec struct {
 			Wireguard *struct {
-				Addr string `json:"interfaceIPv4Address"`
+				Addr  string `json:"interfaceIPv4Address"`
+				Addr6 string `json:"interfaceIPv6Address"`
 			} `json:"wireguard"`
 		} `json:"spec"`
 		Status struct {
-			Key string `json:"wireguardPublicKey"`
+			Key  string `json:"wireguardPublicKey"`
+			Key6 string `json:"wireguardPublicKeyV6"`
 		} `json:"status"`
 	}
 	if err := json.Unmarshal([]byte(out), &n); err != nil {
 		return wgNode{}, fmt.Errorf("%v: %s", err, out)
 	}
 	w := wgNode{key: n.Status.Key}
+	if v6 {
+		w.key = n.Status.Key6
+	}
 	if n.Spec.Wireguard != nil {
 		w.addr = n.Spec.Wireguard.Addr
+		if v6 {
+			w.addr = n.Spec.Wireguard.Addr6
+		}
 	}
 	return w, nil
 }
 
 // wgStatus is `brindle node status -o json`'s WireGuard part on host.
 func wgStatus(c *cluster.Cluster, host string) (*bgpstatus.WireGuardStatus, error) {
+	r, err := wgReply(c, host)
+	if err != nil {
+		return nil, err
+	}
+	return r.WireGuard, nil
+}
+
+// wgStatusV6 is its IPv6 device's part.
+func wgStatusV6(c *cluster.Cluster, host string) (*bgpstatus.WireGuardStatus, error) {
+	r, err := wgReply(c, host)
+	if err != nil {
+		return nil, err
+	}
+	return r.WireGuardV6, nil
+}
+
+func wgReply(c *cluster.Cluster, host string) (*bgpstatus.Reply, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	out, err := c.Host(host).Run(ctx, testbed.RunOptions{Path: c.Bin, Args: []string{"node", "status", "-o", "json"},
@@ -75,7 +105,7 @@ func wgStatus(c *cluster.Cluster, host string) (*bgpstatus.WireGuardStatus, erro
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		return nil, fmt.Errorf("%v: %s", err, out)
 	}
-	return r.WireGuard, nil
+	return &r, nil
 }
 
 // wgMatches compares host's device (read back by the agent, `wg show`) with the datastore:
