@@ -25,21 +25,36 @@ func profileDir(t *testing.T) string {
 	return d
 }
 
-// heapInuse reads the agent's go_memstats_heap_inuse_bytes from /metrics on its health port
-// (MiB), or -1 if it cannot.
-func heapInuse(c *cluster.Cluster, h string) float64 {
+// goMem is what the agent's Go runtime says about its memory (MiB), from /metrics on its
+// health port: the heap in use (live objects and garbage not yet collected) and the heap
+// pages the runtime holds (heap_sys - heap_released: in use, or idle but not yet handed
+// back to the kernel), the part of RssAnon the runtime decides.
+type goMem struct{ inuse, held float64 }
+
+func (g goMem) String() string { return fmt.Sprintf("heap in use %.1f, held %.1f", g.inuse, g.held) }
+
+// readGoMem reads goMem, or -1s if it cannot.
+func readGoMem(c *cluster.Cluster, h string) goMem {
+	g := goMem{-1, -1}
 	out, err := run(c.Host(h).Netns, "curl", "-s", "-m", "10", fmt.Sprintf("http://127.0.0.1:%d/metrics", cluster.HealthPort))
 	if err != nil {
-		return -1
+		return g
 	}
+	v := map[string]float64{}
 	for _, l := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(l, "go_memstats_heap_inuse_bytes "); ok {
-			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-				return f / (1 << 20)
+		if name, val, ok := strings.Cut(l, " "); ok && strings.HasPrefix(name, "go_memstats_heap_") {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+				v[name] = f / (1 << 20)
 			}
 		}
 	}
-	return -1
+	if x, ok := v["go_memstats_heap_inuse_bytes"]; ok {
+		g.inuse = x
+	}
+	if s, ok := v["go_memstats_heap_sys_bytes"]; ok {
+		g.held = s - v["go_memstats_heap_released_bytes"]
+	}
+	return g
 }
 
 // saveHeapProfile writes node1's heap profile (after a collection) to dir/heap-<tag>.pb.gz.
