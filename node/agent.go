@@ -157,6 +157,7 @@ func start(ctx context.Context, o Options) (*Agent, error) {
 	a.health.Report("datastore", true, false, "connecting")
 	a.metrics, a.notify = newMetrics(a.status), newNotifier(a.health)
 	a.health.handle("/metrics", a.metrics.handler())
+	addPprof(a.health)
 	go a.notify.run(ctx)
 	if err := a.serveStatus(ctx); err != nil {
 		a.close()

@@ -44,6 +44,7 @@ func TestContainerChurn(t *testing.T) {
 		}
 	}
 	n := cycles()
+	profDir := profileDir(t)
 	bed := testbed.Options{Prefix: "bfc-", Subnets: []netip.Prefix{netip.MustParsePrefix("172.30.1.0/24"), netip.MustParsePrefix("172.30.2.0/24")}}
 	for _, h := range hosts {
 		bed.Hosts = append(bed.Hosts, testbed.HostOptions{Name: h})
@@ -99,6 +100,11 @@ spec: {cidr: 10.244.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never, na
 	defer st.Close()
 	baseHandles, baseWEPs := datastoreCounts(t, st)
 	rss0, anon0, cpu0 := agentFigures(t, c)
+	heap0 := map[string]goMem{}
+	for _, h := range hosts {
+		heap0[h] = readGoMem(c, h)
+	}
+	saveHeapProfile(t, c, profDir, "0")
 
 	start := time.Now()
 	perCycle, err := churn(c, n, "ch", func(done int) {
@@ -108,8 +114,9 @@ spec: {cidr: 10.244.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never, na
 			r, _ := cluster.ProcRSS(pid)
 			an, _ := cluster.ProcStatusKiB(pid, "RssAnon:")
 			u, _ := cluster.ProcCPU(pid)
-			fmt.Fprintf(&sb, " %s RSS %.1f MiB (anon %.1f) CPU +%v;", h, float64(r)/1024, float64(an)/1024, (u - cpu0[h]).Round(10*time.Millisecond))
+			fmt.Fprintf(&sb, " %s RSS %.1f MiB (anon %.1f, %v) CPU +%v;", h, float64(r)/1024, float64(an)/1024, readGoMem(c, h), (u - cpu0[h]).Round(10*time.Millisecond))
 		}
+		saveHeapProfile(t, c, profDir, strconv.Itoa(done))
 		t.Logf("%d/%d cycles after %v:%s", done, n, time.Since(start).Round(time.Second), sb.String())
 	})
 	if err != nil {
@@ -124,9 +131,9 @@ spec: {cidr: 10.244.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never, na
 	for _, h := range hosts {
 		d := cpu1[h] - cpu0[h]
 		cpuSum += d
-		t.Logf("agent %s: RSS %.1f -> %.1f MiB (%+.1f %%), anonymous %.1f -> %.1f MiB (%+.1f %%) from the warm-up to %d cycles; CPU %v over the run, %.2f ms per container event on its own host's %d events",
+		t.Logf("agent %s: RSS %.1f -> %.1f MiB (%+.1f %%), anonymous %.1f -> %.1f MiB (%+.1f %%), Go %v -> %v MiB from the warm-up to %d cycles; CPU %v over the run, %.2f ms per container event on its own host's %d events",
 			h, float64(rss0[h])/1024, float64(rss1[h])/1024, pct(rss0[h], rss1[h]),
-			float64(anon0[h])/1024, float64(anon1[h])/1024, pct(anon0[h], anon1[h]), n,
+			float64(anon0[h])/1024, float64(anon1[h])/1024, pct(anon0[h], anon1[h]), heap0[h], readGoMem(c, h), n,
 			d.Round(10*time.Millisecond), float64(d.Microseconds())/1000/float64(2*eventsOn(h, n)), 2*eventsOn(h, n))
 	}
 	t.Logf("all agents: %.2f ms CPU per container event (%v over %d ADD+DEL events)",

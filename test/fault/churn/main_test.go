@@ -4,6 +4,7 @@
 // workload endpoints, `ipam check`), the agents' memory and their CPU per container event.
 // BRINDLE_SOAK_CYCLES=10000 (make soak) runs the long version; the default is a short run
 // for CI. Needs root; BRINDLE_E2E_BIN=path reuses a built binary. Namespaces start "bfc-".
+// BRINDLE_SOAK_PROFILE=dir saves heap profiles of node1's agent there (heap_test.go).
 package churn
 
 import (
