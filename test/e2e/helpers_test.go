@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -65,51 +64,18 @@ func startCluster(t *testing.T, bed testbed.Options) *cluster.Cluster {
 
 // applyPool applies the seed's IPPool with the given encapsulation modes.
 func applyPool(t *testing.T, c *cluster.Cluster, ipip, vxlan string) {
-	t.Helper()
-	doc, err := cluster.Seed("default-ipv4-ippool.yaml")
-	if err == nil {
-		doc, err = cluster.SetField(doc, "ipipMode", ipip)
-	}
-	if err == nil {
-		doc, err = cluster.SetField(doc, "vxlanMode", vxlan)
-	}
-	if err == nil {
-		err = c.Apply(doc)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	c.MustApplySeedPool(t, ipip, vxlan)
 }
 
 // startAgents starts the agents on the named hosts (in parallel: each waits for its own
 // first sync).
 func startAgents(t *testing.T, c *cluster.Cluster, o cluster.AgentOptions, hosts ...string) {
-	t.Helper()
-	errs := make([]error, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = c.StartAgent(h, o)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.MustStartAgents(t, o, hosts...)
 }
 
-// addContainers adds one container per name, "<host>-<n>" style names decide the host.
+// addContainer adds a container through the CNI plugin.
 func addContainer(t *testing.T, c *cluster.Cluster, host, name string) *cluster.Container {
-	t.Helper()
-	ct, err := c.AddContainer(host, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ct
+	return c.MustAddContainer(t, host, name)
 }
 
 func hostIP(c *cluster.Cluster, host string) netip.Addr { return c.Host(host).Addr.Addr() }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -38,4 +39,15 @@ func (b *Binary) Remove() {
 	if b.dir != "" {
 		os.RemoveAll(b.dir)
 	}
+}
+
+// RootMain is TestMain for a package whose every test needs root: without root it says so
+// and passes; otherwise it runs the tests and removes the binary it built.
+func (b *Binary) RootMain(m *testing.M, pkg string) int {
+	if os.Geteuid() != 0 {
+		fmt.Printf("skipping %s: needs root\n", pkg)
+		return 0
+	}
+	defer b.Remove()
+	return m.Run()
 }

@@ -24,15 +24,7 @@ import (
 // testBin is the binary under test (cluster.Binary: one build per run, or BRINDLE_E2E_BIN).
 var testBin cluster.Binary
 
-func TestMain(m *testing.M) {
-	if os.Geteuid() != 0 {
-		fmt.Println("skipping test/fault/churn: needs root")
-		os.Exit(0)
-	}
-	code := m.Run()
-	testBin.Remove()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testBin.RootMain(m, "test/fault/churn")) }
 
 func run(n *testbed.Netns, path string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

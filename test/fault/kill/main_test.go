@@ -7,12 +7,10 @@ package kill
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,15 +21,7 @@ import (
 // testBin is the binary under test (cluster.Binary: one build per run, or BRINDLE_E2E_BIN).
 var testBin cluster.Binary
 
-func TestMain(m *testing.M) {
-	if os.Geteuid() != 0 {
-		fmt.Println("skipping test/fault/kill: needs root")
-		os.Exit(0)
-	}
-	code := m.Run()
-	testBin.Remove()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testBin.RootMain(m, "test/fault/kill")) }
 
 var subnetA = netip.MustParsePrefix("172.30.1.0/24")
 
@@ -53,49 +43,14 @@ func startCluster(t *testing.T, hosts ...string) *cluster.Cluster {
 }
 
 // applyPool applies the seed's IPPool without encapsulation.
-func applyPool(t *testing.T, c *cluster.Cluster) {
-	t.Helper()
-	doc, err := cluster.Seed("default-ipv4-ippool.yaml")
-	if err == nil {
-		doc, err = cluster.SetField(doc, "ipipMode", "Never")
-	}
-	if err == nil {
-		doc, err = cluster.SetField(doc, "vxlanMode", "Never")
-	}
-	if err == nil {
-		err = c.Apply(doc)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+func applyPool(t *testing.T, c *cluster.Cluster) { c.MustApplySeedPool(t, "Never", "Never") }
 
 func startAgents(t *testing.T, c *cluster.Cluster, o cluster.AgentOptions, hosts ...string) {
-	t.Helper()
-	errs := make([]error, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = c.StartAgent(h, o)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.MustStartAgents(t, o, hosts...)
 }
 
 func addContainer(t *testing.T, c *cluster.Cluster, host, name string) *cluster.Container {
-	t.Helper()
-	ct, err := c.AddContainer(host, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ct
+	return c.MustAddContainer(t, host, name)
 }
 
 // waitBGPRoute waits until host routes ct's block via ct's host with proto bird.
