@@ -101,16 +101,23 @@ func Blocks(h *testbed.Host) ([]netip.Prefix, error) {
 
 // BlockOf returns the block (one of host's blackholes) that contains ip.
 func BlockOf(h *testbed.Host, ip netip.Addr) (netip.Prefix, error) {
-	bs, err := Blocks(h)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	for _, b := range bs {
-		if b.Contains(ip) {
-			return b, nil
+	// The agent installs the blackhole when it sees the block, which can be a moment after
+	// the CNI ADD that claimed it returned: wait for it rather than race the agent.
+	var found netip.Prefix
+	err := WaitFor(15*time.Second, "a blackhole for a block holding "+ip.String()+" on "+h.HostName, func() (bool, string) {
+		bs, err := Blocks(h)
+		if err != nil {
+			return false, err.Error()
 		}
-	}
-	return netip.Prefix{}, fmt.Errorf("host %s has no blackhole for a block holding %s (blocks %v)", h.HostName, ip, bs)
+		for _, b := range bs {
+			if b.Contains(ip) {
+				found = b
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("blocks %v", bs)
+	})
+	return found, err
 }
 
 // IP runs ip(8) with args in the host's namespace, for output meant for people.
