@@ -88,3 +88,37 @@ func retryUntil(ctx context.Context, h *Health, f *failureLog, component string,
 		}
 	}
 }
+
+// retryOnKick runs attempt (bounded by datastoreAttempt) each time kick fires, and again
+// with backoff after each failure, until ctx ends; fail logs the failures once per reason.
+// The loops beside the event loop that write to the datastore (tunnel addresses, WireGuard
+// keys) share it.
+func retryOnKick(ctx context.Context, kick <-chan struct{}, fail failureLog, attempt func(context.Context) error) {
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	var b backoff
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+		case <-retry.C:
+		}
+		actx, cancel := context.WithTimeout(ctx, datastoreAttempt)
+		err := attempt(actx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		retry.Stop()
+		if err == nil {
+			b.reset()
+			fail.succeeded()
+			continue
+		}
+		d := b.failed()
+		fail.failed(err, d)
+		retry.Reset(d)
+	}
+}

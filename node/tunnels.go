@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/brindle-net/brindle/calc"
 	"github.com/brindle-net/brindle/ipam"
@@ -26,34 +25,8 @@ func (a *Agent) kickTunnels() {
 // to the datastore; its writes come back through the watch like anyone else's. A failure
 // is retried with backoff and logged once per reason.
 func (a *Agent) tunnelLoop(ctx context.Context) {
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	defer retry.Stop()
-	var b backoff
-	fail := failureLog{log: a.log.With(zap.String("component", "tunnel-addresses")), what: "tunnel address allocation"}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.tunnels:
-		case <-retry.C:
-		}
-		actx, cancel := context.WithTimeout(ctx, datastoreAttempt)
-		err := a.ensureTunnels(actx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		retry.Stop()
-		if err == nil {
-			b.reset()
-			fail.succeeded()
-			continue
-		}
-		d := b.failed()
-		fail.failed(err, d)
-		retry.Reset(d)
-	}
+	retryOnKick(ctx, a.tunnels, failureLog{log: a.log.With(zap.String("component", "tunnel-addresses")),
+		what: "tunnel address allocation"}, a.ensureTunnels)
 }
 
 // ensureTunnels runs the IPIP and VXLAN tunnel-address reconcilers once.

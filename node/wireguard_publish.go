@@ -34,35 +34,9 @@ func (w *wgAgent) kick() {
 // allocated like a tunnel address while a key is published). Failures back off and are
 // logged once.
 func (a *Agent) wireguardLoop(ctx context.Context, w *wgAgent) {
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	defer retry.Stop()
-	var b backoff
-	fail := failureLog{log: a.log.With(zap.String("component", "wireguard-publish"), zap.String("family", w.fam.Name())),
-		what: "publishing the WireGuard key"}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.publish:
-		case <-retry.C:
-		}
-		actx, cancel := context.WithTimeout(ctx, datastoreAttempt)
-		err := a.publishWireguard(actx, w)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		retry.Stop()
-		if err == nil {
-			b.reset()
-			fail.succeeded()
-			continue
-		}
-		d := b.failed()
-		fail.failed(err, d)
-		retry.Reset(d)
-	}
+	retryOnKick(ctx, w.publish, failureLog{log: a.log.With(zap.String("component", "wireguard-publish"),
+		zap.String("family", w.fam.Name())), what: "publishing the WireGuard key"},
+		func(ctx context.Context) error { return a.publishWireguard(ctx, w) })
 }
 
 func (a *Agent) publishWireguard(ctx context.Context, w *wgAgent) error {
