@@ -88,7 +88,7 @@ func Ping(n *Netns, dst netip.Addr, count int, timeout time.Duration) (int, erro
 	got := 0
 	buf := make([]byte, 1500)
 	for seq := range count {
-		req := echoRequest(id, uint16(seq))
+		req := EchoRequest(id, uint16(seq))
 		if reqType != 8 {
 			req[0], req[2], req[3] = reqType, 0, 0
 		}
@@ -116,7 +116,8 @@ func Ping(n *Netns, dst netip.Addr, count int, timeout time.Duration) (int, erro
 	return got, nil
 }
 
-func echoRequest(id, seq uint16) []byte {
+// EchoRequest is an ICMP echo request with its checksum (32 bytes of payload).
+func EchoRequest(id, seq uint16) []byte {
 	b := make([]byte, 8+32)
 	b[0] = 8 // echo request
 	binary.BigEndian.PutUint16(b[4:], id)

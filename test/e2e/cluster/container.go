@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +36,8 @@ type ContainerOptions struct {
 	// PortMappings, when set, wire the container through the seed's chain (calico, then
 	// Debian's portmap plugin) run by cnitool; see cniChain.
 	PortMappings []PortMapping
+	Conf         map[string]any // extra CNI conf fields (e.g. etcd certificate files)
+	Env          []string       // extra environment of the plugin (e.g. ETCD_USERNAME)
 }
 
 func (o ContainerOptions) network() string {
@@ -117,7 +120,12 @@ func (c *Cluster) cni(host *testbed.Host, command, id, netnsPath string, o Conta
 	cmd := exec.CommandContext(ctx, filepath.Join(c.CNIDir, "calico"))
 	cmd.Env = append(cmd.Environ(), "CNI_COMMAND="+command, "CNI_CONTAINERID="+id, "CNI_NETNS="+netnsPath,
 		"CNI_IFNAME=eth0", "CNI_PATH="+c.CNIDir, "BRINDLE_STATE_DIR="+c.StateDir(host.HostName), "CNI_ARGS="+o.cniArgs())
-	cmd.Stdin = bytes.NewReader(c.cniConf(host.HostName, o.network()))
+	cmd.Env = append(cmd.Env, o.Env...)
+	stdin, err := c.cniConfWith(host.HostName, o)
+	if err != nil {
+		return "", err
+	}
+	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := host.StartCmd(cmd); err != nil {
@@ -127,6 +135,20 @@ func (c *Cluster) cni(host *testbed.Host, command, id, netnsPath string, o Conta
 		return stdout.String(), fmt.Errorf("%w: %s %s", err, strings.TrimSpace(stdout.String()), strings.TrimSpace(stderr.String()))
 	}
 	return stdout.String(), nil
+}
+
+// cniConfWith is the host's CNI conf for o's network with o.Conf's fields set over it.
+func (c *Cluster) cniConfWith(host string, o ContainerOptions) ([]byte, error) {
+	conf := c.cniConf(host, o.network())
+	if len(o.Conf) == 0 {
+		return conf, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(conf, &m); err != nil {
+		return nil, err
+	}
+	maps.Copy(m, o.Conf)
+	return json.Marshal(m)
 }
 
 // AddContainer creates a namespace and runs CNI ADD for it on the host.

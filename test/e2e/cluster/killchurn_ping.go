@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/brindle-net/brindle/test/testbed"
 )
 
 // FastPinger sends an ICMP echo request every interval from a container to another one and
@@ -50,7 +52,7 @@ func (p *FastPinger) send() {
 	tick := time.NewTicker(p.interval)
 	defer tick.Stop()
 	for seq := 0; seq < 65536; seq++ {
-		req := echoRequest(p.id, uint16(seq))
+		req := testbed.EchoRequest(p.id, uint16(seq))
 		p.mu.Lock()
 		p.sentAt = append(p.sentAt, time.Now())
 		p.mu.Unlock()
@@ -113,22 +115,4 @@ func (p *FastPinger) Stop() PingResult {
 		}
 	}
 	return r
-}
-
-// echoRequest is an ICMP echo request with its checksum.
-func echoRequest(id, seq uint16) []byte {
-	b := make([]byte, 8+32)
-	b[0] = 8
-	binary.BigEndian.PutUint16(b[4:], id)
-	binary.BigEndian.PutUint16(b[6:], seq)
-	copy(b[8:], "brindle-fault-fastping-payload..")
-	var sum uint32
-	for i := 0; i < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	binary.BigEndian.PutUint16(b[2:], ^uint16(sum))
-	return b
 }

@@ -28,11 +28,11 @@ func TestEtcdPassword(t *testing.T) {
 		if _, err := c.StartAgent("node1", cluster.AgentOptions{Wrap: envWrap(right...)}); err != nil {
 			t.Fatal(err)
 		}
-		c1, err := c.AddContainerExtra("node1", "c1", cluster.CNIExtra{Env: right})
+		c1, err := c.AddContainerWith("node1", "c1", cluster.ContainerOptions{Env: right})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c2, err := c.AddContainerExtra("node1", "c2", cluster.CNIExtra{Env: right})
+		c2, err := c.AddContainerWith("node1", "c2", cluster.ContainerOptions{Env: right})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +56,7 @@ func TestEtcdPassword(t *testing.T) {
 		wantFail(t, "CLI with a wrong password", out, err, "user name or password refused", "ETCD_PASSWORD")
 		out, err = c.CtlEnv(nil, nil, "get", "nodes")
 		wantFail(t, "CLI without credentials", out, err, "authentication is enabled")
-		_, err = c.AddContainerExtra("node1", "cx", cluster.CNIExtra{Env: wrong})
+		_, err = c.AddContainerWith("node1", "cx", cluster.ContainerOptions{Env: wrong})
 		wantFail(t, "CNI ADD with a wrong password", "", err, "user name or password refused")
 		// A wrong password is a configuration error: the agent exits saying so.
 		a, err := c.LaunchAgent("node2", cluster.AgentOptions{Wrap: envWrap(wrong...)})

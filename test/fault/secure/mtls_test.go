@@ -45,14 +45,14 @@ func TestMutualTLS(t *testing.T) {
 			t.Fatal(err)
 		}
 		var err error
-		if c1, err = c.AddContainerExtra("node1", "c1", cluster.CNIExtra{Conf: cniConf(cniFiles)}); err != nil {
+		if c1, err = c.AddContainerWith("node1", "c1", cluster.ContainerOptions{Conf: cniConf(cniFiles)}); err != nil {
 			t.Fatal(err)
 		}
 		// A key others can read still works, with a warning in the plugin's log.
 		if err := os.Chmod(cniFiles.Key, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		c2, err := c.AddContainerExtra("node1", "c2", cluster.CNIExtra{Conf: cniConf(cniFiles)})
+		c2, err := c.AddContainerWith("node1", "c2", cluster.ContainerOptions{Conf: cniConf(cniFiles)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestMutualTLS(t *testing.T) {
 		rogue.CA = ca1.File // it trusts the real server; the server must not trust it
 		out, err = cli(rogue, "get", "nodes")
 		wantFail(t, "CLI with another CA's certificate", out, err, c.Endpoints, "certificate required", "certificates from other CAs only")
-		_, err = c.AddContainerExtra("node1", "cx", cluster.CNIExtra{Conf: map[string]any{"etcd_ca_cert_file": ca1.File}})
+		_, err = c.AddContainerWith("node1", "cx", cluster.ContainerOptions{Conf: map[string]any{"etcd_ca_cert_file": ca1.File}})
 		wantFail(t, "CNI ADD without a certificate", "", err, "certificate required")
 		// An agent without one starts, stays not ready and says why.
 		a, err := c.LaunchAgent("node2", cluster.AgentOptions{Wrap: envWrap("ETCD_CA_CERT_FILE=" + ca1.File)})
@@ -144,7 +144,7 @@ func TestMutualTLS(t *testing.T) {
 			t.Errorf("the agent's log does not record the reload")
 		}
 		// The CNI plugin with its new certificate; workloads reach each other.
-		c3, err := c.AddContainerExtra("node1", "c3", cluster.CNIExtra{Conf: cniConf(cni2)})
+		c3, err := c.AddContainerWith("node1", "c3", cluster.ContainerOptions{Conf: cniConf(cni2)})
 		if err != nil {
 			t.Fatal(err)
 		}
