@@ -263,18 +263,8 @@ func envInt(name string, def int) int {
 
 // procCPU is the user+system time a process has used so far (0 if unknown).
 func procCPU(pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	k, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+k) * time.Second / 100 // USER_HZ
+	d, _ := cluster.ProcCPU(pid)
+	return d
 }
 
 // revision is etcd's revision: the writes committed so far.

@@ -149,7 +149,7 @@ func coldStart(b *testing.B, mode string, n int) coldResult {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	res.cpuStart, _ = cpuTime(a.Proc.PID)
+	res.cpuStart, _ = cluster.ProcCPU(a.Proc.PID)
 	if want > 0 {
 		res.routes = last.Sub(start)
 	}
@@ -167,7 +167,7 @@ func coldStart(b *testing.B, mode string, n int) coldResult {
 		_ = syscall.Kill(a.Proc.PID, syscall.SIGUSR1) // switch to the changes profile
 		time.Sleep(100 * time.Millisecond)
 	}
-	cpu0, _ := cpuTime(a.Proc.PID)
+	cpu0, _ := cluster.ProcCPU(a.Proc.PID)
 	for k := range 20 {
 		i := n + k
 		w.Reset()
@@ -186,7 +186,7 @@ func coldStart(b *testing.B, mode string, n int) coldResult {
 		changes = append(changes, at.Sub(t0))
 		time.Sleep(50 * time.Millisecond)
 	}
-	cpu1, _ := cpuTime(a.Proc.PID)
+	cpu1, _ := cluster.ProcCPU(a.Proc.PID)
 	// The 50 ms pauses between changes hold little else: status reports every few seconds.
 	res.cpuChange = (cpu1 - cpu0) / 20
 	res.change = summarize(changes)

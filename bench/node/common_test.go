@@ -112,27 +112,3 @@ func splitComma(s string) []string {
 	}
 	return out
 }
-
-// cpuTime is a process's user+system CPU time (all threads) from /proc/<pid>/stat, in clock
-// ticks of 10 ms. CPU time resists a busy machine better than wall time: waiting for a core
-// does not count.
-func cpuTime(pid int) (time.Duration, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	var ut, st int64
-	if _, err := fmt.Sscan(f[11], &ut); err != nil {
-		return 0, err
-	}
-	if _, err := fmt.Sscan(f[12], &st); err != nil {
-		return 0, err
-	}
-	return time.Duration(ut+st) * 10 * time.Millisecond, nil
-}

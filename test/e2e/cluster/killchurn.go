@@ -117,12 +117,14 @@ func (m *Monitor) Stop() []string {
 	return m.Lines()
 }
 
-// ProcCPU is a process's user+system CPU time (all threads) from /proc/<pid>/stat.
+// ProcCPU is a process's user+system CPU time (all threads) from /proc/<pid>/stat. CPU time
+// resists a busy machine better than wall time: waiting for a core does not count.
 func ProcCPU(pid int) (time.Duration, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
 	s := string(raw)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	if len(f) < 13 {
